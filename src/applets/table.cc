@@ -1,0 +1,17 @@
+// The one table of applets. Add a line here and a file in src/applets/.
+#include "applets/applet.h"
+
+namespace ctk {
+
+extern const Applet kHelpApplet;
+extern const Applet kMkrootfsApplet;
+
+std::span<const Applet* const> all_applets() {
+  static const Applet* const table[] = {
+      &kHelpApplet,
+      &kMkrootfsApplet,
+  };
+  return table;
+}
+
+}  // namespace ctk

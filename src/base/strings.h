@@ -1,0 +1,27 @@
+// Small string utilities: size parsing and printing, closest-match suggestions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace ctk {
+
+// Levenshtein distance, for "did you mean" suggestions.
+size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word`, or "" when nothing is reasonably close.
+std::string_view closest_match(std::string_view word,
+                               std::span<const std::string_view> candidates);
+
+// "4096", "512K", "64M", "2G", "1T" (binary units, optional trailing "iB"/"B").
+std::optional<uint64_t> parse_size(std::string_view text);
+
+// 1536 -> "1.5 KiB".
+std::string format_size(uint64_t bytes);
+
+bool starts_with(std::string_view s, std::string_view prefix);
+
+}  // namespace ctk

@@ -1,0 +1,33 @@
+#include "base/strings.h"
+
+#include <doctest/doctest.h>
+
+using namespace ctk;
+
+TEST_CASE("parse_size understands binary units") {
+  CHECK(parse_size("4096") == 4096u);
+  CHECK(parse_size("512K") == 512u << 10);
+  CHECK(parse_size("64M") == 64u << 20);
+  CHECK(parse_size("2G") == 2ull << 30);
+  CHECK(parse_size("2GiB") == 2ull << 30);
+  CHECK(parse_size("1T") == 1ull << 40);
+  CHECK_FALSE(parse_size(""));
+  CHECK_FALSE(parse_size("M"));
+  CHECK_FALSE(parse_size("12Q"));
+  CHECK_FALSE(parse_size("-1"));
+  CHECK_FALSE(parse_size("99999999999999999999"));
+}
+
+TEST_CASE("closest_match suggests near words only") {
+  std::string_view words[] = {"mkrootfs", "help", "vminitd"};
+  CHECK(closest_match("mkrotfs", words) == "mkrootfs");
+  CHECK(closest_match("hlep", words) == "help");
+  CHECK(closest_match("zzzzzzzzzz", words).empty());
+  CHECK(edit_distance("kitten", "sitting") == 3);
+}
+
+TEST_CASE("format_size") {
+  CHECK(format_size(10) == "10 B");
+  CHECK(format_size(1536) == "1.5 KiB");
+  CHECK(format_size(3ull << 30) == "3.0 GiB");
+}

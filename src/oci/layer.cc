@@ -1,0 +1,257 @@
+#include "oci/layer.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "base/error.h"
+
+namespace ctk::oci {
+
+namespace {
+
+constexpr size_t kReadBlock = 1 << 20;
+constexpr std::string_view kWhiteoutPrefix = ".wh.";
+constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
+
+struct ArchiveCloser {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+
+ext4::Timestamp stamp(bool set, time_t sec, long nsec, ext4::Timestamp fallback) {
+  if (!set) return fallback;
+  return {int64_t(sec), uint32_t(nsec)};
+}
+
+}  // namespace
+
+bool LayerApplier::apply(const std::string& path, std::string* err) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *err = sys_error(path);
+    return false;
+  }
+  std::unique_ptr<archive, ArchiveCloser> a(archive_read_new());
+  archive* ar = a.get();
+  archive_read_support_format_tar(ar);
+  archive_read_support_format_cpio(ar);
+  archive_read_support_filter_gzip(ar);
+  archive_read_support_filter_zstd(ar);
+  archive_read_support_filter_lz4(ar);
+  archive_read_support_filter_xz(ar);
+  archive_read_support_filter_bzip2(ar);
+  if (archive_read_open_fd(ar, fd, kReadBlock) != ARCHIVE_OK) {
+    *err = path + ": " + archive_error_string(ar);
+    ::close(fd);
+    return false;
+  }
+  ++layer_;
+  identity_.update("layer", 5);
+  std::string last = "(start of archive)";
+  for (;;) {
+    archive_entry* e;
+    int r = archive_read_next_header(ar, &e);
+    if (r == ARCHIVE_EOF) break;
+    if (r < ARCHIVE_WARN) {
+      *err = path + ": after '" + last + "': " + archive_error_string(ar);
+      ::close(fd);
+      return false;
+    }
+    last = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+    std::string entry_err;
+    if (!apply_entry(ar, e, &entry_err)) {
+      *err = path + ": '" + last + "': " + entry_err;
+      ::close(fd);
+      return false;
+    }
+    ++entries_;
+  }
+  ::close(fd);
+  return true;
+}
+
+bool LayerApplier::apply_whiteout(ext4::Node* dir, std::string_view leaf, std::string* err) {
+  ext4::Tree& tree = writer_.tree();
+  if (leaf == kOpaqueMarker) {
+    // Hide what lower layers put in this directory; this layer's entries stay.
+    std::vector<std::string> lower;
+    for (const auto& [name, e] : *dir->children)
+      if (e.layer < layer_) lower.push_back(name);
+    for (const std::string& name : lower) tree.unlink(dir, name);
+    return true;
+  }
+  std::string_view target = leaf.substr(kWhiteoutPrefix.size());
+  if (target.empty() || target == "." || target == "..") {
+    *err = "invalid whiteout";
+    return false;
+  }
+  tree.unlink(dir, target);
+  return true;
+}
+
+bool LayerApplier::apply_entry(archive* ar, archive_entry* e, std::string* err) {
+  ext4::Tree& tree = writer_.tree();
+  const char* raw = archive_entry_pathname(e);
+  std::string path;
+  if (!raw || !ext4::clean_path(raw, &path)) {
+    *err = raw && raw[0] == '/' ? "absolute path" : "path escapes the image root";
+    return false;
+  }
+
+  uint32_t mode = archive_entry_mode(e);
+  const char* hardlink = archive_entry_hardlink(e);
+  const char* symlink = archive_entry_symlink(e);
+  int64_t size = archive_entry_size(e);
+  // Everything that identifies this entry feeds the image's identity.
+  identity_.update(path.c_str(), path.size() + 1);
+  struct {
+    uint32_t mode, uid, gid;
+    int64_t size, mtime, mtime_ns;
+  } meta = {mode, uint32_t(archive_entry_uid(e)), uint32_t(archive_entry_gid(e)), size,
+            int64_t(archive_entry_mtime(e)), int64_t(archive_entry_mtime_nsec(e))};
+  identity_.update(&meta, sizeof meta);
+  if (hardlink) identity_.update(hardlink, strlen(hardlink) + 1);
+  if (symlink) identity_.update(symlink, strlen(symlink) + 1);
+
+  ext4::Node* root = tree.root();
+  ext4::Timestamp mtime = {int64_t(archive_entry_mtime(e)), uint32_t(archive_entry_mtime_nsec(e))};
+  auto set_meta = [&](ext4::Node* n) {
+    n->mode = (n->mode & S_IFMT) | (mode & 07777);
+    n->uid = uint32_t(archive_entry_uid(e));
+    n->gid = uint32_t(archive_entry_gid(e));
+    n->mtime = mtime;
+    n->atime = stamp(archive_entry_atime_is_set(e), archive_entry_atime(e), archive_entry_atime_nsec(e), mtime);
+    n->ctime = stamp(archive_entry_ctime_is_set(e), archive_entry_ctime(e), archive_entry_ctime_nsec(e), mtime);
+    n->crtime = stamp(archive_entry_birthtime_is_set(e), archive_entry_birthtime(e),
+                      archive_entry_birthtime_nsec(e), mtime);
+    n->xattrs.clear();
+    const char* name;
+    const void* value;
+    size_t len;
+    archive_entry_xattr_reset(e);
+    while (archive_entry_xattr_next(e, &name, &value, &len) == ARCHIVE_OK)
+      n->xattrs.push_back({name, std::string(static_cast<const char*>(value), len)});
+  };
+
+  if (path.empty()) {  // "./": the root directory's own metadata
+    if (!S_ISDIR(mode) || hardlink) {
+      *err = "the image root must be a directory";
+      return false;
+    }
+    set_meta(root);
+    return true;
+  }
+
+  ext4::Node* dir;
+  std::string_view leaf;
+  std::string why;
+  if (!tree.resolve_parent(path, true, layer_, &dir, &leaf, &why)) {
+    *err = "parent: " + why;
+    return false;
+  }
+  if (leaf.starts_with(kWhiteoutPrefix)) return apply_whiteout(dir, leaf, err);
+  if (leaf.size() > 255) {
+    *err = "name longer than 255 bytes";
+    return false;
+  }
+
+  ext4::DirEntry* existing = tree.entry(dir, leaf);
+  if (existing && existing->layer == layer_ && existing->named) {
+    *err = "duplicate entry";
+    return false;
+  }
+
+  if (hardlink) {
+    std::string target_path;
+    ext4::Node* target = nullptr;
+    ext4::Node* tdir;
+    std::string_view tleaf;
+    if (ext4::clean_path(hardlink, &target_path) && !target_path.empty() &&
+        tree.resolve_parent(target_path, false, layer_, &tdir, &tleaf, &why))
+      target = tree.lookup(tdir, tleaf);
+    if (!target) {
+      *err = "hard link to missing '" + std::string(hardlink) + "'";
+      return false;
+    }
+    if (target->is_dir()) {
+      *err = "hard link to a directory '" + std::string(hardlink) + "'";
+      return false;
+    }
+    if (existing && existing->node == target) {
+      existing->named = true;
+      return true;
+    }
+    if (existing) tree.unlink(dir, leaf);
+    tree.link(dir, leaf, target, layer_)->named = true;
+    return true;
+  }
+
+  if (S_ISDIR(mode)) {
+    if (existing && existing->node->is_dir()) {  // merge: keep lower layers' children
+      set_meta(existing->node);
+      existing->layer = layer_;
+      existing->named = true;
+      return true;
+    }
+    if (existing) tree.unlink(dir, leaf);
+    ext4::Node* n = tree.make(S_IFDIR);
+    set_meta(n);
+    tree.link(dir, leaf, n, layer_)->named = true;
+    return true;
+  }
+
+  uint32_t type = mode & S_IFMT;
+  if (type != S_IFREG && type != S_IFLNK && type != S_IFCHR && type != S_IFBLK &&
+      type != S_IFIFO && type != S_IFSOCK) {
+    *err = "unsupported entry type";
+    return false;
+  }
+  if (existing) tree.unlink(dir, leaf);
+  ext4::Node* n = tree.make(type);
+  set_meta(n);
+  if (type == S_IFLNK) {
+    n->symlink = symlink ? symlink : "";
+    if (n->symlink.empty()) {
+      *err = "symlink with an empty target";
+      return false;
+    }
+  } else if (type == S_IFCHR || type == S_IFBLK) {
+    n->rdev_major = uint32_t(archive_entry_rdevmajor(e));
+    n->rdev_minor = uint32_t(archive_entry_rdevminor(e));
+  }
+  tree.link(dir, leaf, n, layer_)->named = true;
+
+  if (type == S_IFREG) {
+    if (size < 0) {
+      *err = "regular file without a size";
+      return false;
+    }
+    writer_.begin_file(n);
+    for (;;) {
+      const void* buf;
+      size_t len;
+      la_int64_t offset;
+      int r = archive_read_data_block(ar, &buf, &len, &offset);
+      if (r == ARCHIVE_EOF) break;
+      if (r < ARCHIVE_WARN) {
+        *err = archive_error_string(ar) ? archive_error_string(ar) : "read error";
+        return false;
+      }
+      if (offset < 0 || uint64_t(offset) + len > uint64_t(size)) {
+        *err = "data beyond the entry's size";
+        return false;
+      }
+      if (len && !writer_.write(uint64_t(offset), buf, len, err)) return false;
+    }
+    writer_.end_file();
+    n->size = uint64_t(size);
+  }
+  return true;
+}
+
+}  // namespace ctk::oci
