@@ -4,11 +4,13 @@
 namespace ctk {
 
 extern const Applet kHelpApplet;
+extern const Applet kMkinitfsApplet;
 extern const Applet kMkrootfsApplet;
 
 std::span<const Applet* const> all_applets() {
   static const Applet* const table[] = {
       &kHelpApplet,
+      &kMkinitfsApplet,
       &kMkrootfsApplet,
   };
   return table;

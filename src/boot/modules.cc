@@ -1,0 +1,88 @@
+#include "boot/modules.h"
+
+#include <algorithm>
+#include <fstream>
+
+#include "base/error.h"
+
+namespace ctk::boot {
+
+std::string module_name(std::string_view path) {
+  if (size_t slash = path.rfind('/'); slash != std::string_view::npos) path.remove_prefix(slash + 1);
+  if (size_t ko = path.find(".ko"); ko != std::string_view::npos) path = path.substr(0, ko);
+  std::string name(path);
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
+
+const std::vector<std::string>& guest_modules() {
+  static const std::vector<std::string> names = {
+      "virtio_mmio", "virtio_pci", "virtio_blk", "virtio_console", "virtio_net",
+      "vmw_vsock_virtio_transport", "overlay", "ext4", "virtio_rng",
+  };
+  return names;
+}
+
+bool ModuleDb::load(const std::string& dir, std::string* err) {
+  std::string path = dir + "/modules.dep";
+  std::ifstream in(path);
+  if (!in) {
+    *err = sys_error(path);
+    return false;
+  }
+  modules_.clear();
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    Module m;
+    m.path = line.substr(0, colon);
+    size_t pos = colon + 1;
+    while (pos < line.size()) {
+      size_t start = line.find_first_not_of(' ', pos);
+      if (start == std::string::npos) break;
+      size_t end = line.find(' ', start);
+      if (end == std::string::npos) end = line.size();
+      m.deps.push_back(line.substr(start, end - start));
+      pos = end;
+    }
+    modules_.push_back(std::move(m));
+  }
+  return true;
+}
+
+const ModuleDb::Module* ModuleDb::find(std::string_view name) const {
+  std::string want = module_name(name);
+  for (const Module& m : modules_)
+    if (module_name(m.path) == want) return &m;
+  return nullptr;
+}
+
+void ModuleDb::visit(const Module& m, std::vector<std::string>* order,
+                     std::vector<std::string>* seen) const {
+  if (std::find(seen->begin(), seen->end(), m.path) != seen->end()) return;
+  seen->push_back(m.path);
+  // modules.dep lists a module's full dependency set; modprobe loads it from
+  // the end of the list.
+  for (auto it = m.deps.rbegin(); it != m.deps.rend(); ++it)
+    if (const Module* d = find(*it)) visit(*d, order, seen);
+  order->push_back(m.path);
+}
+
+std::vector<std::string> ModuleDb::closure(const std::vector<std::string>& names,
+                                           std::vector<std::string>* missing) const {
+  std::vector<std::string> order, seen;
+  for (const std::string& n : names) {
+    if (const Module* m = find(n)) visit(*m, &order, &seen);
+    else if (missing) missing->push_back(n);
+  }
+  return order;
+}
+
+std::vector<std::string> ModuleDb::load_order() const {
+  std::vector<std::string> order, seen;
+  for (const Module& m : modules_) visit(m, &order, &seen);
+  return order;
+}
+
+}  // namespace ctk::boot

@@ -1,0 +1,45 @@
+// Kernel modules: which files a stock distribution kernel needs for a ctk
+// guest, in the order they must load. Read from modules.dep on the host (to
+// build the initramfs) and in the guest (to load them as PID 1).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ctk::boot {
+
+class ModuleDb {
+ public:
+  // Parses DIR/modules.dep (DIR = /lib/modules/<release>).
+  bool load(const std::string& dir, std::string* err);
+
+  // Paths (relative to DIR) of the named modules and everything they depend
+  // on, dependencies first. Names compare as the kernel does ('-' == '_'),
+  // without directory or .ko suffix. Names not found (e.g. built into the
+  // kernel) are skipped and reported in *missing.
+  std::vector<std::string> closure(const std::vector<std::string>& names,
+                                   std::vector<std::string>* missing) const;
+
+  // Every module in modules.dep in a valid load order.
+  std::vector<std::string> load_order() const;
+
+ private:
+  struct Module {
+    std::string path;
+    std::vector<std::string> deps;  // as listed: the last must load first
+  };
+  const Module* find(std::string_view name) const;
+  void visit(const Module& m, std::vector<std::string>* order, std::vector<std::string>* seen) const;
+
+  std::vector<Module> modules_;
+};
+
+// "kernel/drivers/block/virtio_blk.ko.xz" -> "virtio_blk".
+std::string module_name(std::string_view path);
+
+// The modules a ctk guest loads: virtio transports, disks, console, network,
+// vsock, overlayfs, entropy.
+const std::vector<std::string>& guest_modules();
+
+}  // namespace ctk::boot

@@ -1,0 +1,115 @@
+#include "init/pid1.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "base/error.h"
+
+namespace ctk::init {
+
+namespace {
+
+void mount_one(const char* source, const char* target, const char* type, unsigned long flags,
+               const char* data, std::vector<std::string>* problems) {
+  ::mkdir(target, 0755);
+  if (::mount(source, target, type, flags, data) != 0 && errno != EBUSY)
+    problems->push_back(sys_error(std::string("mount ") + type + " on " + target));
+}
+
+std::string read_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string s;
+  std::getline(in, s);
+  return s;
+}
+
+}  // namespace
+
+int load_modules(const std::string& dir, std::vector<std::string>* problems) {
+  std::ifstream dep(dir + "/modules.dep");
+  if (!dep) return 0;  // a kernel with everything built in
+  int loaded = 0;
+  std::string line;
+  while (std::getline(dep, line)) {
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string path = dir + "/" + line.substr(0, colon);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      problems->push_back(sys_error(path));
+      continue;
+    }
+    // Compressed modules are decompressed by the kernel (MODULE_INIT_COMPRESSED_FILE).
+    int flags = path.ends_with(".ko") ? 0 : 4;
+    if (::syscall(SYS_finit_module, fd, "", flags) == 0) ++loaded;
+    else if (errno != EEXIST) problems->push_back(sys_error("load " + path));
+    ::close(fd);
+  }
+  return loaded;
+}
+
+void pid1_setup(std::vector<std::string>* problems) {
+  constexpr unsigned long kSecure = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  mount_one("proc", "/proc", "proc", kSecure, nullptr, problems);
+  mount_one("sysfs", "/sys", "sysfs", kSecure, nullptr, problems);
+  mount_one("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", problems);
+  mount_one("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620", problems);
+  mount_one("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", problems);
+  mount_one("run", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", problems);
+  mount_one("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", problems);
+  mount_one("cgroup2", "/sys/fs/cgroup", "cgroup2", kSecure, "nsdelegate", problems);
+
+  struct utsname uts;
+  if (::uname(&uts) == 0) load_modules(std::string("/lib/modules/") + uts.release, problems);
+
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s >= 0) {
+    struct ifreq ifr = {};
+    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    if (::ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+      ifr.ifr_flags = short(ifr.ifr_flags | IFF_UP);
+      if (::ioctl(s, SIOCSIFFLAGS, &ifr) != 0) problems->push_back(sys_error("bringing up lo"));
+    }
+    ::close(s);
+  }
+}
+
+std::string find_virtio_port(const std::string& name, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  do {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/sys/class/virtio-ports", ec)) {
+      if (read_line(e.path().string() + "/name") == name)
+        return "/dev/" + e.path().filename().string();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return "";
+}
+
+void pid1_poweroff() {
+  ::kill(-1, SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ::kill(-1, SIGKILL);
+  ::sync();
+  ::umount2("/mnt", MNT_DETACH);
+  ::reboot(RB_POWER_OFF);
+  for (;;) ::pause();  // reboot() only returns on failure; PID 1 must not exit
+}
+
+}  // namespace ctk::init

@@ -1,0 +1,27 @@
+// PID 1 duties in the guest: the mounts a Linux system expects, the kernel
+// modules shipped in the initramfs, the loopback interface, and power-off.
+// Nothing here exits on failure: problems are collected for the host to see.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ctk::init {
+
+// Mounts /proc, /sys, /dev (devtmpfs), /dev/pts, /dev/shm, /run, /tmp and
+// cgroup2 at /sys/fs/cgroup; loads /lib/modules/<release>/modules.dep in
+// order; brings up lo.
+void pid1_setup(std::vector<std::string>* problems);
+
+// Loads every module listed in DIR/modules.dep, in file order; returns how
+// many loaded. Modules already present (or built in) are not errors.
+int load_modules(const std::string& dir, std::vector<std::string>* problems);
+
+// Finds the virtio-serial port named `name` (/sys/class/virtio-ports/*/name),
+// polling up to timeout_ms for the driver to create it; returns "/dev/vportNpM" or "".
+std::string find_virtio_port(const std::string& name, int timeout_ms);
+
+// Signals every process, syncs, unmounts and powers the VM off.
+[[noreturn]] void pid1_poweroff();
+
+}  // namespace ctk::init

@@ -1,0 +1,175 @@
+#include "vz/qemu.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "base/error.h"
+
+namespace ctk::vz {
+
+namespace {
+
+std::string host_arch() {
+  struct utsname u;
+  ::uname(&u);
+  return std::string(u.machine) == "aarch64" ? "aarch64" : "x86_64";
+}
+
+class QemuVm : public Vm {
+ public:
+  explicit QemuVm(VmConfig config) : config_(std::move(config)), host_(probe_host()) {
+    if (config_.arch.empty()) config_.arch = host_arch();
+    // KVM only helps a guest of the host's own architecture.
+    if (config_.arch != host_arch()) host_.kvm = false;
+  }
+  ~QemuVm() override { kill(); }
+
+  bool start(std::string* err) override {
+    std::vector<std::string> args = qemu_argv(config_, host_);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    // QEMU's own messages go beside the console log, for errors to quote.
+    std::string log = config_.console_log.empty() ? "/dev/null" : config_.console_log + ".qemu";
+    int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ < 0) {
+      *err = sys_error("fork");
+      return false;
+    }
+    if (pid_ == 0) {
+      // The VM must not outlive ctk, even after kill -9.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);
+      int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 0);
+      if (log_fd >= 0) {
+        ::dup2(log_fd, 1);
+        ::dup2(log_fd, 2);
+      }
+      ::setsid();
+      ::execvp(argv[0], argv.data());
+      std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
+      ::_exit(127);
+    }
+    if (log_fd >= 0) ::close(log_fd);
+    return true;
+  }
+
+  bool wait(int timeout_ms, int* status) override {
+    if (pid_ <= 0) {
+      *status = exit_status_;
+      return true;
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      int st;
+      pid_t r = ::waitpid(pid_, &st, timeout_ms < 0 ? 0 : WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        exit_status_ = st;
+        *status = st;
+        return true;
+      }
+      if (r < 0 && errno != EINTR) return false;
+      if (timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
+  void kill() override {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int st;
+    ::waitpid(pid_, &st, 0);
+    exit_status_ = st;
+    pid_ = -1;
+  }
+
+  pid_t pid() const override { return pid_; }
+
+  std::string notice() const override {
+    return host_.kvm ? "" : "no usable /dev/kvm: running the guest under software emulation (TCG)";
+  }
+
+ private:
+  VmConfig config_;
+  HostFacts host_;
+  pid_t pid_ = -1;
+  int exit_status_ = 0;
+};
+
+}  // namespace
+
+HostFacts probe_host() {
+  HostFacts h;
+  int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  if (fd >= 0) {
+    h.kvm = true;
+    ::close(fd);
+  }
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("cpu MHz", 0) == 0) {
+      size_t colon = line.find(':');
+      if (colon != std::string::npos) h.tsc_khz = unsigned(std::stod(line.substr(colon + 1)) * 1000);
+      break;
+    }
+  }
+  return h;
+}
+
+std::vector<std::string> qemu_argv(const VmConfig& c, const HostFacts& host) {
+  bool x86 = c.arch != "aarch64";
+  // microvm has only virtio-mmio; "virt" offers it too.
+  std::vector<std::string> a = {
+      x86 ? "qemu-system-x86_64" : "qemu-system-aarch64",
+      "-accel", host.kvm ? "kvm" : "tcg",
+      "-M", x86 ? "microvm" : "virt",
+      "-cpu", host.kvm ? "host" : (x86 ? "max" : "cortex-a57"),
+      "-smp", std::to_string(c.cpus),
+      "-m", std::to_string(c.memory_mib),
+      "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+      "-kernel", c.kernel,
+  };
+  if (!c.initrd.empty()) a.insert(a.end(), {"-initrd", c.initrd});
+  // panic=-1 with -no-reboot: a dying guest ends QEMU instead of hanging it.
+  std::string cmdline = std::string("console=") + (x86 ? "ttyS0" : "ttyAMA0") + " quiet panic=-1";
+  // Under TCG microvm hangs calibrating the TSC unless told its rate.
+  if (x86 && !host.kvm && host.tsc_khz) cmdline += " tsc_early_khz=" + std::to_string(host.tsc_khz);
+  if (!c.cmdline.empty()) cmdline += " " + c.cmdline;
+  a.insert(a.end(), {"-append", cmdline});
+  a.insert(a.end(), {"-chardev", "file,id=console,path=" + (c.console_log.empty() ? "/dev/null" : c.console_log),
+                     "-serial", "chardev:console"});
+  for (size_t i = 0; i < c.disks.size(); ++i) {
+    std::string id = "disk" + std::to_string(i);
+    std::string drive = "file=" + c.disks[i].path + ",format=raw,if=none,id=" + id + ",cache=unsafe";
+    if (c.disks[i].read_only) drive += ",readonly=on";
+    a.insert(a.end(), {"-drive", drive, "-device", "virtio-blk-device,drive=" + id});
+  }
+  if (!c.agent_socket.empty()) {
+    a.insert(a.end(), {"-device", "virtio-serial-device",
+                       "-chardev", "socket,id=agent,server=on,wait=off,path=" + c.agent_socket,
+                       "-device", "virtserialport,chardev=agent,name=ctk.agent"});
+  }
+  if (c.network == Network::nat)
+    a.insert(a.end(), {"-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0"});
+  a.insert(a.end(), {"-device", "virtio-rng-device"});
+  return a;
+}
+
+std::unique_ptr<Vm> make_vm(const VmConfig& config) { return std::make_unique<QemuVm>(config); }
+
+}  // namespace ctk::vz

@@ -1,0 +1,57 @@
+#include "vz/qemu.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+using namespace ctk::vz;
+
+namespace {
+bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+std::string after(const std::vector<std::string>& v, const std::string& flag) {
+  auto it = std::find(v.begin(), v.end(), flag);
+  return it == v.end() || it + 1 == v.end() ? "" : *(it + 1);
+}
+}  // namespace
+
+TEST_CASE("x86_64 under TCG: microvm, TSC rate, agent port, read-only disk") {
+  VmConfig c;
+  c.arch = "x86_64";
+  c.kernel = "/k";
+  c.initrd = "/i";
+  c.disks = {{"/root.ext4", true}, {"/rw.ext4", false}};
+  c.agent_socket = "/run/a.sock";
+  c.network = Network::nat;
+  HostFacts h{false, 2400000};
+  auto a = qemu_argv(c, h);
+  CHECK(a[0] == "qemu-system-x86_64");
+  CHECK(after(a, "-accel") == "tcg");
+  CHECK(after(a, "-M") == "microvm");
+  CHECK(has(a, "-no-reboot"));
+  std::string append = after(a, "-append");
+  CHECK(append.find("tsc_early_khz=2400000") != std::string::npos);
+  CHECK(append.find("panic=-1") != std::string::npos);
+  CHECK(has(a, "file=/root.ext4,format=raw,if=none,id=disk0,cache=unsafe,readonly=on"));
+  CHECK(has(a, "file=/rw.ext4,format=raw,if=none,id=disk1,cache=unsafe"));
+  CHECK(has(a, "virtserialport,chardev=agent,name=ctk.agent"));
+  CHECK(has(a, "socket,id=agent,server=on,wait=off,path=/run/a.sock"));
+  CHECK(has(a, "virtio-net-device,netdev=net0"));
+}
+
+TEST_CASE("KVM and aarch64 choices") {
+  VmConfig c;
+  c.arch = "x86_64";
+  c.kernel = "/k";
+  auto a = qemu_argv(c, HostFacts{true, 2400000});
+  CHECK(after(a, "-accel") == "kvm");
+  CHECK(after(a, "-append").find("tsc_early_khz") == std::string::npos);
+  CHECK_FALSE(has(a, "-netdev"));  // --network none: no NIC at all
+  c.arch = "aarch64";
+  a = qemu_argv(c, HostFacts{false, 0});
+  CHECK(a[0] == "qemu-system-aarch64");
+  CHECK(after(a, "-M") == "virt");
+  CHECK(after(a, "-cpu") == "cortex-a57");
+  CHECK(after(a, "-append").find("console=ttyAMA0") != std::string::npos);
+}

@@ -1,0 +1,49 @@
+// The VMM interface: one lightweight VM with a kernel, an initramfs, virtio
+// disks, an optional NIC and the agent channel. Backends: QEMU on Linux
+// (qemu.cc); Apple's Virtualization.framework on macOS (its own issue).
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ctk::vz {
+
+struct Disk {
+  std::string path;
+  bool read_only = true;
+};
+
+enum class Network { none, nat };  // nat: outbound access through the host (QEMU user networking)
+
+struct VmConfig {
+  std::string arch;  // "x86_64" or "aarch64"; default: the host's
+  std::string kernel;
+  std::string initrd;
+  std::string cmdline;  // appended to the backend's console/boot arguments
+  unsigned cpus = 1;
+  unsigned memory_mib = 512;
+  std::vector<Disk> disks;  // /dev/vda, /dev/vdb, ... in order
+  Network network = Network::none;
+  std::string agent_socket;  // unix socket the VMM listens on, bridged to the guest's `ctk.agent` port
+  std::string console_log;   // the guest console goes here
+};
+
+class Vm {
+ public:
+  virtual ~Vm() = default;
+  virtual bool start(std::string* err) = 0;
+  // Waits for the VMM to exit: true with its status, false on timeout (timeout_ms < 0: forever).
+  virtual bool wait(int timeout_ms, int* status) = 0;
+  // Ends the VM at once (SIGKILL to the VMM). Safe to call twice.
+  virtual void kill() = 0;
+  virtual pid_t pid() const = 0;
+  // A one-line notice about how the VM runs, e.g. "no /dev/kvm: software emulation (TCG)".
+  virtual std::string notice() const = 0;
+};
+
+std::unique_ptr<Vm> make_vm(const VmConfig& config);
+
+}  // namespace ctk::vz
