@@ -6,12 +6,14 @@ namespace ctk {
 extern const Applet kHelpApplet;
 extern const Applet kMkinitfsApplet;
 extern const Applet kMkrootfsApplet;
+extern const Applet kVminitdApplet;
 
 std::span<const Applet* const> all_applets() {
   static const Applet* const table[] = {
       &kHelpApplet,
       &kMkinitfsApplet,
       &kMkrootfsApplet,
+      &kVminitdApplet,
   };
   return table;
 }

@@ -1,0 +1,88 @@
+// The guest agent: serves the agent protocol (docs/PROTOCOL.md) on a listening
+// socket and runs containers. One thread, one poll loop: every fd's interest
+// is derived from state each turn (a process pipe is read only while its
+// channel has send credit, a pipe is written only while data is buffered for
+// it), which is what keeps one stalled channel from stalling the rest.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "init/process.h"
+#include "init/spec.h"
+#include "proto/mux.h"
+
+namespace ctk::init {
+
+class Agent {
+ public:
+  Agent();
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // "unix:PATH" (replacing a stale socket) or "fd:N" (an inherited, connected stream).
+  bool listen(const std::string& address, std::string* err);
+  // Serves until a fatal error; returns false with err set then.
+  bool run(std::string* err);
+
+ private:
+  struct Conn;
+  struct Proc;
+  struct Container;
+  struct Stream;
+  struct Poll;
+  using json = nlohmann::json;
+
+  // Loop (agent.cc).
+  void build_poll_set(Poll* set);
+  void accept_conn();
+  void conn_io(Conn* c, short revents);
+  void stream_read(Stream* s);
+  void stream_write(Stream* s);
+  void reap();
+  void read_status(Proc* p);
+  void attach_pty(Proc* p, int master);
+  void settle();
+  void drop_conn(Conn* c);
+  void close_sink(Stream* s, bool tell_peer);
+  void close_source(Stream* s);
+  Stream* stream(Conn* c, uint32_t ch);
+
+  // Requests (ops.cc).
+  void handle_message(Conn* c, const std::string& text);
+  bool dispatch(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_create(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_start(Conn* c, const json& req, std::string* code, std::string* err);
+  bool op_exec(Conn* c, const json& req, std::string* code, std::string* err);
+  bool op_wait(Conn* c, const json& req, std::string* code, std::string* err);
+  bool op_kill(const json& req, std::string* code, std::string* err);
+  bool op_delete(const json& req, std::string* code, std::string* err);
+  bool op_resize(const json& req, std::string* code, std::string* err);
+  bool op_copy_in(Conn* c, const json& req, std::string* code, std::string* err);
+  bool op_copy_out(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool bind_stdio(Conn* c, const json& req, bool terminal, Proc* p, std::string* code,
+                  std::string* err);
+  bool launch(Proc* p, std::string* code, std::string* err);
+  Container* find_container(const json& req, std::string* code, std::string* err);
+  Proc* find_proc(const json& req, std::string* code, std::string* err);
+  std::string container_path(Container* ct, const std::string& path);
+  void process_exited(Proc* p, int code, const std::string& message);
+  void finish_waits(Proc* p);
+  void reply(Conn* c, const json& id, const json& result);
+  void reply_error(Conn* c, const json& id, const std::string& code, const std::string& message);
+
+  int listen_fd_ = -1;
+  int signal_fd_ = -1;
+  std::vector<std::unique_ptr<Conn>> conns_;
+  std::map<std::string, std::unique_ptr<Container>> containers_;
+  std::vector<std::unique_ptr<Stream>> streams_;
+};
+
+}  // namespace ctk::init

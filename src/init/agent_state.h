@@ -1,0 +1,79 @@
+// The agent's bookkeeping, shared by its loop (agent.cc) and its request
+// handlers (ops.cc). Objects that die are only marked; Agent::settle() frees
+// them after every handler of the poll round has run.
+#pragma once
+
+#include <poll.h>
+
+#include <functional>
+
+#include "init/agent.h"
+
+namespace ctk::init {
+
+struct Agent::Conn {
+  int fd = -1;
+  proto::Mux mux;
+  bool hello = false;
+  bool dead = false;
+  bool owns_agent = false;  // an inherited fd: the agent ends with it
+};
+
+// Each end of a stream is absent, waiting for its fd (a process not started
+// yet), open, or finished.
+enum class End { kNone, kPending, kOpen, kDone };
+
+// One data channel bound to the fds it moves bytes between: what the peer
+// sends is written to sink, what source yields is sent to the peer.
+struct Agent::Stream {
+  Conn* conn = nullptr;
+  uint32_t ch = 0;
+  End sink = End::kNone, source = End::kNone;
+  int sink_fd = -1, source_fd = -1;
+  Proc* proc = nullptr;  // whose output this carries: wait holds for its EOF
+  // copy_in replies when the file is complete.
+  bool reply_pending = false;
+  json reply_id;
+  uint64_t bytes = 0;
+  bool dead = false;
+};
+
+struct Agent::Proc {
+  enum class State { kCreated, kStarting, kRunning, kExited };
+  Container* container = nullptr;
+  std::string exec_id;  // "" for the container's init
+  ProcessSpec spec;
+  State state = State::kCreated;
+  pid_t pid = -1;
+  int status_fd = -1;  // until EOF: the child's setup/exec outcome
+  std::string report;
+  bool reaped = false;
+  int wait_status = 0;
+  int pty = -1;  // master, for resize
+  Conn* conn = nullptr;
+  uint32_t in_ch = 0, out_ch = 0, err_ch = 0;
+  int exit_code = 0;
+  std::string message;  // why it never ran
+  Conn* start_conn = nullptr;  // the start/exec request waiting for the outcome
+  json start_id;
+  std::vector<std::pair<Conn*, json>> waits;
+};
+
+struct Agent::Container {
+  std::string id;
+  Spec spec;
+  std::unique_ptr<Proc> init;
+  std::map<std::string, std::unique_ptr<Proc>> execs;
+  bool deleted = false;
+};
+
+struct Agent::Poll {
+  std::vector<pollfd> fds;
+  std::vector<std::function<void(short)>> handlers;
+  void add(int fd, short events, std::function<void(short)> handler) {
+    fds.push_back({fd, events, 0});
+    handlers.push_back(std::move(handler));
+  }
+};
+
+}  // namespace ctk::init

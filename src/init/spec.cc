@@ -1,0 +1,183 @@
+#include "init/spec.h"
+
+#include <sched.h>
+#include <sys/mount.h>
+
+#include <nlohmann/json.hpp>
+
+namespace ctk::init {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+struct MountFlag {
+  const char* name;
+  bool clear;
+  unsigned long flag;
+};
+
+// The mount(8) option words runtimes put in config.json.
+constexpr MountFlag kMountFlags[] = {
+    {"ro", false, MS_RDONLY},         {"rw", true, MS_RDONLY},
+    {"nosuid", false, MS_NOSUID},     {"suid", true, MS_NOSUID},
+    {"nodev", false, MS_NODEV},       {"dev", true, MS_NODEV},
+    {"noexec", false, MS_NOEXEC},     {"exec", true, MS_NOEXEC},
+    {"noatime", false, MS_NOATIME},   {"atime", true, MS_NOATIME},
+    {"relatime", false, MS_RELATIME}, {"strictatime", false, MS_STRICTATIME},
+    {"sync", false, MS_SYNCHRONOUS},  {"async", true, MS_SYNCHRONOUS},
+    {"nodiratime", false, MS_NODIRATIME},
+};
+
+constexpr MountFlag kPropagation[] = {
+    {"private", false, MS_PRIVATE},  {"rprivate", false, MS_PRIVATE | MS_REC},
+    {"slave", false, MS_SLAVE},      {"rslave", false, MS_SLAVE | MS_REC},
+    {"shared", false, MS_SHARED},    {"rshared", false, MS_SHARED | MS_REC},
+    {"unbindable", false, MS_UNBINDABLE}, {"runbindable", false, MS_UNBINDABLE | MS_REC},
+};
+
+bool parse_mount(const json& j, MountSpec* m, std::string* err) {
+  m->destination = j.at("destination").get<std::string>();
+  if (m->destination.empty() || m->destination[0] != '/') {
+    *err = "mount destination '" + m->destination + "' is not absolute";
+    return false;
+  }
+  m->type = j.value("type", "");
+  m->source = j.value("source", "");
+  for (const auto& o : j.value("options", json::array())) {
+    std::string opt = o.get<std::string>();
+    if (opt == "bind" || opt == "rbind") {
+      m->bind = true;
+      if (opt == "rbind") m->flags |= MS_REC;
+      continue;
+    }
+    bool known = false;
+    for (const auto& f : kMountFlags)
+      if (opt == f.name) {
+        m->flags = f.clear ? m->flags & ~f.flag : m->flags | f.flag;
+        known = true;
+      }
+    for (const auto& f : kPropagation)
+      if (opt == f.name) {
+        m->propagation = f.flag;
+        known = true;
+      }
+    if (!known) m->data += (m->data.empty() ? "" : ",") + opt;
+  }
+  if (m->type == "bind") m->bind = true;
+  if (!m->bind && m->type.empty()) {
+    *err = "mount on " + m->destination + " has no type";
+    return false;
+  }
+  return true;
+}
+
+int namespace_flag(const std::string& type) {
+  if (type == "pid") return CLONE_NEWPID;
+  if (type == "mount") return CLONE_NEWNS;
+  if (type == "uts") return CLONE_NEWUTS;
+  if (type == "ipc") return CLONE_NEWIPC;
+  if (type == "network") return CLONE_NEWNET;
+  if (type == "cgroup") return CLONE_NEWCGROUP;
+  return 0;
+}
+
+}  // namespace
+
+std::string env_value(const std::vector<std::string>& env, const std::string& name) {
+  for (const auto& e : env)
+    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=')
+      return e.substr(name.size() + 1);
+  return "";
+}
+
+bool parse_process(const json& j, ProcessSpec* p, std::string* err) try {
+  if (!j.is_object()) {
+    *err = "process is not an object";
+    return false;
+  }
+  p->args = j.at("args").get<std::vector<std::string>>();
+  if (p->args.empty() || p->args[0].empty()) {
+    *err = "process.args is empty";
+    return false;
+  }
+  p->env = j.value("env", std::vector<std::string>());
+  p->cwd = j.value("cwd", "/");
+  if (p->cwd.empty() || p->cwd[0] != '/') {
+    *err = "process.cwd '" + p->cwd + "' is not absolute";
+    return false;
+  }
+  if (j.contains("user")) {
+    const json& u = j.at("user");
+    p->uid = u.value("uid", 0u);
+    p->gid = u.value("gid", 0u);
+    p->additional_gids = u.value("additionalGids", std::vector<gid_t>());
+  }
+  p->terminal = j.value("terminal", false);
+  if (j.contains("consoleSize")) {
+    p->rows = j["consoleSize"].value("height", 0u);
+    p->cols = j["consoleSize"].value("width", 0u);
+  }
+  return true;
+} catch (const json::exception& e) {
+  *err = std::string("process: ") + e.what();
+  return false;
+}
+
+bool parse_spec(const json& j, const std::string& bundle, Spec* s, std::string* err) try {
+  if (!j.is_object()) {
+    *err = "config is not an object";
+    return false;
+  }
+  if (!parse_process(j.at("process"), &s->process, err)) return false;
+  s->root = j.at("root").at("path").get<std::string>();
+  if (s->root.empty()) {
+    *err = "root.path is empty";
+    return false;
+  }
+  if (s->root[0] != '/') s->root = bundle + "/" + s->root;
+  s->readonly = j["root"].value("readonly", false);
+  s->hostname = j.value("hostname", "");
+  if (j.contains("linux")) {
+    for (const auto& ns : j["linux"].value("namespaces", json::array())) {
+      std::string type = ns.at("type").get<std::string>();
+      int flag = namespace_flag(type);
+      if (!flag) {
+        *err = "unsupported namespace type '" + type + "'";
+        return false;
+      }
+      if (ns.contains("path")) {
+        *err = "joining an existing " + type + " namespace is not supported";
+        return false;
+      }
+      s->namespaces |= flag;
+    }
+  }
+  if (!(s->namespaces & CLONE_NEWNS)) {
+    *err = "the mount namespace is required";
+    return false;
+  }
+  if (!s->hostname.empty() && !(s->namespaces & CLONE_NEWUTS)) {
+    *err = "hostname needs a uts namespace";
+    return false;
+  }
+  for (const auto& m : j.value("mounts", json::array())) {
+    MountSpec mount;
+    if (!parse_mount(m, &mount, err)) return false;
+    s->mounts.push_back(std::move(mount));
+  }
+  return true;
+} catch (const json::exception& e) {
+  *err = std::string("config: ") + e.what();
+  return false;
+}
+
+void fill_env_defaults(ProcessSpec* p) {
+  if (env_value(p->env, "PATH").empty()) p->env.push_back(std::string("PATH=") + kDefaultPath);
+  if (env_value(p->env, "HOME").empty()) p->env.push_back(p->uid == 0 ? "HOME=/root" : "HOME=/");
+  if (p->terminal && env_value(p->env, "TERM").empty()) p->env.push_back("TERM=xterm");
+}
+
+}  // namespace ctk::init

@@ -1,0 +1,56 @@
+// The subset of the OCI runtime-spec config.json that containers use, parsed
+// and checked before anything is forked, with the defaults vminitd fills in.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace ctk::init {
+
+struct ProcessSpec {
+  std::vector<std::string> args;
+  std::vector<std::string> env;  // "K=V"
+  std::string cwd = "/";
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> additional_gids;
+  bool terminal = false;
+  unsigned rows = 0, cols = 0;  // process.consoleSize
+};
+
+struct MountSpec {
+  std::string destination;  // absolute, inside the container
+  std::string type;
+  std::string source;
+  unsigned long flags = 0;       // MS_* from the options
+  unsigned long propagation = 0;  // MS_PRIVATE, MS_SLAVE, ... or 0
+  std::string data;               // the options mount(2) does not know as flags
+  bool bind = false;
+};
+
+struct Spec {
+  ProcessSpec process;
+  std::string root;  // absolute host path
+  bool readonly = false;
+  std::string hostname;
+  int namespaces = 0;  // CLONE_NEW* flags
+  std::vector<MountSpec> mounts;
+};
+
+// Parses config.json; a relative root.path is taken from bundle.
+bool parse_spec(const nlohmann::json& config, const std::string& bundle, Spec* spec,
+                std::string* err);
+bool parse_process(const nlohmann::json& process, ProcessSpec* spec, std::string* err);
+
+// PATH, HOME and (with a terminal) TERM when the config has none.
+void fill_env_defaults(ProcessSpec* spec);
+
+// The value of NAME in a "K=V" list, or "" when absent.
+std::string env_value(const std::vector<std::string>& env, const std::string& name);
+
+}  // namespace ctk::init

@@ -1,0 +1,372 @@
+"""ctk vminitd outside a VM: the agent on a unix socket, driven through the
+protocol by tests/agentproto.py, running containers from a busybox-static
+root filesystem. Needs root, unshare and /bin/busybox (busybox-static)."""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+
+from agentproto import AgentError, Client, DATA, HEADER
+
+CTK = os.environ.get("CTK", "build/ctk")
+BUSYBOX = "/bin/busybox"
+
+
+def make_rootfs(root):
+    for d in ("bin", "proc", "sys", "dev", "tmp", "etc", "root", "home/user"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    os.chmod(os.path.join(root, "tmp"), 0o1777)
+    shutil.copy(BUSYBOX, os.path.join(root, "bin/busybox"))
+    names = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True, check=True).stdout
+    for name in names.split():
+        if name != "busybox":
+            os.symlink("busybox", os.path.join(root, "bin", name))
+    with open(os.path.join(root, "etc/passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n")
+    with open(os.path.join(root, "etc/group"), "w") as f:
+        f.write("root:x:0:\nuser:x:1000:\n")
+    with open(os.path.join(root, "etc/data.txt"), "w") as f:
+        f.write("not executable\n")
+
+
+def config(root, args, terminal=False, env=None, cwd="/", uid=0, gid=0, readonly=False,
+           hostname="box", rows=0, cols=0):
+    process = {"args": args, "env": env or ["PATH=/bin"], "cwd": cwd,
+               "user": {"uid": uid, "gid": gid}, "terminal": terminal}
+    if rows:
+        process["consoleSize"] = {"height": rows, "width": cols}
+    return {
+        "ociVersion": "1.0.2",
+        "process": process,
+        "root": {"path": root, "readonly": readonly},
+        "hostname": hostname,
+        "linux": {"namespaces": [{"type": t} for t in ("pid", "mount", "uts", "ipc", "network")]},
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]},
+        ],
+    }
+
+
+@unittest.skipUnless(os.geteuid() == 0 and os.path.exists(BUSYBOX) and shutil.which("unshare"),
+                     "needs root, unshare and busybox-static")
+class VminitdTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="ctk-vminitd-")
+        cls.root = os.path.join(cls.tmp, "rootfs")
+        make_rootfs(cls.root)
+        cls.sock = os.path.join(cls.tmp, "agent.sock")
+        # The host's cgroups are a v1+v2 hybrid: the agent gets a private
+        # mount namespace with a pure cgroup2 hierarchy on /sys/fs/cgroup.
+        cls.log = open(os.path.join(cls.tmp, "agent.log"), "w")
+        cls.agent = subprocess.Popen(
+            ["unshare", "-m", "sh", "-c",
+             'mount -t cgroup2 none /sys/fs/cgroup && exec "$0" vminitd --listen "unix:$1"',
+             CTK, cls.sock], stdout=cls.log, stderr=subprocess.STDOUT)
+        for _ in range(200):
+            if os.path.exists(cls.sock):
+                break
+            time.sleep(0.02)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.send_signal(signal.SIGTERM)
+        cls.agent.wait(10)
+        cls.log.close()
+        shutil.rmtree(cls.tmp)
+
+    def setUp(self):
+        self.assertIsNone(self.agent.poll(), "the agent died")
+        self.c = Client(self.sock)
+        self.c.hello()
+        self.n = 0
+
+    def tearDown(self):
+        self.c.close()
+
+    def new_id(self):
+        self.n += 1
+        return f"{self._testMethodName}-{self.n}"
+
+    def run_container(self, args, stdin=None, **kw):
+        """Creates, starts and waits; returns (exit_code, stdout, stderr, wait result)."""
+        cid = self.new_id()
+        out, err = self.c.open_channel(), self.c.open_channel()
+        chans = {"stdout": out, "stderr": err}
+        if stdin is not None:
+            chans["stdin"] = self.c.open_channel()
+        self.c.call("create", container=cid, config=config(self.root, args, **kw), **chans)
+        try:
+            self.c.call("start", container=cid)
+        except AgentError:
+            pass  # wait reports it
+        if stdin is not None:
+            self.c.write(chans["stdin"], stdin)
+            self.c.send_eof(chans["stdin"])
+        rid = self.c.request("wait", container=cid)
+        stdout = self.c.read_until_eof(out)
+        stderr = self.c.read_until_eof(err)
+        res = self.c.result(rid)
+        self.c.call("delete", container=cid)
+        return res["exit_code"], stdout, stderr, res
+
+    def start_sleeper(self, **kw):
+        cid = self.new_id()
+        self.c.call("create", container=cid, config=config(self.root, ["sleep", "1000"], **kw))
+        self.c.call("start", container=cid)
+        return cid
+
+    def exec(self, cid, args, terminal=False, **chans):
+        eid = self.new_id()
+        process = {"args": args, "env": ["PATH=/bin"], "cwd": "/", "terminal": terminal}
+        self.c.call("exec", container=cid, exec_id=eid, process=process, **chans)
+        return eid
+
+    def test_echo_stdout_and_stderr(self):
+        code, out, err, _ = self.run_container(["sh", "-c", "echo out; echo err >&2"])
+        self.assertEqual((code, out, err), (0, b"out\n", b"err\n"))
+
+    def test_exit_codes(self):
+        self.assertEqual(self.run_container(["true"])[0], 0)
+        self.assertEqual(self.run_container(["sh", "-c", "exit 3"])[0], 3)
+        code, _, _, res = self.run_container(["nosuch"])
+        self.assertEqual(code, 127)
+        self.assertEqual(res["message"], 'exec: "nosuch": executable file not found in $PATH')
+        code, _, _, res = self.run_container(["/bin/nosuch"])
+        self.assertEqual(code, 127)
+        self.assertIn("no such file or directory", res["message"])
+        code, _, _, res = self.run_container(["/etc/data.txt"])
+        self.assertEqual(code, 126)
+        self.assertEqual(res["message"], 'exec: "/etc/data.txt": permission denied')
+
+    def test_start_reports_exec_failure(self):
+        cid = self.new_id()
+        self.c.call("create", container=cid, config=config(self.root, ["nosuch"]))
+        with self.assertRaises(AgentError) as e:
+            self.c.call("start", container=cid)
+        self.assertEqual(e.exception.code, "not_found")
+        self.assertEqual(self.c.call("wait", container=cid)["exit_code"], 127)
+        self.c.call("delete", container=cid)
+
+    def test_kill_and_wait(self):
+        cid = self.start_sleeper()
+        rid = self.c.request("wait", container=cid)
+        self.c.call("kill", container=cid, signal="SIGKILL")
+        self.assertEqual(self.c.result(rid)["exit_code"], 137)
+        with self.assertRaises(AgentError) as e:
+            self.c.call("kill", container=cid, signal=9)
+        self.assertEqual(e.exception.code, "not_found")
+        self.c.call("delete", container=cid)
+
+    def test_env_cwd_user_hostname(self):
+        code, out, _, _ = self.run_container(
+            ["sh", "-c", "echo $FOO; pwd; id -u; id -g; hostname; echo $HOME"],
+            env=["PATH=/bin", "FOO=bar"], cwd="/tmp", uid=1000, gid=1000, hostname="ctkbox")
+        self.assertEqual(code, 0)
+        self.assertEqual(out.decode().split(), ["bar", "/tmp", "1000", "1000", "ctkbox", "/"])
+
+    def test_readonly_root_and_dev_nodes(self):
+        code, out, err, _ = self.run_container(
+            ["sh", "-c", "echo x > /dev/null && ls /dev && touch /new"], readonly=True)
+        self.assertNotEqual(code, 0)
+        for node in ("null", "zero", "urandom", "tty", "pts", "ptmx"):
+            self.assertIn(node, out.decode().split())
+        self.assertIn("Read-only file system", err.decode())
+
+    def test_exec_into_running_container(self):
+        cid = self.start_sleeper(hostname="execbox")
+        out = self.c.open_channel()
+        eid = self.exec(cid, ["sh", "-c", "hostname; cat /proc/1/comm; echo $$"], stdout=out)
+        res = self.c.call("wait", container=cid, exec_id=eid)
+        lines = self.c.read_until_eof(out).decode().split("\n")
+        self.assertEqual(res["exit_code"], 0)
+        self.assertEqual(lines[0], "execbox")
+        self.assertEqual(lines[1], "sleep")  # the same pid namespace
+        self.assertNotEqual(lines[2], "1")
+        with self.assertRaises(AgentError) as e:
+            self.c.call("exec", container=cid, exec_id=eid, process={"args": ["true"]})
+        self.assertEqual(e.exception.code, "already_exists")
+        # Not PID 1, so a signal it sends itself is not ignored: 128+N.
+        eid = self.exec(cid, ["sh", "-c", "kill -USR1 $$"])
+        self.assertEqual(self.c.call("wait", container=cid, exec_id=eid)["exit_code"], 128 + 10)
+        # A terminal in an exec comes from the container's own /dev/pts.
+        tty = self.c.open_channel()
+        eid = self.exec(cid, ["tty"], terminal=True, stdin=tty, stdout=tty)
+        self.assertEqual(self.c.call("wait", container=cid, exec_id=eid)["exit_code"], 0)
+        self.assertRegex(self.c.read_until_eof(tty), rb"^/dev/pts/\d+\r\n$")
+        self.c.call("kill", container=cid, signal=9)
+        self.assertEqual(self.c.call("wait", container=cid)["exit_code"], 137)
+        self.c.call("delete", container=cid)
+
+    def test_stdin_20mb_while_other_output_flows(self):
+        cid = self.start_sleeper()
+        # A process whose output nobody reads: its channel stalls at the window.
+        stalled = self.c.open_channel(auto_credit=False)
+        noisy = self.exec(cid, ["yes"], stdout=stalled)
+        # 20 MB through cat, checksummed.
+        data = os.urandom(20 * 1024 * 1024)
+        cin, cout = self.c.open_channel(), self.c.open_channel()
+        cat = self.exec(cid, ["cat"], stdin=cin, stdout=cout)
+        # And a third process whose output must keep flowing meanwhile.
+        tout = self.c.open_channel()
+        ticker = self.exec(cid, ["sh", "-c", "for i in $(seq 1 200); do echo tick$i; done"],
+                           stdout=tout)
+        self.c.write(cin, data)
+        self.c.send_eof(cin)
+        got = self.c.read_until_eof(cout, timeout=120)
+        self.assertEqual(len(got), len(data))
+        self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(data).hexdigest())
+        self.assertEqual(self.c.call("wait", container=cid, exec_id=cat)["exit_code"], 0)
+        self.assertEqual(self.c.read_until_eof(tout).count(b"tick"), 200)
+        self.assertEqual(self.c.call("wait", container=cid, exec_id=ticker)["exit_code"], 0)
+        # The unread channel held no more than its window.
+        self.assertLessEqual(len(self.c.channels[stalled].buf), 256 * 1024)
+        self.c.call("kill", container=cid, exec_id=noisy, signal=9)
+        self.c.read(stalled)
+        rid = self.c.request("wait", container=cid, exec_id=noisy)
+        self.c.channels[stalled].auto_credit = True
+        while rid not in self.c.replies:
+            self.c.pump(1)
+            self.c.read(stalled)
+        self.assertEqual(self.c.result(rid)["exit_code"], 137)
+        self.c.call("delete", container=cid, force=True)
+
+    def test_pty_session_with_resize(self):
+        cid = self.new_id()
+        tty = self.c.open_channel()
+        self.c.call("create", container=cid, stdin=tty, stdout=tty,
+                    config=config(self.root, ["sh"], terminal=True, rows=24, cols=80))
+        self.c.call("start", container=cid)
+
+        def expect(text):
+            self.c.wait_for(lambda: text.encode() in self.c.channels[tty].buf)
+            self.c.read(tty)
+
+        self.c.write(tty, b"stty size; echo $TERM\n")
+        expect("24 80\r\nxterm")
+        self.c.call("resize", container=cid, rows=30, cols=100)
+        self.c.write(tty, b"stty size\n")
+        expect("30 100")
+        self.c.write(tty, b"tty; exit 5\n")
+        rid = self.c.request("wait", container=cid)
+        out = self.c.read_until_eof(tty)
+        self.assertIn(b"/dev/pts/0", out)  # the container's own devpts
+        self.assertEqual(self.c.result(rid)["exit_code"], 5)
+        self.c.call("delete", container=cid)
+
+    def test_concurrent_processes(self):
+        cids, outs, waits = [], [], []
+        for i in range(16):
+            cid = self.new_id()
+            out = self.c.open_channel()
+            self.c.call("create", container=cid, stdout=out,
+                        config=config(self.root, ["sh", "-c", f"sleep 0.2; seq 1 {1000 + i}"]))
+            cids.append(cid)
+            outs.append(out)
+        for cid in cids:
+            self.c.call("start", container=cid)
+        waits = [self.c.request("wait", container=cid) for cid in cids]
+        for i, (out, rid) in enumerate(zip(outs, waits)):
+            got = self.c.read_until_eof(out).split()
+            self.assertEqual(len(got), 1000 + i)
+            self.assertEqual(self.c.result(rid)["exit_code"], 0)
+        for cid in cids:
+            self.c.call("delete", container=cid)
+
+    def test_copy_in_and_out(self):
+        cid = self.start_sleeper()
+        data = os.urandom(3 * 1024 * 1024 + 17)
+        ch = self.c.open_channel()
+        rid = self.c.request("copy_in", container=cid, path="/tmp/blob", mode=0o600, channel=ch)
+        self.c.write(ch, data)
+        self.c.send_eof(ch)
+        res = self.c.result(rid)
+        self.assertEqual(self.c.unsolicited, [])
+        self.assertEqual(res["size"], len(data))
+        out = self.c.open_channel()
+        eid = self.exec(cid, ["sh", "-c", "sha256sum /tmp/blob; stat -c %a /tmp/blob"], stdout=out)
+        self.c.call("wait", container=cid, exec_id=eid)
+        lines = self.c.read_until_eof(out).decode().split("\n")
+        self.assertEqual(lines[0].split()[0], hashlib.sha256(data).hexdigest())
+        self.assertEqual(lines[1], "600")
+        back = self.c.open_channel()
+        res = self.c.call("copy_out", container=cid, path="/tmp/blob", channel=back)
+        self.assertEqual(res["size"], len(data))
+        self.assertEqual(self.c.read_until_eof(back), data)
+        with self.assertRaises(AgentError) as e:
+            self.c.call("copy_out", container=cid, path="/tmp/none", channel=self.c.open_channel())
+        self.assertEqual(e.exception.code, "not_found")
+        self.c.call("delete", container=cid, force=True)
+
+    def test_errors_have_codes(self):
+        with self.assertRaises(AgentError) as e:
+            self.c.call("start", container="nope")
+        self.assertEqual(e.exception.code, "not_found")
+        with self.assertRaises(AgentError) as e:
+            self.c.call("frobnicate")
+        self.assertEqual(e.exception.code, "invalid_argument")
+        bad = config(self.root, [])
+        with self.assertRaises(AgentError) as e:
+            self.c.call("create", container="bad", config=bad)
+        self.assertEqual((e.exception.code, e.exception.message),
+                         ("invalid_argument", "process.args is empty"))
+        cid = self.start_sleeper()
+        with self.assertRaises(AgentError) as e:
+            self.c.call("create", container=cid, config=config(self.root, ["true"]))
+        self.assertEqual(e.exception.code, "already_exists")
+        with self.assertRaises(AgentError) as e:
+            self.c.call("delete", container=cid)
+        self.c.call("delete", container=cid, force=True)
+
+    def test_hello_first(self):
+        c = Client(self.sock)
+        with self.assertRaises(AgentError) as e:
+            c.call("create", container="x", config={})
+        self.assertIn("hello", e.exception.message)
+        res = c.hello()
+        self.assertEqual(res["version"], 1)
+        self.assertEqual(res["window"], 256 * 1024)
+        c.close()
+
+    def test_bad_messages_do_not_kill_the_agent(self):
+        c = self.c
+        c.send_frame(DATA, 0, b"this is not json\n")
+        c.send_frame(DATA, 0, b"[1, 2]\n")
+        c.send_frame(DATA, 0, b'{"op": "hello"}\n')  # no id
+        c.send_raw(HEADER.pack(9, 0, 0, 0, 3) + b"abc")  # unknown frame type
+        c.send_raw(HEADER.pack(0, 0, 0, 77, 2) + b"zz")  # a channel never opened
+        big = b'{"id": 5, "op": "hello", "pad": "' + b"x" * (1100 * 1024) + b'"}\n'
+        for off in range(0, len(big), 65536):
+            c.send_frame(DATA, 0, big[off:off + 65536])
+        c.send_frame(DATA, 0, b'{"id": 6, "op": "hello", "version": "one"}\n')
+        c.wait_for(lambda: len(c.unsolicited) >= 5)
+        self.assertTrue(all(m["error"]["code"] == "invalid_argument" for m in c.unsolicited))
+        with self.assertRaises(AgentError):
+            c.result(6)
+        self.assertEqual(self.run_container(["echo", "alive"])[1], b"alive\n")
+        # A frame length over the maximum ends that connection, not the agent.
+        c.send_raw(HEADER.pack(0, 0, 0, 1, 1 << 30))
+        with self.assertRaises((ConnectionError, OSError)):
+            for _ in range(50):
+                c.pump(0.1)
+        c2 = Client(self.sock)
+        c2.hello()
+        c2.close()
+        self.assertIsNone(self.agent.poll())
+
+
+if __name__ == "__main__":
+    unittest.main()
