@@ -1,5 +1,6 @@
 #include "ext4/tree.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace ctk::ext4 {
@@ -67,7 +68,11 @@ bool Tree::walk_to_dir(Node* start, std::string_view path, bool create, int laye
       dir = dir->parent;
       continue;
     }
-    Node* next = lookup(dir, part);
+    DirEntry* existing = entry(dir, part);
+    Node* next = existing ? existing->node : nullptr;
+    // A layer that puts entries below an existing directory holds that
+    // directory too: an opaque marker in its parent must not hide it.
+    if (create && next && next->is_dir()) existing->layer = std::max(existing->layer, layer);
     if (!next) {
       if (!create) {
         *err = "'" + std::string(part) + "' does not exist";

@@ -45,7 +45,10 @@ bool build_rootfs(const RootfsRequest& request, Timings& timings, RootfsResult* 
     Timer t(timings, "write metadata");
     Digest id = layers.identity();
     if (!writer.finish(id, err)) return false;
-    if (::ftruncate(out.fd(), off_t(writer.stats().blocks * ext4::kBlockSize)) != 0) {
+    // A --size that is not a whole number of blocks still gives a file of
+    // exactly that size; the filesystem uses the whole blocks in it.
+    uint64_t bytes = options.size ? options.size : writer.stats().blocks * ext4::kBlockSize;
+    if (::ftruncate(out.fd(), off_t(bytes)) != 0) {
       *err = sys_error(out.temp_path());
       return false;
     }
