@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   std::string_view self = argc > 0 ? argv[0] : "ctk";
   if (size_t slash = self.rfind('/'); slash != std::string_view::npos)
     self.remove_prefix(slash + 1);
+  // The kernel runs the initramfs's /init, a link to ctk: that is the agent.
+  if (self == "init") self = "vminitd";
   if (self != "ctk") {
     if (const Applet* a = find_applet(self)) return run_applet(*a, argc - 1, argv + 1);
   }

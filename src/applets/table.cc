@@ -3,6 +3,7 @@
 
 namespace ctk {
 
+extern const Applet kBootApplet;
 extern const Applet kHelpApplet;
 extern const Applet kMkinitfsApplet;
 extern const Applet kMkrootfsApplet;
@@ -10,6 +11,7 @@ extern const Applet kVminitdApplet;
 
 std::span<const Applet* const> all_applets() {
   static const Applet* const table[] = {
+      &kBootApplet,
       &kHelpApplet,
       &kMkinitfsApplet,
       &kMkrootfsApplet,

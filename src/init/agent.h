@@ -63,6 +63,10 @@ class Agent {
   bool op_exec(Conn* c, const json& req, std::string* code, std::string* err);
   bool op_wait(Conn* c, const json& req, std::string* code, std::string* err);
   bool op_kill(const json& req, std::string* code, std::string* err);
+  // Guest system requests (system_ops.cc).
+  bool op_mount(const json& req, std::string* code, std::string* err);
+  bool op_umount(const json& req, std::string* code, std::string* err);
+  bool op_mkdir(const json& req, std::string* code, std::string* err);
   bool op_delete(const json& req, std::string* code, std::string* err);
   bool op_resize(const json& req, std::string* code, std::string* err);
   bool op_copy_in(Conn* c, const json& req, std::string* code, std::string* err);

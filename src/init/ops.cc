@@ -17,8 +17,8 @@ namespace ctk::init {
 
 namespace {
 
-const char* const kOps[] = {"hello", "create", "start", "exec", "wait", "kill",
-                            "delete", "resize", "copy_in", "copy_out"};
+const char* const kOps[] = {"hello", "create", "start", "exec", "wait", "kill", "delete",
+                            "resize", "copy_in", "copy_out", "mount", "umount", "mkdir"};
 
 // A signal as a number or a name with or without "SIG".
 int parse_signal(const nlohmann::json& j) {
@@ -101,6 +101,9 @@ bool Agent::dispatch(Conn* c, const json& req, json* result, std::string* code,
   if (op == "delete") return op_delete(req, code, err);
   if (op == "resize") return op_resize(req, code, err);
   if (op == "copy_out") return op_copy_out(c, req, result, code, err);
+  if (op == "mount") return op_mount(req, code, err);
+  if (op == "umount") return op_umount(req, code, err);
+  if (op == "mkdir") return op_mkdir(req, code, err);
   // The rest reply later.
   *result = nullptr;
   if (op == "start") return op_start(c, req, code, err);

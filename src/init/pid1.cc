@@ -102,6 +102,11 @@ std::string find_virtio_port(const std::string& name, int timeout_ms) {
   return "";
 }
 
+std::string uptime() {
+  std::string line = read_line("/proc/uptime");
+  return line.substr(0, line.find(' '));
+}
+
 void pid1_poweroff() {
   ::kill(-1, SIGTERM);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));

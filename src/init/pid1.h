@@ -21,6 +21,9 @@ int load_modules(const std::string& dir, std::vector<std::string>* problems);
 // polling up to timeout_ms for the driver to create it; returns "/dev/vportNpM" or "".
 std::string find_virtio_port(const std::string& name, int timeout_ms);
 
+// Seconds since boot, from /proc/uptime ("1.23").
+std::string uptime();
+
 // Signals every process, syncs, unmounts and powers the VM off.
 [[noreturn]] void pid1_poweroff();
 

@@ -38,6 +38,18 @@ constexpr MountFlag kPropagation[] = {
     {"unbindable", false, MS_UNBINDABLE}, {"runbindable", false, MS_UNBINDABLE | MS_REC},
 };
 
+int namespace_flag(const std::string& type) {
+  if (type == "pid") return CLONE_NEWPID;
+  if (type == "mount") return CLONE_NEWNS;
+  if (type == "uts") return CLONE_NEWUTS;
+  if (type == "ipc") return CLONE_NEWIPC;
+  if (type == "network") return CLONE_NEWNET;
+  if (type == "cgroup") return CLONE_NEWCGROUP;
+  return 0;
+}
+
+}  // namespace
+
 bool parse_mount(const json& j, MountSpec* m, std::string* err) {
   m->destination = j.at("destination").get<std::string>();
   if (m->destination.empty() || m->destination[0] != '/') {
@@ -73,18 +85,6 @@ bool parse_mount(const json& j, MountSpec* m, std::string* err) {
   }
   return true;
 }
-
-int namespace_flag(const std::string& type) {
-  if (type == "pid") return CLONE_NEWPID;
-  if (type == "mount") return CLONE_NEWNS;
-  if (type == "uts") return CLONE_NEWUTS;
-  if (type == "ipc") return CLONE_NEWIPC;
-  if (type == "network") return CLONE_NEWNET;
-  if (type == "cgroup") return CLONE_NEWCGROUP;
-  return 0;
-}
-
-}  // namespace
 
 std::string env_value(const std::vector<std::string>& env, const std::string& name) {
   for (const auto& e : env)

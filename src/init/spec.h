@@ -46,6 +46,8 @@ struct Spec {
 bool parse_spec(const nlohmann::json& config, const std::string& bundle, Spec* spec,
                 std::string* err);
 bool parse_process(const nlohmann::json& process, ProcessSpec* spec, std::string* err);
+// One OCI mount object ({destination, type, source, options}).
+bool parse_mount(const nlohmann::json& mount, MountSpec* spec, std::string* err);
 
 // PATH, HOME and (with a terminal) TERM when the config has none.
 void fill_env_defaults(ProcessSpec* spec);

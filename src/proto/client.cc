@@ -87,16 +87,28 @@ bool Client::pump(int timeout_ms, std::string* err) {
   }
 }
 
-bool Client::call(const std::string& op, json args, json* result, std::string* err,
-                  std::string* code) {
+int64_t Client::request(const std::string& op, json args) {
   int64_t id = next_id_++;
   args["id"] = id;
   args["op"] = op;
   mux_.send_message(args.dump(-1, ' ', false, json::error_handler_t::replace));
-  while (!replies_.count(id))
+  return id;
+}
+
+bool Client::take_reply(int64_t id, json* reply) {
+  auto it = replies_.find(id);
+  if (it == replies_.end()) return false;
+  *reply = std::move(it->second);
+  replies_.erase(it);
+  return true;
+}
+
+bool Client::call(const std::string& op, json args, json* result, std::string* err,
+                  std::string* code) {
+  int64_t id = request(op, std::move(args));
+  json reply;
+  while (!take_reply(id, &reply))
     if (!pump(-1, err)) return false;
-  json reply = std::move(replies_[id]);
-  replies_.erase(id);
   if (reply.contains("error")) {
     *err = reply["error"].value("message", "");
     if (code) *code = reply["error"].value("code", "");

@@ -35,6 +35,13 @@ class Client {
   bool call(const std::string& op, nlohmann::json args, nlohmann::json* result, std::string* err,
             std::string* code = nullptr);
 
+  // Sends a request without waiting; pump() collects the reply for take_reply().
+  int64_t request(const std::string& op, nlohmann::json args);
+  // The reply to request id, once it has arrived.
+  bool take_reply(int64_t id, nlohmann::json* reply);
+  // The channels themselves, for callers that drive several at once with pump().
+  Mux& mux() { return mux_; }
+
   // A fresh data channel id, open on this side, to name in a request.
   uint32_t open_channel();
   // Sends all of data, waiting for credit as needed.

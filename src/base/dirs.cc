@@ -1,0 +1,55 @@
+#include "base/dirs.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "base/error.h"
+
+namespace ctk {
+
+namespace {
+
+bool make_dirs(const std::string& path, std::string* err) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) {
+    *err = "mkdir " + path + ": " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool cache_dir(const std::string& sub, std::string* out, std::string* err) {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  std::string base = xdg && *xdg ? std::string(xdg) + "/ctk"
+                     : home && *home ? std::string(home) + "/.cache/ctk"
+                                     : "/var/tmp/ctk-cache-" + std::to_string(::getuid());
+  *out = sub.empty() ? base : base + "/" + sub;
+  return make_dirs(*out, err);
+}
+
+bool make_runtime_dir(std::string* out, std::string* err) {
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  std::string base = xdg && *xdg ? std::string(xdg) + "/ctk" : "/tmp/ctk-" + std::to_string(::getuid());
+  if (!make_dirs(base, err)) return false;
+  std::string tmpl = base + "/vm-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) {
+    *err = sys_error("mkdtemp " + tmpl);
+    return false;
+  }
+  *out = tmpl;
+  return true;
+}
+
+void remove_tree(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+}  // namespace ctk

@@ -1,0 +1,19 @@
+// Where ctk keeps things: caches (initramfs, root filesystems built from
+// layers) and per-VM runtime files (sockets, console logs).
+#pragma once
+
+#include <string>
+
+namespace ctk {
+
+// $XDG_CACHE_HOME/ctk, else ~/.cache/ctk; created on demand.
+bool cache_dir(const std::string& sub, std::string* out, std::string* err);
+
+// A fresh private directory for one VM's sockets and logs, under
+// $XDG_RUNTIME_DIR/ctk or /tmp/ctk-UID; the caller removes it.
+bool make_runtime_dir(std::string* out, std::string* err);
+
+// Removes a directory tree; errors are ignored (clean-up).
+void remove_tree(const std::string& path);
+
+}  // namespace ctk

@@ -1,0 +1,193 @@
+#include "vz/machine.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "base/dirs.h"
+#include "base/error.h"
+#include "base/sha256.h"
+#include "boot/initfs.h"
+#include "boot/kernel.h"
+
+namespace ctk::vz {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int ms_since(Clock::time_point t) {
+  return int(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count());
+}
+
+bool file_digest(const std::string& path, Sha256* h, std::string* err) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *err = sys_error(path);
+    return false;
+  }
+  char buf[1 << 16];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) h->update(buf, size_t(n));
+  ::close(fd);
+  if (n < 0) *err = sys_error(path);
+  return n == 0;
+}
+
+}  // namespace
+
+Machine::~Machine() { shutdown(); }
+
+// The initramfs depends on this ctk binary and the kernel's modules: both go
+// into the cache key, so a stale one is never used.
+bool Machine::prepare_initfs(const MachineConfig& config, std::string* path, std::string* err) {
+  if (!config.initfs.empty()) {
+    *path = config.initfs;
+    return true;
+  }
+  boot::InitfsRequest req;
+  req.ctk_binary = "/proc/self/exe";
+  if (!boot::find_kernel(config.kernel, &req.kernel, err)) return false;
+  Sha256 key;
+  if (!file_digest(req.ctk_binary, &key, err)) return false;
+  std::string modules = req.kernel.modules_dir + "/modules.dep";
+  struct stat st = {};
+  ::stat(modules.c_str(), &st);
+  std::string kernel_id = req.kernel.image + "\n" + modules + "\n" + std::to_string(st.st_size) +
+                          "\n" + std::to_string(st.st_mtim.tv_sec);
+  key.update(kernel_id.data(), kernel_id.size());
+  std::string dir;
+  if (!cache_dir("initfs", &dir, err)) return false;
+  Digest d = key.finish();
+  *path = dir + "/" + to_hex(std::span(d).first(12)) + ".img";
+  if (::access(path->c_str(), R_OK) == 0) return true;
+  req.output = *path;
+  boot::InitfsResult result;
+  return boot::build_initfs(req, &result, err);
+}
+
+bool Machine::boot(const MachineConfig& config, Timings& timings, std::string* err) {
+  VmConfig vm;
+  vm.arch = config.arch;
+  vm.cpus = config.cpus;
+  vm.memory_mib = config.memory_mib;
+  vm.disks = config.disks;
+  vm.network = config.network;
+  {
+    Timer t(timings, "initramfs");
+    boot::Kernel kernel;
+    if (!boot::find_kernel(config.kernel, &kernel, err)) return false;
+    vm.kernel = kernel.image;
+    if (!prepare_initfs(config, &vm.initrd, err)) return false;
+  }
+  if (!make_runtime_dir(&dir_, err)) return false;
+  vm.agent_socket = dir_ + "/agent.sock";
+  console_log_ = vm.console_log = dir_ + "/console.log";
+  {
+    Timer t(timings, "vm start");
+    vm_ = make_vm(vm);
+    notice_ = vm_->notice();
+    if (!vm_->start(err)) return false;
+    if (config.console) console_thread_ = std::thread([this] { follow_console(); });
+  }
+  Timer t(timings, "kernel to agent ready");
+  return connect_agent(config.agent_timeout_ms, err);
+}
+
+bool Machine::connect_agent(int timeout_ms, std::string* err) {
+  auto start = Clock::now();
+  auto died = [&](std::string* why) {
+    int status;
+    if (!vm_->wait(0, &status)) return false;
+    std::ifstream qemu(console_log_ + ".qemu");
+    std::string line, last;
+    while (std::getline(qemu, line))
+      if (!line.empty()) last = line;
+    *why = "the VM exited during boot" + (last.empty() ? "" : " (" + last + ")") +
+           "; console: " + console_tail(3);
+    return true;
+  };
+  std::string socket = dir_ + "/agent.sock";
+  // QEMU creates the socket as it starts.
+  for (;;) {
+    std::string cerr;
+    if (::access(socket.c_str(), F_OK) == 0 && agent_.connect_unix(socket, &cerr)) break;
+    if (died(err)) return false;
+    if (ms_since(start) > timeout_ms) {
+      *err = "the VMM did not open the agent socket within " + std::to_string(timeout_ms / 1000) + " s";
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  // The guest opens its port only when vminitd runs; what the host sends
+  // before is lost, so the hello is repeated until one is answered.
+  int64_t id = -1;
+  int last_sent = -1000;
+  for (;;) {
+    if (ms_since(start) - last_sent >= 250) {
+      id = agent_.request("hello", {{"version", proto::kVersion}});
+      last_sent = ms_since(start);
+    }
+    if (!agent_.pump(20, err)) return false;
+    nlohmann::json reply;
+    // Any hello answered will do: earlier ones are as good as the last.
+    for (int64_t k = 1; k <= id; ++k) {
+      if (!agent_.take_reply(k, &reply)) continue;
+      if (reply.contains("error")) {
+        *err = "agent: " + reply["error"].value("message", "");
+        return false;
+      }
+      return true;
+    }
+    if (died(err)) return false;
+    if (ms_since(start) > timeout_ms) {
+      *err = "the guest agent did not answer within " + std::to_string(timeout_ms / 1000) +
+             " s; console: " + console_tail(3);
+      return false;
+    }
+  }
+}
+
+std::string Machine::console_tail(size_t lines) const {
+  std::ifstream in(console_log_);
+  std::vector<std::string> all;
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && line.back() == '\r') line.pop_back(), all.push_back(line);
+    else if (!line.empty()) all.push_back(line);
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
+    out += (out.empty() ? "" : " | ") + all[i];
+  return out.empty() ? "(empty)" : out;
+}
+
+void Machine::follow_console() {
+  int fd = -1;
+  char buf[4096];
+  while (!stop_console_) {
+    if (fd < 0) fd = ::open(console_log_.c_str(), O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? 0 : ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      (void)!::write(2, buf, size_t(n));
+      continue;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (fd >= 0) ::close(fd);
+}
+
+void Machine::shutdown() {
+  if (vm_) vm_->kill();
+  stop_console_ = true;
+  if (console_thread_.joinable()) console_thread_.join();
+  if (!dir_.empty()) remove_tree(dir_);
+  dir_.clear();
+}
+
+}  // namespace ctk::vz

@@ -1,0 +1,59 @@
+// A booted VM with its agent connected: finds the kernel, builds (or reuses)
+// the initramfs, starts the VMM, and waits until the guest's vminitd answers.
+// What `ctk boot` and `ctk run` share.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/timer.h"
+#include "proto/client.h"
+#include "vz/vm.h"
+
+namespace ctk::vz {
+
+struct MachineConfig {
+  std::string kernel;   // kernel image; "" = $CTK_KERNEL or the host's newest
+  std::string initfs;   // initramfs; "" = built from this ctk and cached
+  std::string arch;     // "" = the host's
+  unsigned cpus = 1;
+  unsigned memory_mib = 512;
+  std::vector<Disk> disks;
+  Network network = Network::none;
+  bool console = false;         // copy the guest console to stderr as it comes
+  int agent_timeout_ms = 60000;  // TCG boots take seconds; a hung guest must not hang ctk
+};
+
+class Machine {
+ public:
+  Machine() = default;
+  ~Machine();
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  bool boot(const MachineConfig& config, Timings& timings, std::string* err);
+  proto::Client& agent() { return agent_; }
+  const std::string& notice() const { return notice_; }
+  // The last lines the guest printed, for error messages.
+  std::string console_tail(size_t lines) const;
+  // Ends the VM (the guest's disks are read-only or throwaway) and removes its runtime files.
+  void shutdown();
+
+ private:
+  bool prepare_initfs(const MachineConfig& config, std::string* path, std::string* err);
+  bool connect_agent(int timeout_ms, std::string* err);
+  void follow_console();
+
+  std::unique_ptr<Vm> vm_;
+  proto::Client agent_;
+  std::string dir_;
+  std::string console_log_;
+  std::string notice_;
+  std::thread console_thread_;
+  std::atomic<bool> stop_console_{false};
+};
+
+}  // namespace ctk::vz
