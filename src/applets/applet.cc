@@ -22,10 +22,13 @@ std::string applet_help(const Applet& a) {
 }
 
 int run_applet(const Applet& a, int argc, char** argv) {
+  // -h means help unless the applet has its own -h (docker's run --hostname).
+  bool own_h = false;
+  for (const Option& o : a.options) own_h |= o.short_name == 'h';
   for (int i = 0; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--") break;
-    if (arg == "--help" || arg == "-h") {
+    if (arg == "--help" || (arg == "-h" && !own_h)) {
       std::fputs(applet_help(a).c_str(), stdout);
       return 0;
     }

@@ -3,18 +3,20 @@
 
 namespace ctk {
 
-extern const Applet kBootApplet;
 extern const Applet kHelpApplet;
+extern const Applet kBootApplet;
 extern const Applet kMkinitfsApplet;
 extern const Applet kMkrootfsApplet;
+extern const Applet kRunApplet;
 extern const Applet kVminitdApplet;
 
 std::span<const Applet* const> all_applets() {
   static const Applet* const table[] = {
-      &kBootApplet,
       &kHelpApplet,
+      &kBootApplet,
       &kMkinitfsApplet,
       &kMkrootfsApplet,
+      &kRunApplet,
       &kVminitdApplet,
   };
   return table;

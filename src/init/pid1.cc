@@ -8,7 +8,9 @@
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -38,6 +40,56 @@ std::string read_line(const std::string& path) {
   return s;
 }
 
+// Moves the tree under `from` into `to`, file by file, so the initramfs's
+// memory is freed as it goes. `skip` names an entry of `from` to leave alone.
+void move_tree(const std::string& from, const std::string& to, const std::string& skip,
+               std::vector<std::string>* problems) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(from, ec)) {
+    std::string name = e.path().filename().string();
+    if (name == skip) continue;
+    std::string src = e.path().string(), dst = to + "/" + name;
+    struct stat st;
+    if (::lstat(src.c_str(), &st) != 0) continue;
+    bool ok = true;
+    if (S_ISDIR(st.st_mode)) {
+      ok = ::mkdir(dst.c_str(), st.st_mode & 07777) == 0 || errno == EEXIST;
+      if (ok) move_tree(src, dst, "", problems);
+      ::rmdir(src.c_str());
+    } else if (S_ISLNK(st.st_mode)) {
+      char target[4096];
+      ssize_t n = ::readlink(src.c_str(), target, sizeof target - 1);
+      ok = n >= 0 && ::symlink(std::string(target, size_t(n)).c_str(), dst.c_str()) == 0;
+    } else if (S_ISREG(st.st_mode)) {
+      std::filesystem::copy_file(src, dst, ec);
+      ok = !ec && ::chmod(dst.c_str(), st.st_mode & 07777) == 0;
+    } else {
+      ok = ::mknod(dst.c_str(), st.st_mode, st.st_rdev) == 0;
+    }
+    if (!ok) problems->push_back(sys_error("moving " + src + " off the initramfs"));
+    if (!S_ISDIR(st.st_mode)) ::unlink(src.c_str());
+  }
+}
+
+// The kernel's initramfs (rootfs) can never be pivot_root'ed away from, and
+// every container root is set up with pivot_root: move the initramfs onto a
+// tmpfs and make that the root, as switch_root does.
+void leave_initramfs(std::vector<std::string>* problems) {
+  struct statfs sf;
+  constexpr long kRamfsMagic = 0x858458f6, kTmpfsMagic = 0x01021994;
+  if (::statfs("/", &sf) != 0 || (sf.f_type != kRamfsMagic && sf.f_type != kTmpfsMagic)) return;
+  const char* next = "/.root";
+  ::mkdir(next, 0755);
+  if (::mount("root", next, "tmpfs", 0, "mode=0755") != 0) {
+    problems->push_back(sys_error("mount a tmpfs root"));
+    return;
+  }
+  move_tree("/", next, ".root", problems);
+  if (::chdir(next) != 0 || ::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0 || ::chroot(".") != 0 ||
+      ::chdir("/") != 0)
+    problems->push_back(sys_error("switching to the tmpfs root"));
+}
+
 }  // namespace
 
 int load_modules(const std::string& dir, std::vector<std::string>* problems) {
@@ -64,6 +116,7 @@ int load_modules(const std::string& dir, std::vector<std::string>* problems) {
 }
 
 void pid1_setup(std::vector<std::string>* problems) {
+  leave_initramfs(problems);
   constexpr unsigned long kSecure = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   mount_one("proc", "/proc", "proc", kSecure, nullptr, problems);
   mount_one("sysfs", "/sys", "sysfs", kSecure, nullptr, problems);

@@ -1,0 +1,129 @@
+// ctk run: a container in its own VM, docker-style.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "applets/applet.h"
+#include "applets/vm_options.h"
+#include "container/run.h"
+
+namespace ctk {
+
+extern const Applet kRunApplet;
+
+namespace {
+
+const Option kOptions[] = {
+    {"interactive", 'i', "", "Keep stdin attached"},
+    {"tty", 't', "", "Allocate a pseudo-terminal"},
+    {"env", 'e', "K=V", "Set an environment variable (K alone: take it from here)", true},
+    {"env-file", 0, "FILE", "Read K=V lines from FILE", true},
+    {"workdir", 'w', "DIR", "Working directory inside the container"},
+    {"user", 'u', "UID[:GID]", "User to run as (numeric)"},
+    {"entrypoint", 0, "CMD", "Run CMD with the arguments instead"},
+    {"name", 0, "NAME", "Name the container (also the default hostname)"},
+    {"hostname", 'h', "NAME", "Container hostname"},
+    {"rm", 0, "", "Remove the container when it exits (always so: the VM is throwaway)"},
+    {"cpus", 0, "N", "Virtual CPUs (default: 1)"},
+    {"memory", 'm', "SIZE", "Memory of the container's VM, e.g. 512M (default: 512M)"},
+    {"network", 0, "MODE", "none (default) or nat: outbound access through the host"},
+    {"platform", 0, "OS/ARCH", "linux/amd64 or linux/arm64 (default: the host's)"},
+    {"kernel", 0, "KERNEL", "Guest kernel image (default: $CTK_KERNEL, newest /boot/vmlinuz-*)"},
+    {"initfs", 0, "FILE", "Guest initramfs (default: built from this ctk and cached)"},
+    {"console", 0, "", "Copy the guest console to stderr"},
+    {"timings", 0, "", "Print the time each phase took"},
+};
+
+bool parse_user(const std::string& spec, uint32_t* uid, uint32_t* gid, std::string* err) {
+  char* end;
+  size_t colon = spec.find(':');
+  std::string u = spec.substr(0, colon);
+  *uid = uint32_t(std::strtoul(u.c_str(), &end, 10));
+  if (u.empty() || *end) {
+    *err = "--user '" + spec + "': only numeric UID[:GID] is supported yet";
+    return false;
+  }
+  *gid = *uid;
+  if (colon != std::string::npos) {
+    std::string g = spec.substr(colon + 1);
+    *gid = uint32_t(std::strtoul(g.c_str(), &end, 10));
+    if (g.empty() || *end) {
+      *err = "--user '" + spec + "': only numeric UID[:GID] is supported yet";
+      return false;
+    }
+  }
+  return true;
+}
+
+bool add_env(const std::string& item, std::vector<std::string>* env) {
+  if (item.find('=') != std::string::npos) {
+    env->push_back(item);
+  } else if (const char* v = std::getenv(item.c_str())) {
+    env->push_back(item + "=" + v);
+  }
+  return true;
+}
+
+int run_main(const Flags& flags) {
+  const Applet& self = kRunApplet;
+  container::RunOptions o;
+  std::string err;
+  if (!vm_options(flags, &o.machine, &err)) return fail(self, err), kExitUsage;
+  std::vector<std::string> command;
+  if (!container::split_inputs(flags.positional(), &o.inputs, &command, &err))
+    return fail(self, err), kExitUsage;
+  if (flags.has("entrypoint")) command.insert(command.begin(), flags.get("entrypoint"));
+  if (command.empty()) return fail(self, "no command given"), kExitUsage;
+  o.args = command;
+  for (const std::string& file : flags.all("env-file")) {
+    std::ifstream in(file);
+    if (!in) return fail(self, "--env-file " + file + ": cannot read"), kExitUsage;
+    std::string line;
+    while (std::getline(in, line))
+      if (!line.empty() && line[0] != '#') add_env(line, &o.env);
+  }
+  for (const std::string& e : flags.all("env")) add_env(e, &o.env);
+  o.workdir = flags.get("workdir", "/");
+  if (o.workdir.empty() || o.workdir[0] != '/') return fail(self, "--workdir must be absolute"), kExitUsage;
+  if (flags.has("user") && !parse_user(flags.get("user"), &o.uid, &o.gid, &err))
+    return fail(self, err), kExitUsage;
+  o.hostname = flags.get("hostname", flags.get("name", "ctk"));
+  o.interactive = flags.has("interactive");
+  o.tty = flags.has("tty");
+  std::string network = flags.get("network", "none");
+  if (network == "nat") o.machine.network = vz::Network::nat;
+  else if (network != "none") return fail(self, "--network must be none or nat"), kExitUsage;
+  std::string platform = flags.get("platform");
+  if (platform == "linux/arm64" || platform == "linux/aarch64") o.machine.arch = "aarch64";
+  else if (platform == "linux/amd64" || platform == "linux/x86_64") o.machine.arch = "x86_64";
+  else if (!platform.empty()) return fail(self, "unsupported --platform '" + platform + "'"), kExitUsage;
+
+  Timings timings;
+  int code;
+  bool ok = container::run(o, timings, &code, &err);
+  if (flags.has("timings")) timings.print();
+  if (!ok) {
+    std::fprintf(stderr, "ctk run: %s\n", err.c_str());
+    return code;
+  }
+  return code;
+}
+
+}  // namespace
+
+extern const Applet kRunApplet = {
+    .name = "run",
+    .synopsis = "[OPTIONS] ROOTFS.ext4|LAYER.tar... COMMAND [ARG...]",
+    .summary = "Run a command in a new container, in its own VM",
+    .description =
+        "The root filesystem is an ext4 image, or layer archives (built into one and cached).\n"
+        "It is the VM's read-only disk; the container writes to an overlay on memory that\n"
+        "ends with it. stdout and stderr (or the pty with -t) are attached; the exit code is\n"
+        "the process's, 127 when the command is not found, 126 when it cannot run, 128+N\n"
+        "after signal N, 125 when ctk itself failed. ^C and other signals go to the process.",
+    .options = kOptions,
+    .run = run_main,
+    .stop_at_positional = true,
+};
+
+}  // namespace ctk

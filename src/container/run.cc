@@ -1,0 +1,304 @@
+#include "container/run.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/dirs.h"
+#include "base/error.h"
+#include "base/sha256.h"
+#include "ext4/format.h"
+#include "oci/rootfs.h"
+
+namespace ctk::container {
+
+namespace {
+
+using nlohmann::json;
+
+// Where the agent assembles the container's root from the read-only image
+// (/dev/vda) and a tmpfs upper layer that dies with the VM.
+constexpr const char* kLower = "/run/ctk/lower";
+constexpr const char* kScratch = "/run/ctk/rw";
+constexpr const char* kRoot = "/run/ctk/rootfs";
+
+bool read_head(const std::string& path, size_t len, std::string* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  out->assign(len, '\0');
+  ssize_t n = ::pread(fd, out->data(), len, 0);
+  ::close(fd);
+  out->resize(n > 0 ? size_t(n) : 0);
+  return true;
+}
+
+bool is_regular(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool is_ext4(const std::string& path) {
+  std::string head;
+  if (!read_head(path, ext4::kSuperOffset + 0x3a, &head) || head.size() < ext4::kSuperOffset + 0x3a)
+    return false;
+  return uint8_t(head[ext4::kSuperOffset + 0x38]) == 0x53 && uint8_t(head[ext4::kSuperOffset + 0x39]) == 0xEF;
+}
+
+// A tar, or one of the compressions layers come in; decided from content.
+bool is_archive(const std::string& path) {
+  std::string h;
+  if (!read_head(path, 512, &h) || h.size() < 6) return false;
+  auto starts = [&](std::string_view magic) { return std::string_view(h).starts_with(magic); };
+  return starts("\x1f\x8b") || starts("\x28\xb5\x2f\xfd") || starts("\xfd" "7zXZ") ||
+         starts("BZh") || starts("\x04\x22\x4d\x18") ||
+         (h.size() >= 262 && h.compare(257, 5, "ustar") == 0);
+}
+
+// Layers become an ext4 image once; the cache key is the layers' identity
+// (path, size, modification time), so an edited layer is rebuilt.
+bool cached_rootfs(const std::vector<std::string>& layers, std::string* path, std::string* err) {
+  Sha256 key;
+  for (const std::string& l : layers) {
+    struct stat st;
+    char real[PATH_MAX];
+    if (::stat(l.c_str(), &st) != 0 || !::realpath(l.c_str(), real)) {
+      *err = sys_error(l);
+      return false;
+    }
+    std::string id = std::string(real) + "\n" + std::to_string(st.st_size) + "\n" +
+                     std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "\n";
+    key.update(id.data(), id.size());
+  }
+  std::string dir;
+  if (!cache_dir("rootfs", &dir, err)) return false;
+  Digest d = key.finish();
+  *path = dir + "/" + to_hex(std::span(d).first(16)) + ".ext4";
+  if (is_regular(*path)) return true;
+  oci::RootfsRequest req;
+  req.inputs = layers;
+  req.output = *path;
+  Timings ignored;
+  oci::RootfsResult result;
+  return oci::build_rootfs(req, ignored, &result, err);
+}
+
+json container_config(const RunOptions& o, unsigned rows, unsigned cols) {
+  json process = {{"terminal", o.tty},
+                  {"user", {{"uid", o.uid}, {"gid", o.gid}}},
+                  {"args", o.args},
+                  {"env", o.env},
+                  {"cwd", o.workdir}};
+  if (o.tty && rows && cols) process["consoleSize"] = {{"height", rows}, {"width", cols}};
+  json mounts = json::array({
+      {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+      {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+       {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+      {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}},
+      {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
+       {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+      {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
+       {"options", {"nosuid", "noexec", "nodev", "ro"}}},
+  });
+  // The VM is the isolation boundary for the network: the container shares
+  // the VM's interfaces (none, or the NAT link).
+  json namespaces = json::array({{{"type", "pid"}}, {{"type", "mount"}}, {{"type", "uts"}}, {{"type", "ipc"}}});
+  json config = {{"ociVersion", "1.0.2"},
+                 {"process", process},
+                 {"root", {{"path", kRoot}, {"readonly", false}}},
+                 {"mounts", mounts},
+                 {"linux", {{"namespaces", namespaces}}}};
+  if (!o.hostname.empty()) config["hostname"] = o.hostname;
+  return config;
+}
+
+// Puts the host terminal in raw mode for -t, restoring it on destruction.
+class RawTerminal {
+ public:
+  bool enable(int fd) {
+    if (!::isatty(fd) || ::tcgetattr(fd, &saved_) != 0) return false;
+    termios raw = saved_;
+    ::cfmakeraw(&raw);
+    fd_ = fd;
+    return ::tcsetattr(fd, TCSANOW, &raw) == 0;
+  }
+  ~RawTerminal() {
+    if (fd_ >= 0) ::tcsetattr(fd_, TCSANOW, &saved_);
+  }
+
+ private:
+  int fd_ = -1;
+  termios saved_{};
+};
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(size_t(n));
+  }
+  return true;
+}
+
+// docker's exit codes for a process that never ran.
+int exit_code_for(const std::string& code) {
+  if (code == "not_found") return 127;
+  if (code == "invalid_argument") return 126;
+  return kExitRunFailed;
+}
+
+}  // namespace
+
+bool split_inputs(const std::vector<std::string>& positional, std::vector<std::string>* inputs,
+                  std::vector<std::string>* command, std::string* err) {
+  size_t i = 0;
+  if (!positional.empty() && is_regular(positional[0]) && is_ext4(positional[0])) {
+    inputs->push_back(positional[0]);
+    i = 1;
+  } else {
+    while (i < positional.size() && is_regular(positional[i]) && is_archive(positional[i]))
+      inputs->push_back(positional[i++]);
+  }
+  if (inputs->empty()) {
+    *err = positional.empty() ? "no image, layer or root filesystem given"
+           : is_regular(positional[0])
+               ? "'" + positional[0] + "' is neither an ext4 image nor a layer archive"
+               : "'" + positional[0] + "' is not a file (image references need the image store)";
+    return false;
+  }
+  command->assign(positional.begin() + ptrdiff_t(i), positional.end());
+  return true;
+}
+
+bool run(const RunOptions& o, Timings& timings, int* exit_code, std::string* err) {
+  *exit_code = kExitRunFailed;
+  vz::MachineConfig machine = o.machine;
+  {
+    Timer t(timings, "rootfs");
+    std::string rootfs = o.inputs[0];
+    if (!is_ext4(rootfs) && !cached_rootfs(o.inputs, &rootfs, err)) return false;
+    machine.disks = {{rootfs, true}};
+  }
+  vz::Machine vm;
+  if (!vm.boot(machine, timings, err)) return false;
+  if (!vm.notice().empty()) std::fprintf(stderr, "ctk run: %s\n", vm.notice().c_str());
+  proto::Client& agent = vm.agent();
+
+  unsigned rows = 0, cols = 0;
+  winsize ws{};
+  if (o.tty && ::ioctl(0, TIOCGWINSZ, &ws) == 0) rows = ws.ws_row, cols = ws.ws_col;
+
+  uint32_t out_ch, err_ch = 0, in_ch = 0;
+  {
+    Timer t(timings, "container start");
+    json ignored;
+    for (const json& m : {json{{"destination", kLower}, {"type", "ext4"}, {"source", "/dev/vda"}, {"options", {"ro"}}},
+                          json{{"destination", kScratch}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"mode=0755"}}}}) {
+      if (!agent.call("mount", m, &ignored, err)) return false;
+    }
+    for (const char* d : {"/run/ctk/rw/upper", "/run/ctk/rw/work"})
+      if (!agent.call("mkdir", {{"path", d}}, &ignored, err)) return false;
+    json overlay = {{"destination", kRoot}, {"type", "overlay"}, {"source", "overlay"},
+                    {"options", {std::string("lowerdir=") + kLower, "upperdir=/run/ctk/rw/upper",
+                                 "workdir=/run/ctk/rw/work"}}};
+    if (!agent.call("mount", overlay, &ignored, err)) return false;
+
+    out_ch = agent.open_channel();
+    json create = {{"container", "main"}, {"config", container_config(o, rows, cols)}, {"stdout", out_ch}};
+    if (o.tty) {
+      in_ch = out_ch;  // the pty is one bidirectional channel
+      create["stdin"] = out_ch;
+    } else {
+      err_ch = agent.open_channel();
+      create["stderr"] = err_ch;
+      if (o.interactive) {
+        in_ch = agent.open_channel();
+        create["stdin"] = in_ch;
+      }
+    }
+    if (!agent.call("create", create, &ignored, err)) return false;
+    std::string code;
+    if (!agent.call("start", {{"container", "main"}}, &ignored, err, &code)) {
+      *exit_code = exit_code_for(code);
+      return false;
+    }
+  }
+
+  Timer t(timings, "process");
+  RawTerminal raw;
+  if (o.tty && o.interactive) raw.enable(0);
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGQUIT}) sigaddset(&mask, s);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC);
+  int64_t wait_id = agent.request("wait", {{"container", "main"}});
+  bool stdin_open = in_ch != 0 && o.interactive;
+  proto::Mux& mux = agent.mux();
+  char buf[64 * 1024];
+  for (;;) {
+    // Deliver what arrived: stdout and stderr to ours, in arrival order per stream.
+    for (auto [ch, fd] : {std::pair{out_ch, 1}, std::pair{err_ch, 2}}) {
+      if (!ch) continue;
+      std::string_view data = mux.received(ch);
+      if (!data.empty()) {
+        write_all(fd, data);
+        mux.consume(ch, data.size());
+      }
+    }
+    json reply;
+    if (agent.take_reply(wait_id, &reply)) {
+      if (reply.contains("error")) {
+        *err = reply["error"].value("message", "wait failed");
+        return false;
+      }
+      const json& r = reply["result"];
+      if (r.contains("message")) std::fprintf(stderr, "ctk run: %s\n", r["message"].get<std::string>().c_str());
+      *exit_code = r.value("exit_code", kExitRunFailed);
+      break;
+    }
+    pollfd fds[3] = {{agent.fd(), POLLIN, 0}, {sfd, POLLIN, 0}, {0, 0, 0}};
+    nfds_t n = 2;
+    if (stdin_open && mux.send_window(in_ch) > 0) fds[n++] = {0, POLLIN, 0};
+    if (!agent.pump(0, err)) return false;  // flush what is queued first
+    if (::poll(fds, n, -1) < 0 && errno != EINTR) {
+      *err = sys_error("poll");
+      return false;
+    }
+    if (fds[0].revents && !agent.pump(0, err)) return false;
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo si;
+      if (::read(sfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGWINCH) {
+          if (o.tty && ::ioctl(0, TIOCGWINSZ, &ws) == 0)
+            agent.request("resize", {{"container", "main"}, {"rows", ws.ws_row}, {"cols", ws.ws_col}});
+        } else {
+          // docker's sig-proxy: the container's process gets the signal.
+          agent.request("kill", {{"container", "main"}, {"signal", int(si.ssi_signo)}});
+        }
+      }
+    }
+    if (n == 3 && fds[2].revents) {
+      size_t room = std::min(sizeof buf, mux.send_window(in_ch));
+      ssize_t got = ::read(0, buf, room);
+      if (got > 0) {
+        mux.send(in_ch, buf, size_t(got));
+      } else if (got == 0 || errno != EINTR) {
+        stdin_open = false;
+        mux.send_eof(in_ch);
+      }
+    }
+  }
+  ::close(sfd);
+  return true;
+}
+
+}  // namespace ctk::container

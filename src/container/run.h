@@ -1,0 +1,40 @@
+// `ctk run`: one container in its own VM. Resolves the root filesystem (an
+// ext4 image, or layers built into one and cached), boots a VM with it as a
+// read-only disk, has the agent assemble an overlay root with a throwaway
+// upper layer, runs the process with stdio (or a pty) attached, and returns
+// its exit code as docker does.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/timer.h"
+#include "vz/machine.h"
+
+namespace ctk::container {
+
+struct RunOptions {
+  std::vector<std::string> inputs;  // one ROOTFS.ext4, or LAYER archives in order
+  std::vector<std::string> args;    // the command (entrypoint + cmd)
+  std::vector<std::string> env;     // "K=V"
+  std::string workdir = "/";
+  uint32_t uid = 0, gid = 0;
+  std::string hostname;
+  bool interactive = false;  // -i: stdin attached
+  bool tty = false;          // -t: a pty
+  vz::MachineConfig machine;
+};
+
+// Exit codes for failures before the process runs, as docker uses them.
+constexpr int kExitRunFailed = 125;
+
+// Splits positionals into root filesystem inputs and the command: a first
+// argument that is an ext4 image stands alone; otherwise leading arguments
+// that are archive files (sniffed from content) are layers.
+bool split_inputs(const std::vector<std::string>& positional, std::vector<std::string>* inputs,
+                  std::vector<std::string>* command, std::string* err);
+
+// Runs the container; *exit_code is the process's (or 125/126/127).
+bool run(const RunOptions& options, Timings& timings, int* exit_code, std::string* err);
+
+}  // namespace ctk::container
