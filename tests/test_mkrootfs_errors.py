@@ -51,6 +51,14 @@ class BadInputTest(ImageTestCase):
         line = self.assert_bad_input([layer], "'big'")
         self.assertIn("layer.tar", line)
 
+    def test_truncated_large_file(self):
+        # Large files of plain tars are copied by the kernel, not read through libarchive.
+        layer = self.tar([(tinfo("first"), b"a" * 100), (tinfo("huge"), os.urandom(3 << 20))])
+        with open(layer, "r+b") as f:
+            f.truncate(1024 + 512 + (2 << 20))  # in the middle of huge's data
+        line = self.assert_bad_input([layer], "'huge'")
+        self.assertIn("truncated", line)
+
     def test_truncated_header(self):
         layer = self.tar([(tinfo("first"), b"a" * 100), (tinfo("second"), b"b")])
         with open(layer, "r+b") as f:

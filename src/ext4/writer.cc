@@ -17,7 +17,9 @@ namespace ctk::ext4 {
 
 namespace {
 
-constexpr size_t kOutputBuffer = 8 << 20;
+// Large enough for few system calls, small enough that data is still in the
+// CPU cache when pwrite copies it (8 MiB measured 1.7x slower than 1 MiB).
+constexpr size_t kOutputBuffer = 1 << 20;
 // Descriptor blocks reserved in automatic mode at least: 16 blocks describe
 // 2048 groups, 256 GiB. Unused ones stay free blocks.
 constexpr uint64_t kMinGdtReserve = 16;
@@ -210,6 +212,7 @@ Writer::~Writer() = default;
 
 bool Writer::begin(int fd, const WriterOptions& options, std::string* err) {
   options_ = options;
+  fd_ = fd;
   out_ = std::make_unique<Output>(fd);
   if (options.size) {
     max_blocks_ = options.size / kBlockSize;
@@ -287,6 +290,50 @@ bool Writer::write(uint64_t offset, const void* data, size_t len, std::string* e
 }
 
 void Writer::end_file() { file_ = nullptr; }
+
+bool Writer::copy_file(Node* node, int fd, uint64_t offset, uint64_t size, std::string* err) {
+  uint64_t count = div_round_up(size, kBlockSize), first;
+  if (count > UINT32_MAX - 1) {
+    *err = "file larger than 16 TiB";
+    return false;
+  }
+  if (!reserve_blocks(count, &first, err)) return false;
+  node->extents.clear();
+  for (uint64_t done = 0; done < count; done += kMaxExtentLen)
+    node->extents.push_back({uint32_t(done), uint32_t(std::min<uint64_t>(kMaxExtentLen, count - done)),
+                             first + done});
+  loff_t in = loff_t(offset), out = loff_t(first * kBlockSize);
+  uint64_t left = size;
+  int failure = 0;
+  while (left > 0) {
+    ssize_t n = ::copy_file_range(fd, &in, fd_, &out, left, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+      // No in-kernel copy between these files: through a buffer instead.
+      std::vector<char> buf(std::min<uint64_t>(left, 1 << 20));
+      while (left > 0) {
+        ssize_t r = ::pread(fd, buf.data(), std::min<uint64_t>(left, buf.size()), in);
+        if (r <= 0) break;
+        if (!out_->write_at(uint64_t(out), buf.data(), size_t(r), err)) return false;
+        in += r;
+        out += r;
+        left -= uint64_t(r);
+      }
+      break;
+    }
+    if (n <= 0) {
+      failure = n < 0 ? errno : 0;
+      break;
+    }
+    left -= uint64_t(n);
+  }
+  if (left > 0) {
+    *err = failure ? sys_error("copying file data", failure) : "truncated archive: file data ends early";
+    return false;
+  }
+  stats_.data_bytes += size;
+  return true;
+}
 
 // Directory contents: "." and ".." then children; one block is linear, more
 // become a hashed (htree) directory so lookups stay fast in huge directories.

@@ -17,6 +17,9 @@ namespace ctk::oci {
 namespace {
 
 constexpr size_t kReadBlock = 1 << 20;
+// Below this, a file's data is usually already in libarchive's read buffer
+// and a system call per file costs more than the copy it saves.
+constexpr int64_t kCopyInKernelMin = 1 << 20;
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 
@@ -37,6 +40,20 @@ class LayerSource {
 
   static la_ssize_t read(archive* a, void* self, const void** buf) {
     return static_cast<LayerSource*>(self)->next(a, buf);
+  }
+
+  // Plain input is skipped with lseek, so file data copied straight from the
+  // layer file (copy_from) is never read through libarchive.
+  static la_int64_t skip(archive*, void* self, la_int64_t request) {
+    auto* s = static_cast<LayerSource*>(self);
+    if (!s->started_ || s->gzip_ || request <= 0) return 0;
+    return ::lseek(s->fd_, request, SEEK_CUR) < 0 ? 0 : request;
+  }
+
+  // The layer file when its bytes are the archive itself (no compression):
+  // a regular file's data then lies at archive_filter_bytes(a, 0).
+  int plain_fd(archive* a) const {
+    return started_ && !gzip_ && archive_filter_count(a) == 1 ? fd_ : -1;
   }
 
   // libarchive stops reading at the tar end marker; the rest of the gzip
@@ -147,6 +164,7 @@ bool LayerApplier::apply(const std::string& path, std::string* err) {
   archive_read_support_filter_xz(ar);
   archive_read_support_filter_bzip2(ar);
   LayerSource source(fd);
+  archive_read_set_skip_callback(ar, LayerSource::skip);
   if (archive_read_open(ar, &source, nullptr, LayerSource::read, nullptr) != ARCHIVE_OK) {
     *err = path + ": " + archive_error_string(ar);
     ::close(fd);
@@ -166,6 +184,7 @@ bool LayerApplier::apply(const std::string& path, std::string* err) {
     }
     last = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
     std::string entry_err;
+    plain_fd_ = source.plain_fd(ar);
     if (!apply_entry(ar, e, &entry_err)) {
       *err = path + ": '" + last + "': " + entry_err;
       ::close(fd);
@@ -350,6 +369,11 @@ bool LayerApplier::apply_entry(archive* ar, archive_entry* e, std::string* err) 
       *err = "regular file without a size";
       return false;
     }
+    n->size = uint64_t(size);
+    // Plain tar: the kernel copies the data from the layer file to its blocks
+    // (copy_file_range); libarchive then skips it with lseek.
+    if (plain_fd_ >= 0 && size >= kCopyInKernelMin && archive_entry_sparse_count(e) == 0)
+      return writer_.copy_file(n, plain_fd_, uint64_t(archive_filter_bytes(ar, 0)), uint64_t(size), err);
     writer_.begin_file(n);
     for (;;) {
       const void* buf;
@@ -368,7 +392,6 @@ bool LayerApplier::apply_entry(archive* ar, archive_entry* e, std::string* err) 
       if (len && !writer_.write(uint64_t(offset), buf, len, err)) return false;
     }
     writer_.end_file();
-    n->size = uint64_t(size);
   }
   return true;
 }

@@ -34,6 +34,7 @@ class LayerApplier {
   ext4::Writer& writer_;
   Sha256 identity_;
   int layer_ = 0;
+  int plain_fd_ = -1;  // the current layer's file when it is an uncompressed archive
   uint64_t entries_ = 0;
 };
 
