@@ -5,18 +5,32 @@ namespace ctk {
 
 extern const Applet kHelpApplet;
 extern const Applet kBootApplet;
+extern const Applet kImagesApplet;
+extern const Applet kInspectApplet;
+extern const Applet kLoginApplet;
+extern const Applet kLogoutApplet;
 extern const Applet kMkinitfsApplet;
 extern const Applet kMkrootfsApplet;
+extern const Applet kPullApplet;
+extern const Applet kRmiApplet;
 extern const Applet kRunApplet;
+extern const Applet kTagApplet;
 extern const Applet kVminitdApplet;
 
 std::span<const Applet* const> all_applets() {
   static const Applet* const table[] = {
       &kHelpApplet,
       &kBootApplet,
+      &kImagesApplet,
+      &kInspectApplet,
+      &kLoginApplet,
+      &kLogoutApplet,
       &kMkinitfsApplet,
       &kMkrootfsApplet,
+      &kPullApplet,
+      &kRmiApplet,
       &kRunApplet,
+      &kTagApplet,
       &kVminitdApplet,
   };
   return table;

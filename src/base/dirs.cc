@@ -1,5 +1,6 @@
 #include "base/dirs.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -38,7 +39,16 @@ bool make_runtime_dir(std::string* out, std::string* err) {
   const char* xdg = std::getenv("XDG_RUNTIME_DIR");
   std::string base = xdg && *xdg ? std::string(xdg) + "/ctk" : "/tmp/ctk-" + std::to_string(::getuid());
   if (!make_dirs(base, err)) return false;
-  std::string tmpl = base + "/vm-XXXXXX";
+  // A ctk killed with SIGKILL could not clean up: its directory (named with
+  // its pid) goes when the next one starts.
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(base, ec)) {
+    std::string name = e.path().filename().string();
+    if (!name.starts_with("vm-")) continue;
+    pid_t pid = pid_t(std::atoi(name.c_str() + 3));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) remove_tree(e.path().string());
+  }
+  std::string tmpl = base + "/vm-" + std::to_string(::getpid()) + "-XXXXXX";
   if (!::mkdtemp(tmpl.data())) {
     *err = sys_error("mkdtemp " + tmpl);
     return false;

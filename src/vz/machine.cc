@@ -102,9 +102,10 @@ bool Machine::boot(const MachineConfig& config, Timings& timings, std::string* e
 
 bool Machine::connect_agent(int timeout_ms, std::string* err) {
   auto start = Clock::now();
-  auto died = [&](std::string* why) {
+  // wait_ms: how long to give a VMM that is going down (its socket already closed).
+  auto died = [&](std::string* why, int wait_ms = 0) {
     int status;
-    if (!vm_->wait(0, &status)) return false;
+    if (!vm_->wait(wait_ms, &status)) return false;
     std::ifstream qemu(console_log_ + ".qemu");
     std::string line, last;
     while (std::getline(qemu, line))
@@ -134,7 +135,10 @@ bool Machine::connect_agent(int timeout_ms, std::string* err) {
       id = agent_.request("hello", {{"version", proto::kVersion}});
       last_sent = ms_since(start);
     }
-    if (!agent_.pump(20, err)) return false;
+    if (!agent_.pump(20, err)) {
+      died(err, 5000);  // a VM going down closes the socket first: say why
+      return false;
+    }
     nlohmann::json reply;
     // Any hello answered will do: earlier ones are as good as the last.
     for (int64_t k = 1; k <= id; ++k) {

@@ -1,0 +1,74 @@
+// ctk images: the images in the store.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "applets/applet.h"
+#include "applets/image_common.h"
+#include "base/strings.h"
+#include "oci/image.h"
+
+namespace ctk {
+
+extern const Applet kImagesApplet;
+
+namespace {
+
+const Option kOptions[] = {
+    {"format", 0, "FORMAT", "Output format: table (default) or json"},
+    {"root", 0, "DIR", "Image store (default: $CTK_ROOT or ~/.local/share/ctk)"},
+};
+
+int images_main(const Flags& flags) {
+  const Applet& self = kImagesApplet;
+  std::string format = flags.get("format", "table");
+  if (format != "table" && format != "json") return fail(self, "invalid --format '" + format + "': want table or json"), kExitUsage;
+  if (!flags.positional().empty()) return fail(self, "takes no arguments"), kExitUsage;
+  std::string err;
+  oci::Store store;
+  if (!open_store(flags, &store, &err)) return fail(self, err);
+  std::vector<oci::Descriptor> entries;
+  if (!store.list(&entries, &err)) return fail(self, err);
+  nlohmann::json out = nlohmann::json::array();
+  for (const oci::Descriptor& d : entries) {
+    oci::ImageManifest m;
+    uint64_t size = 0;
+    std::string created;
+    if (oci::load_image(store, d, &m, &err)) {
+      size = m.config.size;
+      for (const oci::Descriptor& l : m.layers) size += l.size;
+      std::string config;
+      if (store.read_blob(m.config.digest, &config, &err)) {
+        auto c = nlohmann::json::parse(config, nullptr, false);
+        if (c.is_object() && c.contains("created") && c["created"].is_string()) created = c["created"];
+      }
+    }
+    out.push_back({{"name", d.ref_name}, {"digest", d.digest}, {"mediaType", d.media_type},
+                   {"size", size}, {"created", created}});
+  }
+  if (format == "json") {
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  size_t width = 10;
+  for (const auto& e : out) width = std::max(width, e["name"].get<std::string>().size());
+  std::printf("%-*s  %-12s  %10s  %s\n", int(width), "REFERENCE", "DIGEST", "SIZE", "CREATED");
+  for (const auto& e : out)
+    std::printf("%-*s  %-12s  %10s  %s\n", int(width), e["name"].get<std::string>().c_str(),
+                e["digest"].get<std::string>().substr(7, 12).c_str(), format_size(e["size"]).c_str(),
+                e["created"].get<std::string>().substr(0, 19).c_str());
+  return 0;
+}
+
+}  // namespace
+
+extern const Applet kImagesApplet = {
+    .name = "images",
+    .synopsis = "[--format json]",
+    .summary = "List the images in the image store",
+    .description = "One line per reference: name, manifest digest, size of config and layers\n"
+                   "(compressed, as stored), and creation time from the image config.",
+    .options = kOptions,
+    .run = images_main,
+};
+
+}  // namespace ctk

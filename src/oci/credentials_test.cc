@@ -1,0 +1,70 @@
+#include "oci/credentials.h"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "oci/fsutil.h"
+
+using namespace ctk::oci;
+
+TEST_CASE("base64 round trips") {
+  for (std::string s : {"", "a", "ab", "abc", "user:pass", "\xff\x00\x10 odd"}) {
+    std::string back;
+    REQUIRE(base64_decode(base64_encode(s), &back));
+    CHECK(back == s);
+  }
+  CHECK(base64_encode("user:pass") == "dXNlcjpwYXNz");
+  std::string out;
+  CHECK_FALSE(base64_decode("a*b", &out));
+}
+
+TEST_CASE("credentials: docker config.json") {
+  char tmpl[] = "/tmp/ctk-cred-test-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  std::string dir = tmpl, file = dir + "/docker/config.json", err;
+  Credential c;
+  bool found = true;
+  REQUIRE(find_credential(file, "docker.io", &c, &found, &err));
+  CHECK_FALSE(found);
+
+  // What docker writes: Hub under its v1 URL, other keys kept.
+  REQUIRE(make_dirs(dir + "/docker", 0700, &err));
+  REQUIRE(write_file_atomic(file,
+                            R"({"auths":{"https://index.docker.io/v1/":{"auth":"aHViOnB3"},)"
+                            R"("http://reg.local:5000/v2/":{"auth":"YTpi"}},"credsStore":"x"})",
+                            0600, &err));
+  REQUIRE(find_credential(file, "docker.io", &c, &found, &err));
+  CHECK(found);
+  CHECK(c.user == "hub");
+  CHECK(c.password == "pw");
+  REQUIRE(find_credential(file, "reg.local:5000", &c, &found, &err));
+  CHECK(found);
+  CHECK(c.user == "a");
+
+  REQUIRE(store_credential(file, "reg.local:5000", {"bob", "p:w"}, &err));
+  REQUIRE(find_credential(file, "reg.local:5000", &c, &found, &err));
+  CHECK(c.user == "bob");
+  CHECK(c.password == "p:w");
+  std::string text;
+  REQUIRE(read_file(file, &text, nullptr, &err));
+  CHECK(text.find("credsStore") != std::string::npos);
+  CHECK(text.find("http://reg.local:5000/v2/") == std::string::npos);
+  struct stat st;
+  REQUIRE(::stat(file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+
+  bool existed;
+  REQUIRE(erase_credential(file, "docker.io", &existed, &err));
+  CHECK(existed);
+  REQUIRE(find_credential(file, "docker.io", &c, &found, &err));
+  CHECK_FALSE(found);
+
+  REQUIRE(write_file_atomic(file, "[1,2]", 0600, &err));
+  CHECK_FALSE(find_credential(file, "docker.io", &c, &found, &err));
+  CHECK(err.find(file) != std::string::npos);
+  std::string cmd = "rm -rf " + dir;
+  CHECK(std::system(cmd.c_str()) == 0);
+}

@@ -1,0 +1,434 @@
+"""ctk pull and the image store against real registries (Debian's
+docker-registry): plain HTTP, TLS with a self-signed CA, TLS + Basic auth,
+and a fault-injecting proxy (corruption, truncation, 429, garbage manifests,
+a Bearer token server, slow transfers for kill -9)."""
+import base64
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+import unittest
+
+import registryfixture as rf
+
+MISSING = rf.missing_tools()
+SKIP = f"missing tools: {', '.join(MISSING)}" if MISSING else ""
+
+
+def store_refs(store):
+    path = os.path.join(store, "index.json")
+    if not os.path.exists(path):
+        return {}
+    index = json.load(open(path))
+    return {m["annotations"]["org.opencontainers.image.ref.name"]: m["digest"] for m in index["manifests"]}
+
+
+def assert_store_consistent(test, store):
+    """Every blob's name is its content's digest; nothing else in blobs/."""
+    for path in glob.glob(os.path.join(store, "blobs", "sha256", "*")):
+        with open(path, "rb") as f:
+            test.assertEqual(hashlib.sha256(f.read()).hexdigest(), os.path.basename(path), path)
+    test.assertEqual(glob.glob(os.path.join(store, "blobs", "sha256", ".*")), [])
+
+
+class Base(unittest.TestCase):
+    """One layout and one plain registry for the whole file."""
+
+    @classmethod
+    def setUpClass(cls):
+        if MISSING:
+            raise unittest.SkipTest(SKIP)
+        cls.work = tempfile.mkdtemp(prefix="ctk-pull-")
+        cls.layout = rf.build_layout(cls.work)
+        cls.v1 = rf.manifest_digest(cls.layout, "v1")
+        cls.arm = rf.manifest_digest(cls.layout, "arm")
+        cls.registries = []
+
+    @classmethod
+    def tearDownClass(cls):
+        for r in cls.registries:
+            r.stop()
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="t-", dir=self.work)
+        self.store = os.path.join(self.tmp, "store")
+        # Never the user's ~/.docker: every test has its own.
+        self.env = dict(os.environ, HOME=self.tmp, DOCKER_CONFIG=os.path.join(self.tmp, "docker"),
+                        CTK_ROOT=self.store)
+
+    def ctk(self, *args, **kw):
+        return rf.ctk(*args, env=self.env, **kw)
+
+    def pull(self, ref, *flags):
+        return self.ctk("pull", *flags, ref)
+
+    def assertOk(self, r):
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def assertFails(self, r, *needles):
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        last = r.stderr.strip().splitlines()[-1]
+        for n in needles:
+            self.assertIn(n, last)
+
+    def skopeo_digest(self, ref):
+        r = rf.run("skopeo", "inspect", f"oci:{self.store}:{ref}")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)["Digest"]
+
+
+class PlainRegistryTest(Base):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.reg = rf.Registry(cls.work, "plain")
+        cls.registries.append(cls.reg)
+        cls.reg.push(cls.layout, "v1", "test/busybox:v1")
+        cls.reg.push(cls.layout, "multi", "test/multi:v1", all_images=True)
+        cls.ref = f"{cls.reg.host}/test/busybox:v1"
+
+    def test_pull_by_tag_is_readable_by_skopeo_and_umoci(self):
+        r = self.pull(self.ref)
+        self.assertOk(r)
+        self.assertEqual(store_refs(self.store), {self.ref: self.v1})
+        self.assertEqual(self.skopeo_digest(self.ref), self.v1)
+        u = rf.run("umoci", "stat", "--image", f"{self.store}:{self.ref}")
+        self.assertEqual(u.returncode, 0, u.stderr)
+        self.assertEqual(u.stdout.count("umoci raw add-layer"), 4)
+        assert_store_consistent(self, self.store)
+        self.assertEqual(os.listdir(os.path.join(self.store, "ingest")), [])
+
+    def test_pull_by_digest_and_by_tag_and_digest(self):
+        by_digest = f"{self.reg.host}/test/busybox@{self.v1}"
+        self.assertOk(self.pull(by_digest))
+        self.assertEqual(store_refs(self.store), {by_digest: self.v1})
+        self.assertEqual(self.skopeo_digest(by_digest), self.v1)
+        self.assertOk(self.pull(f"{self.reg.host}/test/busybox:v1@{self.v1}"))
+        self.assertIn(self.ref, store_refs(self.store))
+
+    def test_docker_schema2_image(self):
+        r = rf.run("skopeo", "copy", "-q", "--format", "v2s2", "--dest-tls-verify=false",
+                   f"oci:{self.layout}:v1", f"docker://{self.reg.host}/test/docker:v1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ref = f"{self.reg.host}/test/docker:v1"
+        self.assertOk(self.pull(ref))
+        remote = json.loads(rf.check("skopeo", "inspect", "--tls-verify=false", f"docker://{ref}").stdout)["Digest"]
+        # Stored as the OCI equivalent (what skopeo and umoci read), with the
+        # registry's digest kept.
+        entry = json.load(open(os.path.join(self.store, "index.json")))["manifests"][0]
+        self.assertEqual(entry["mediaType"], "application/vnd.oci.image.manifest.v1+json")
+        self.assertEqual(entry["annotations"]["io.ctk.source.digest"], remote)
+        self.assertNotEqual(entry["digest"], remote)
+        self.assertEqual(self.skopeo_digest(ref), entry["digest"])
+        info = json.loads(self.ctk("inspect", ref).stdout)[0]
+        self.assertEqual(len(info["Manifest"]["layers"]), 4)
+        self.assertEqual({l["mediaType"] for l in info["Manifest"]["layers"]},
+                         {"application/vnd.oci.image.layer.v1.tar+gzip"})
+        self.assertEqual(json.loads(self.ctk("inspect", f"{self.reg.host}/test/docker@{remote}").stdout)[0]["Name"],
+                         ref)
+
+    def test_digest_the_registry_does_not_have(self):
+        r = self.pull(f"{self.reg.host}/test/busybox@sha256:" + "0" * 64)
+        self.assertFails(r, "not found")
+        self.assertEqual(store_refs(self.store), {})
+
+    def test_unknown_tag(self):
+        r = self.pull(f"{self.reg.host}/test/busybox:nosuch")
+        self.assertFails(r, "test/busybox:nosuch", "not found", "MANIFEST_UNKNOWN")
+        self.assertEqual(r.stderr.count("\n"), 1)
+        self.assertEqual(store_refs(self.store), {})
+
+    def test_malformed_reference_is_a_usage_error(self):
+        r = self.pull("Bad/Name")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("invalid image reference 'Bad/Name'", r.stderr)
+
+    def test_platform_from_an_index(self):
+        multi = f"{self.reg.host}/test/multi:v1"
+        self.assertOk(self.pull(multi, "-q"))
+        self.assertEqual(store_refs(self.store)[multi], self.v1)  # this host: linux/amd64
+        self.assertOk(self.pull(multi, "--platform", "linux/arm64"))
+        self.assertEqual(store_refs(self.store)[multi], self.arm)
+        r = self.pull(multi, "--platform", "linux/s390x")
+        self.assertFails(r, "no image for linux/s390x", "linux/amd64, linux/arm64")
+        self.assertEqual(self.pull(multi, "--platform", "linux").returncode, 2)
+
+    def test_quiet_prints_the_digest_only(self):
+        r = self.pull(self.ref, "-q")
+        self.assertOk(r)
+        self.assertEqual(r.stdout, self.v1 + "\n")
+        self.assertEqual(r.stderr, "")
+
+    def test_second_pull_fetches_nothing(self):
+        self.assertOk(self.pull(self.ref))
+        blobs = sorted(os.listdir(os.path.join(self.store, "blobs", "sha256")))
+        r = self.pull(self.ref, "--jobs", "1")
+        self.assertOk(r)
+        self.assertIn("0 blobs fetched", r.stderr)
+        self.assertEqual(len(re.findall(r": already present$", r.stderr, re.M)), 5)
+        self.assertEqual(sorted(os.listdir(os.path.join(self.store, "blobs", "sha256"))), blobs)
+
+    def test_images_inspect_tag_rmi(self):
+        self.assertOk(self.pull(self.ref))
+        self.assertOk(self.pull(f"{self.reg.host}/test/multi:v1", "--platform", "linux/arm64"))
+        table = self.ctk("images")
+        self.assertOk(table)
+        self.assertRegex(table.stdout, r"REFERENCE\s+DIGEST\s+SIZE\s+CREATED")
+        self.assertIn(self.ref, table.stdout)
+        self.assertIn(self.v1[7:19], table.stdout)
+        listed = json.loads(self.ctk("images", "--format", "json").stdout)
+        self.assertEqual({e["name"]: e["digest"] for e in listed}, store_refs(self.store))
+        sizes = {e["name"]: e["size"] for e in listed}
+        self.assertGreater(sizes[self.ref], 3 << 20)
+
+        info = json.loads(self.ctk("inspect", self.ref).stdout)
+        self.assertEqual(info[0]["Digest"], self.v1)
+        self.assertEqual(len(info[0]["Manifest"]["layers"]), 4)
+        self.assertEqual(info[0]["Config"]["architecture"], "amd64")
+        self.assertEqual(json.loads(self.ctk("inspect", self.v1[7:19]).stdout)[0]["Name"], self.ref)
+        self.assertFails(self.ctk("inspect", "nothere:v9"), "no image 'nothere:v9'")
+
+        self.assertOk(self.ctk("tag", self.ref, "local/copy:v2"))
+        self.assertEqual(store_refs(self.store)["docker.io/local/copy:v2"], self.v1)
+        self.assertEqual(self.skopeo_digest("docker.io/local/copy:v2"), self.v1)
+
+        blobs = lambda: set(os.listdir(os.path.join(self.store, "blobs", "sha256")))
+        before = blobs()
+        r = self.ctk("rmi", self.ref)
+        self.assertOk(r)
+        self.assertIn("Deleted 0 blobs", r.stdout)  # still tagged local/copy:v2
+        self.assertEqual(blobs(), before)
+        r = self.ctk("rmi", "local/copy:v2")
+        self.assertOk(r)
+        after = blobs()
+        self.assertNotIn(self.v1[7:], after)
+        self.assertEqual(len(before - after), 6)  # manifest, config, 4 layers
+        self.assertIn(self.arm[7:], after)
+        self.assertEqual(list(store_refs(self.store)), [f"{self.reg.host}/test/multi:v1"])
+        assert_store_consistent(self, self.store)
+
+    def test_mkrootfs_from_a_store_image_is_cached(self):
+        if not shutil.which("debugfs"):
+            self.skipTest("debugfs (e2fsprogs) missing")
+        self.assertOk(self.pull(self.ref))
+        out1, out2 = os.path.join(self.tmp, "a.ext4"), os.path.join(self.tmp, "b.ext4")
+        r = self.ctk("mkrootfs", "--timings", self.ref, "-o", out1)
+        self.assertOk(r)
+        self.assertIn("apply layers", r.stderr)
+        self.assertEqual(rf.run("e2fsck", "-fn", out1).returncode, 0)
+        debugfs = lambda cmd: rf.run("debugfs", "-R", cmd, out1).stdout
+        self.assertEqual(debugfs("cat /etc/motd"), "hello from ctk\n")
+        self.assertEqual(debugfs("cat /opt/data/new.txt"), "new\n")
+        listing = debugfs("ls -l /opt/data") + debugfs("ls -l /etc")
+        self.assertNotIn("old.txt", listing)  # opaque directory
+        self.assertNotIn("removeme", listing)  # whiteout
+        self.assertIn("Links: 2", debugfs("stat /bin/ls"))
+        self.assertIn("Fast link dest: \"busybox\"", debugfs("stat /bin/sh"))
+        cache = glob.glob(os.path.join(self.store, "rootfs", self.v1[7:] + "-*.ext4"))
+        self.assertEqual(len(cache), 1)
+        r = self.ctk("mkrootfs", "--timings", self.v1[7:19], "-o", out2)
+        self.assertOk(r)
+        self.assertIn("cache lookup", r.stderr)
+        self.assertNotIn("apply layers", r.stderr)
+        with open(out1, "rb") as a, open(out2, "rb") as b:
+            self.assertTrue(a.read() == b.read(), "cached image differs")
+        self.assertFails(self.ctk("mkrootfs", "nothere:v1", "-o", out2), "'nothere:v1'", "no image")
+        self.assertOk(self.ctk("rmi", self.ref))
+        self.assertEqual(glob.glob(os.path.join(self.store, "rootfs", self.v1[7:] + "-*")), [])
+
+    def test_kill_mid_pull_then_pull_again(self):
+        proxy = rf.Proxy(self.reg.port, lambda method, path, n: "slow" if "/blobs/" in path else None)
+        try:
+            ref = f"{proxy.host}/test/busybox:v1"
+            p = subprocess.Popen([rf.CTK, "pull", "--plain-http", ref], env=self.env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            ingest = os.path.join(self.store, "ingest")
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                parts = glob.glob(os.path.join(ingest, "*"))
+                if any(os.path.getsize(f) > 256 << 10 for f in parts):
+                    break
+                time.sleep(0.02)
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+            self.assertEqual(store_refs(self.store), {})
+            assert_store_consistent(self, self.store)
+            proxy.mode = lambda method, path, n: None
+            self.assertOk(self.pull(ref, "--plain-http"))
+            ranges = [rg for _, _, rg in proxy.requests if rg]
+            self.assertTrue(any(not rg.startswith("bytes=0-") for rg in ranges), proxy.requests)
+            self.assertEqual(store_refs(self.store), {ref: self.v1})
+            assert_store_consistent(self, self.store)
+        finally:
+            proxy.stop()
+
+
+class ProxyTest(Base):
+    """Faults between ctk and a plain registry."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.reg = rf.Registry(cls.work, "upstream")
+        cls.registries.append(cls.reg)
+        cls.reg.push(cls.layout, "v1", "test/busybox:v1")
+
+    def through(self, mode, **kw):
+        proxy = rf.Proxy(self.reg.port, mode, **kw)
+        self.addCleanup(proxy.stop)
+        return proxy, f"{proxy.host}/test/busybox:v1"
+
+    def test_corrupted_blob_is_rejected_and_not_stored(self):
+        proxy, ref = self.through(lambda method, path, n: "corrupt" if "/blobs/" in path else None)
+        r = self.pull(ref, "--plain-http")
+        self.assertFails(r, "does not match its digest", "discarded")
+        self.assertEqual(store_refs(self.store), {})
+        assert_store_consistent(self, self.store)
+        big = [p for p in glob.glob(os.path.join(self.store, "blobs", "sha256", "*")) if os.path.getsize(p) > 1000]
+        self.assertEqual(big, [])
+        self.assertEqual([f for f in os.listdir(os.path.join(self.store, "ingest"))
+                          if os.path.getsize(os.path.join(self.store, "ingest", f)) > 1000], [])
+
+    def test_truncated_transfer_resumes_with_range(self):
+        proxy, ref = self.through(lambda method, path, n: "truncate" if "/blobs/" in path and n == 0 else None)
+        r = self.pull(ref, "--plain-http")
+        self.assertOk(r)
+        self.assertEqual(store_refs(self.store), {ref: self.v1})
+        resumed = [(p, rg) for _, p, rg in proxy.requests if rg and not rg.startswith("bytes=0-")]
+        self.assertTrue(resumed, proxy.requests)
+        assert_store_consistent(self, self.store)
+
+    def test_429_then_success(self):
+        proxy, ref = self.through(lambda method, path, n: "429" if n == 0 else None)
+        r = self.pull(ref, "--plain-http")
+        self.assertOk(r)
+        counts = {}
+        for _, p, _ in proxy.requests:
+            counts[p] = counts.get(p, 0) + 1
+        self.assertTrue(all(c >= 2 for c in counts.values()), counts)
+        self.assertEqual(store_refs(self.store), {ref: self.v1})
+
+    def test_persistent_429_gives_up_with_a_clear_error(self):
+        proxy, ref = self.through(lambda method, path, n: "429")
+        r = self.pull(ref, "--plain-http")
+        self.assertFails(r, "HTTP 429")
+        self.assertEqual(store_refs(self.store), {})
+
+    def test_malformed_manifest(self):
+        proxy, ref = self.through(lambda method, path, n: "garbage-manifest")
+        r = self.pull(ref, "--plain-http")
+        self.assertFails(r, "malformed manifest", ref)
+        self.assertEqual(store_refs(self.store), {})
+
+    def test_bearer_token_flow_with_reuse(self):
+        creds = base64.b64encode(b"alice:secret").decode()
+        proxy, ref = self.through(lambda method, path, n: None, token="tok-123", token_basic=creds)
+        r = self.pull(ref, "--plain-http")
+        self.assertFails(r, "authentication required", proxy.host)
+        os.makedirs(self.env["DOCKER_CONFIG"])
+        with open(os.path.join(self.env["DOCKER_CONFIG"], "config.json"), "w") as f:
+            json.dump({"auths": {proxy.host: {"auth": base64.b64encode(b"alice:wrong").decode()}}}, f)
+        r = self.pull(ref, "--plain-http")
+        self.assertFails(r, "wrong username or password", proxy.host)
+        with open(os.path.join(self.env["DOCKER_CONFIG"], "config.json"), "w") as f:
+            json.dump({"auths": {"http://" + proxy.host + "/v1/": {"auth": creds}}}, f)
+        proxy.token_requests.clear()
+        r = self.pull(ref, "--plain-http")
+        self.assertOk(r)
+        self.assertEqual(store_refs(self.store), {ref: self.v1})
+        # One token, fetched for the manifest, serves all five blobs (4 workers).
+        self.assertEqual(len(proxy.token_requests), 1)
+        path, auth = proxy.token_requests[0]
+        self.assertIn("service=ctk-test", path)
+        self.assertIn("scope=repository%3Atest%2Fbusybox%3Apull", path)
+        self.assertEqual(auth, "Basic " + creds)
+
+
+    def test_redirect_to_another_host_drops_credentials(self):
+        storage, _ = self.through(lambda method, path, n: None)
+        creds = base64.b64encode(b"alice:secret").decode()
+        proxy, ref = self.through(lambda method, path, n: f"redirect:{storage.host}" if "/blobs/" in path else None,
+                                  token="tok-9", token_basic=creds)
+        os.makedirs(self.env["DOCKER_CONFIG"])
+        with open(os.path.join(self.env["DOCKER_CONFIG"], "config.json"), "w") as f:
+            json.dump({"auths": {proxy.host: {"auth": creds}}}, f)
+        self.assertOk(self.pull(ref, "--plain-http"))
+        self.assertEqual(store_refs(self.store), {ref: self.v1})
+        self.assertEqual(len([p for _, p, _ in storage.requests if "/blobs/" in p]), 5)
+        self.assertEqual(set(storage.authorization), {None})
+        self.assertIn("Bearer tok-9", proxy.authorization)
+
+
+class TlsRegistryTest(Base):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.reg = rf.Registry(cls.work, "tls", tls=True)
+        cls.registries.append(cls.reg)
+        cls.reg.push(cls.layout, "v1", "test/busybox:v1")
+        cls.ref = f"{cls.reg.host}/test/busybox:v1"
+
+    def test_untrusted_certificate_is_refused(self):
+        r = self.pull(self.ref)
+        self.assertFails(r, "not trusted", self.reg.host)
+        self.assertEqual(store_refs(self.store), {})
+
+    def test_cert_dir(self):
+        self.assertOk(self.pull(self.ref, "--cert-dir", self.reg.certs))
+        self.assertEqual(self.skopeo_digest(self.ref), self.v1)
+
+    def test_tls_verify_false(self):
+        self.assertOk(self.pull(self.ref, "--tls-verify=false"))
+        self.assertEqual(store_refs(self.store), {self.ref: self.v1})
+
+
+class AuthRegistryTest(Base):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.reg = rf.Registry(cls.work, "auth", tls=True, user="bob", password="hunter2")
+        cls.registries.append(cls.reg)
+        cls.reg.push(cls.layout, "v1", "test/busybox:v1", user="bob", password="hunter2")
+        cls.ref = f"{cls.reg.host}/test/busybox:v1"
+
+    def login(self, password):
+        return self.ctk("login", "--cert-dir", self.reg.certs, "-u", "bob", "--password-stdin", self.reg.host,
+                        input=password + "\n")
+
+    def test_anonymous_pull_needs_login(self):
+        r = self.pull(self.ref, "--cert-dir", self.reg.certs)
+        self.assertFails(r, "authentication required")
+
+    def test_wrong_password(self):
+        r = self.login("wrong")
+        self.assertFails(r, "wrong username or password", self.reg.host)
+        self.assertFalse(os.path.exists(os.path.join(self.env["DOCKER_CONFIG"], "config.json")))
+
+    def test_login_pull_logout(self):
+        r = self.login("hunter2")
+        self.assertOk(r)
+        config = os.path.join(self.env["DOCKER_CONFIG"], "config.json")
+        self.assertEqual(stat.S_IMODE(os.stat(config).st_mode), 0o600)
+        auths = json.load(open(config))["auths"]
+        self.assertEqual(base64.b64decode(auths[self.reg.host]["auth"]), b"bob:hunter2")
+        # skopeo reads what ctk login wrote.
+        s = rf.run("skopeo", "inspect", "--authfile", config, "--cert-dir", self.reg.certs,
+                   f"docker://{self.ref}")
+        self.assertEqual(s.returncode, 0, s.stderr)
+        self.assertOk(self.pull(self.ref, "--cert-dir", self.reg.certs))
+        self.assertEqual(store_refs(self.store), {self.ref: self.v1})
+        self.assertOk(self.ctk("logout", self.reg.host))
+        self.assertEqual(json.load(open(config))["auths"], {})
+        self.assertFails(self.ctk("logout", self.reg.host), "not logged in")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,194 @@
+"""`ctk boot` and `ctk run` in real VMs: Debian's cloud kernel under QEMU
+(TCG here), ctk's own initramfs, a busybox-static root filesystem."""
+import concurrent.futures
+import glob
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+import time
+import unittest
+
+import vmkernel
+
+CTK = os.environ.get("CTK", "build/ctk")
+
+
+class VmTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.kernel = vmkernel.kernel()
+        cls.tmp = tempfile.mkdtemp(prefix="ctk-run-test-")
+        root = os.path.join(cls.tmp, "rootfs")
+        vmkernel.busybox_rootfs(root)
+        cls.layer = os.path.join(cls.tmp, "busybox.tar")
+        with tarfile.open(cls.layer, "w") as tf:
+            tf.add(root, arcname=".")
+        # A private cache and runtime dir, so the tests see only their own files.
+        cls.env = dict(os.environ, CTK_KERNEL=cls.kernel, XDG_CACHE_HOME=os.path.join(cls.tmp, "cache"),
+                       XDG_RUNTIME_DIR=os.path.join(cls.tmp, "run"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def run_ctk(self, *args, input=None, timeout=120, env=None):
+        return subprocess.run([CTK, *args], input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=timeout, env=env or self.env)
+
+    def ctk_run(self, *args, **kw):
+        return self.run_ctk("run", *args[:-1], self.layer, *args[-1], **kw)
+
+    def assert_clean(self):
+        """No QEMU left and no runtime files."""
+        left = glob.glob(os.path.join(self.tmp, "run", "ctk", "vm-*"))
+        self.assertEqual(left, [], "runtime directories left behind")
+        ps = subprocess.run(["pgrep", "-f", f"qemu-system.*{self.tmp}"], stdout=subprocess.PIPE, text=True)
+        self.assertEqual(ps.stdout.strip(), "", "QEMU outlived ctk")
+
+    def test_boot_reports_phases(self):
+        r = self.run_ctk("boot")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertIn(b"agent ready: ctk", r.stdout)
+        for phase in (b"initramfs", b"vm start", b"kernel to agent ready", b"total"):
+            self.assertIn(phase, r.stderr)
+        self.assert_clean()
+
+    def test_stdout_stderr_and_exit_code(self):
+        r = self.ctk_run(["sh", "-c", "echo out; echo err >&2; exit 3"])
+        self.assertEqual(r.returncode, 3, r.stderr.decode())
+        self.assertEqual(r.stdout, b"out\n")
+        self.assertIn(b"err\n", r.stderr)
+        self.assert_clean()
+
+    def test_command_not_found_is_127(self):
+        r = self.ctk_run(["nosuchcommand"])
+        self.assertEqual(r.returncode, 127)
+        self.assertIn(b'exec: "nosuchcommand": executable file not found in $PATH', r.stderr)
+        r = self.ctk_run(["/etc/passwd"])
+        self.assertEqual(r.returncode, 126)
+        self.assert_clean()
+
+    def test_exit_code_of_a_killed_process(self):
+        # The container's first process is PID 1 of its namespace, which its
+        # own signals cannot kill (as in docker); a child can be.
+        r = self.ctk_run(["sh", "-c", 'sh -c "kill -9 \\$\\$"; exit $?'])
+        self.assertEqual(r.returncode, 137, r.stderr.decode())
+
+    def test_stdin_piped_and_checksummed(self):
+        data = os.urandom(8 << 20)
+        r = self.ctk_run("-i", ["sha256sum"], input=data)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(r.stdout.split()[0].decode(), hashlib.sha256(data).hexdigest())
+
+    def test_env_user_workdir_hostname(self):
+        r = self.ctk_run("-e", "FOO=bar", "-u", "1000:1000", "-w", "/home/user", "--hostname", "box",
+                         ["sh", "-c", 'echo "$FOO $(id -u):$(id -g) $(pwd) $(hostname)"'])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(r.stdout, b"bar 1000:1000 /home/user box\n")
+
+    def test_container_writes_go_to_a_throwaway_layer(self):
+        r = self.ctk_run(["sh", "-c", "echo new > /etc/new && rm /bin/vi && cat /etc/new && ls /bin/vi"])
+        self.assertEqual(r.stdout, b"new\n")
+        self.assertNotEqual(r.returncode, 0)  # ls: /bin/vi is gone
+        r = self.ctk_run(["sh", "-c", "ls /etc/new; ls /bin/vi"])
+        self.assertIn(b"/bin/vi", r.stdout)  # the next container starts from the image again
+
+    def test_memory_and_cpus_visible(self):
+        r = self.ctk_run("--memory", "256M", "--cpus", "2", ["sh", "-c", "nproc; grep MemTotal /proc/meminfo"])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        lines = r.stdout.decode().splitlines()
+        self.assertEqual(lines[0], "2")
+        total_kib = int(lines[1].split()[1])
+        self.assertLess(total_kib, 256 * 1024)
+        self.assertGreater(total_kib, 150 * 1024)
+
+    def test_network_none_has_no_interface(self):
+        r = self.ctk_run(["ls", "/sys/class/net"])
+        self.assertEqual(r.stdout.split(), [b"lo"])
+
+    def test_tty(self):
+        if not shutil.which("script"):
+            self.skipTest("script (util-linux) is not installed")
+        cmd = f"{CTK} run -it {self.layer} sh -c 'tty; stty size; exit 4'"
+        r = subprocess.run(["script", "-qec", cmd, "/dev/null"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env, timeout=120)
+        out = r.stdout.decode(errors="replace")
+        self.assertIn("/dev/pts/", out)
+        self.assertEqual(r.returncode, 4, out)
+
+    def test_interrupt_reaches_the_process(self):
+        p = subprocess.Popen([CTK, "run", self.layer, "sh", "-c",
+                              "trap 'echo got INT; exit 42' INT; echo ready; while true; do sleep 1; done"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env)
+        self.assertEqual(p.stdout.readline(), b"ready\n")
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 42)
+        self.assertIn(b"got INT", out)
+        self.assert_clean()
+
+    def test_kill_9_of_ctk_takes_qemu_down(self):
+        p = subprocess.Popen([CTK, "run", self.layer, "sh", "-c", "echo ready; sleep 600"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env)
+        self.assertEqual(p.stdout.readline(), b"ready\n")
+        p.kill()
+        p.wait()
+        for _ in range(100):
+            ps = subprocess.run(["pgrep", "-f", f"qemu-system.*{self.tmp}"], stdout=subprocess.PIPE)
+            if not ps.stdout.strip():
+                break
+            time.sleep(0.1)
+        self.assertEqual(ps.stdout.strip(), b"", "QEMU outlived a killed ctk")
+        # The next run clears what the killed one could not.
+        r = self.ctk_run(["true"])
+        self.assertEqual(r.returncode, 0)
+        self.assert_clean()
+
+    def test_vm_killed_from_outside(self):
+        p = subprocess.Popen([CTK, "run", self.layer, "sh", "-c", "echo ready; sleep 600"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env)
+        self.assertEqual(p.stdout.readline(), b"ready\n")
+        subprocess.run(["pkill", "-9", "-f", f"qemu-system.*{self.tmp}"])
+        _, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 125)
+        self.assertEqual(err.decode().strip().count("\n"), 1, err)  # the TCG notice and one error line
+        self.assert_clean()
+
+    def test_three_vms_at_once(self):
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            runs = [pool.submit(self.ctk_run, ["sh", "-c", f"echo vm{i}"]) for i in range(3)]
+            outs = sorted(r.result().stdout for r in runs)
+        self.assertEqual(outs, [b"vm0\n", b"vm1\n", b"vm2\n"])
+        self.assert_clean()
+
+    def test_missing_kernel(self):
+        r = self.run_ctk("run", "--kernel", "/nonexistent/vmlinuz", self.layer, "true")
+        self.assertEqual(r.returncode, 125)
+        self.assertIn(b"/nonexistent/vmlinuz", r.stderr)
+        env = dict(self.env, CTK_KERNEL="")
+        r = self.run_ctk("boot", env=env) if not glob.glob("/boot/vmlinuz-*") else None
+        if r is not None:
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(b"apt-get install linux-image-cloud-amd64", r.stderr)
+
+    def test_corrupt_initramfs(self):
+        bad = os.path.join(self.tmp, "bad.img")
+        with open(bad, "wb") as f:
+            f.write(os.urandom(4096))
+        r = self.run_ctk("run", "--initfs", bad, self.layer, "true", timeout=120)
+        self.assertEqual(r.returncode, 125)
+        self.assertIn(b"the VM exited during boot", r.stderr)
+        self.assert_clean()
+
+    def test_not_an_image(self):
+        r = self.run_ctk("run", "/etc/hostname", "true")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"neither an ext4 image nor a layer archive", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
