@@ -44,6 +44,19 @@ class ImageTest(ImageTestCase):
         plain = self.mkrootfs([self.sample()], out=self.path("plain.ext4"))
         self.assertNotIn("has_journal", dumpe2fs_header(plain)["Filesystem features"])
 
+    def test_posix_acls_reach_the_kernel(self):
+        # user::rw- user:1000:r-- group::r-- mask::r-- other::--- in getxattr's form.
+        import struct
+        def entry(tag, perm, ident=0xFFFFFFFF):
+            return struct.pack("<HHI", tag, perm, ident)
+        acl = struct.pack("<I", 2) + entry(1, 6) + entry(2, 4, 1000) + entry(4, 4) + entry(0x10, 4) + entry(0x20, 0)
+        info = tinfo("shared", mode=0o640)
+        info.pax_headers = {"SCHILY.xattr.system.posix_acl_access": acl.decode("utf-8", "surrogateescape")}
+        layer = self.make_tar("acl.tar", [(info, b"data")])
+        img = self.mkrootfs([layer])
+        with self.mounted(img) as mnt:
+            self.assertEqual(os.getxattr(os.path.join(mnt, "shared"), "system.posix_acl_access"), acl)
+
     def test_journal_read_write_mount(self):
         # A journalled image must also replay/mount read-write cleanly.
         self.need_root()

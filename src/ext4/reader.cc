@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "base/error.h"
+#include "ext4/acl.h"
 #include "ext4/format.h"
 
 namespace ctk::ext4 {
@@ -92,6 +93,15 @@ bool parse_xattrs(std::string_view region, size_t pos, size_t value_base, std::v
         return false;
       }
       x.value = std::string(region.substr(at, e.value_size));
+      // ACLs read back in the form getxattr gives, the one the writer takes.
+      std::string acl;
+      if (e.name_index == 2 || e.name_index == 3) {
+        if (!acl_from_disk(x.value, &acl, err)) {
+          *err = "attribute '" + x.name + "': " + *err;
+          return false;
+        }
+        x.value = std::move(acl);
+      }
     }
     out->push_back(std::move(x));
     pos = name_at + round_up(e.name_len, 4);

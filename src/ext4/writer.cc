@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/sha256.h"
+#include "ext4/acl.h"
 #include "ext4/format.h"
 #include "ext4/hash.h"
 
@@ -73,9 +74,9 @@ bool xattr_name(std::string_view full, XattrName* out) {
 // Attributes in the order ext4 keeps them sorted: index, name length, name.
 struct SortedXattr {
   XattrName name;
-  const std::string* value;
+  std::string value;  // as stored on disk
   uint32_t entry_size() const { return 16 + uint32_t(round_up(name.suffix.size(), 4)); }
-  uint32_t value_size() const { return uint32_t(round_up(value->size(), 4)); }
+  uint32_t value_size() const { return uint32_t(round_up(value.size(), 4)); }
 };
 
 bool sorted_xattrs(const Node& node, std::vector<SortedXattr>* out, std::string* err) {
@@ -90,7 +91,12 @@ bool sorted_xattrs(const Node& node, std::vector<SortedXattr>* out, std::string*
       *err = "extended attribute name too long '" + x.name + "'";
       return false;
     }
-    out->push_back({n, &x.value});
+    std::string value = x.value;
+    if ((n.index == 2 || n.index == 3) && !acl_to_disk(x.value, &value, err)) {
+      *err = "'" + x.name + "': " + *err;
+      return false;
+    }
+    out->push_back({n, std::move(value)});
   }
   std::sort(out->begin(), out->end(), [](const SortedXattr& a, const SortedXattr& b) {
     if (a.name.index != b.name.index) return a.name.index < b.name.index;
@@ -113,13 +119,13 @@ std::vector<uint32_t> pack_xattrs(std::span<const SortedXattr> attrs, uint8_t* r
     XattrEntry e = {};
     e.name_len = uint8_t(a.name.suffix.size());
     e.name_index = a.name.index;
-    e.value_offs = a.value->empty() ? 0 : uint16_t(value_end + offs_base);
-    e.value_size = uint32_t(a.value->size());
-    e.hash = xattr_entry_hash(a.name.suffix, *a.value);
+    e.value_offs = a.value.empty() ? 0 : uint16_t(value_end + offs_base);
+    e.value_size = uint32_t(a.value.size());
+    e.hash = xattr_entry_hash(a.name.suffix, a.value);
     hashes.push_back(e.hash);
     std::memcpy(region + entry_pos, &e, sizeof e);
     std::memcpy(region + entry_pos + sizeof e, a.name.suffix.data(), a.name.suffix.size());
-    std::memcpy(region + value_end, a.value->data(), a.value->size());
+    std::memcpy(region + value_end, a.value.data(), a.value.size());
     entry_pos += a.entry_size();
   }
   return hashes;
