@@ -1,12 +1,17 @@
 #include "ext4/writer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <condition_variable>
 #include <ctime>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 #include "base/error.h"
 #include "base/sha256.h"
@@ -153,17 +158,38 @@ constexpr size_t kBlockXattrSpace = kBlockSize - sizeof(XattrBlockHeader);
 
 }  // namespace
 
-// Coalesces the image's writes (mostly sequential) into large pwrite calls.
+// Coalesces the image's writes (mostly sequential) into large buffers that an
+// I/O thread writes, together with in-kernel copies of whole files: the
+// kernel's copying into the page cache overlaps with parsing the next entries.
+// At most kBuffers buffers exist, which bounds memory.
 class Writer::Output {
  public:
-  explicit Output(int fd) : fd_(fd), buf_(kOutputBuffer) {}
+  explicit Output(int fd) : fd_(fd), io_([this] { run(); }) {
+    for (int i = 0; i < kBuffers; ++i) free_.emplace_back();
+    buf_ = take_buffer();
+  }
+  ~Output() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    io_.join();
+  }
 
   bool write_at(uint64_t pos, const void* data, size_t len, std::string* err) {
     bool extends = len_ > 0 && pos >= start_ && pos <= start_ + len_ + kBlockSize &&
-                   pos + len <= start_ + buf_.size();
+                   pos + len <= start_ + kOutputBuffer;
     if (!extends) {
-      if (!flush(err)) return false;
-      if (len >= buf_.size()) return pwrite_all(pos, data, len, err);
+      if (!submit_buffer(err)) return false;
+      if (len > kOutputBuffer) {  // large: in pieces, each a buffer
+        auto p = static_cast<const char*>(data);
+        for (size_t done = 0; done < len; done += kOutputBuffer) {
+          size_t n = std::min(kOutputBuffer, len - done);
+          if (!write_at(pos + done, p + done, n, err) || !submit_buffer(err)) return false;
+        }
+        return true;
+      }
       start_ = pos;
     }
     size_t at = pos - start_;
@@ -173,34 +199,143 @@ class Writer::Output {
     return true;
   }
 
+  // Copies len bytes at in_off of in_fd to pos in the image, in the kernel.
+  bool copy_range(int in_fd, uint64_t in_off, uint64_t pos, uint64_t len, std::string* err) {
+    return enqueue(Job{pos, {}, 0, in_fd, in_off, len}, err);
+  }
+
+  // Waits until everything queued is written.
   bool flush(std::string* err) {
-    if (len_ == 0) return true;
-    bool ok = pwrite_all(start_, buf_.data(), len_, err);
-    len_ = 0;
-    return ok;
+    if (!submit_buffer(err)) return false;
+    std::unique_lock lock(mu_);
+    idle_.wait(lock, [&] { return queue_.empty() && !busy_; });
+    return check(err);
   }
 
  private:
-  bool pwrite_all(uint64_t pos, const void* data, size_t len, std::string* err) {
-    auto p = static_cast<const char*>(data);
-    while (len > 0) {
-      ssize_t n = ::pwrite(fd_, p, len, off_t(pos));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        *err = sys_error("writing the image");
-        return false;
-      }
-      p += n;
-      pos += uint64_t(n);
-      len -= size_t(n);
-    }
+  static constexpr int kBuffers = 4;
+  struct Job {
+    uint64_t pos;
+    std::vector<char> buf;  // data to write (len bytes), or empty for a copy
+    size_t len;
+    int in_fd;  // copy: from this file
+    uint64_t in_off;
+    uint64_t copy_len;
+  };
+
+  std::vector<char> take_buffer() {
+    std::unique_lock lock(mu_);
+    idle_.wait(lock, [&] { return !free_.empty(); });
+    std::vector<char> b = std::move(free_.back());
+    free_.pop_back();
+    b.resize(kOutputBuffer);
+    return b;
+  }
+
+  bool submit_buffer(std::string* err) {
+    if (len_ == 0) return true;
+    Job job{start_, std::move(buf_), len_, -1, 0, 0};
+    len_ = 0;
+    if (!enqueue(std::move(job), err)) return false;
+    buf_ = take_buffer();
     return true;
   }
 
+  bool enqueue(Job job, std::string* err) {
+    {
+      std::lock_guard lock(mu_);
+      if (!check(err)) return false;
+      queue_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+    return true;
+  }
+
+  bool check(std::string* err) {  // mu_ held
+    if (error_.empty()) return true;
+    *err = error_;
+    return false;
+  }
+
+  void run() {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+        busy_ = true;
+      }
+      std::string failure = job.in_fd >= 0 ? copy(job) : write(job);
+      {
+        std::lock_guard lock(mu_);
+        if (error_.empty()) error_ = failure;
+        if (job.in_fd < 0) free_.push_back(std::move(job.buf));
+        busy_ = false;
+      }
+      idle_.notify_all();
+    }
+  }
+
+  std::string write(const Job& job) {
+    const char* p = job.buf.data();
+    size_t len = job.len;
+    off_t pos = off_t(job.pos);
+    while (len > 0) {
+      ssize_t n = ::pwrite(fd_, p, len, pos);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return sys_error("writing the image");
+      p += n;
+      pos += n;
+      len -= size_t(n);
+    }
+    return "";
+  }
+
+  std::string copy(const Job& job) {
+    loff_t in = loff_t(job.in_off), out = loff_t(job.pos);
+    uint64_t left = job.copy_len;
+    while (left > 0) {
+      ssize_t n = ::copy_file_range(job.in_fd, &in, fd_, &out, left, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+        // No in-kernel copy between these files: through a buffer instead.
+        std::vector<char> buf(std::min<uint64_t>(left, kOutputBuffer));
+        while (left > 0) {
+          ssize_t r = ::pread(job.in_fd, buf.data(), std::min<uint64_t>(left, buf.size()), in);
+          if (r <= 0) return r < 0 ? sys_error("reading a layer") : "layer ends early";
+          Job piece{uint64_t(out), std::move(buf), size_t(r), -1, 0, 0};
+          std::string failure = write(piece);
+          if (!failure.empty()) return failure;
+          buf = std::move(piece.buf);
+          in += r;
+          out += r;
+          left -= uint64_t(r);
+        }
+        return "";
+      }
+      if (n < 0) return sys_error("copying file data into the image");
+      if (n == 0) return "layer ends early";
+      left -= uint64_t(n);
+    }
+    return "";
+  }
+
   int fd_;
-  std::vector<char> buf_;
+  std::vector<char> buf_;  // being filled
   uint64_t start_ = 0;
   size_t len_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable cv_;    // work for the I/O thread
+  std::condition_variable idle_;  // a buffer came back / the queue drained
+  std::deque<Job> queue_;
+  std::vector<std::vector<char>> free_;
+  bool busy_ = false, stop_ = false;
+  std::string error_;
+  std::thread io_;
 };
 
 struct Writer::Layout {
@@ -218,7 +353,6 @@ Writer::~Writer() = default;
 
 bool Writer::begin(int fd, const WriterOptions& options, std::string* err) {
   options_ = options;
-  fd_ = fd;
   out_ = std::make_unique<Output>(fd);
   if (options.size) {
     max_blocks_ = options.size / kBlockSize;
@@ -297,7 +431,16 @@ bool Writer::write(uint64_t offset, const void* data, size_t len, std::string* e
 
 void Writer::end_file() { file_ = nullptr; }
 
+bool Writer::drain(std::string* err) { return out_->flush(err); }
+
 bool Writer::copy_file(Node* node, int fd, uint64_t offset, uint64_t size, std::string* err) {
+  // The copy runs later on the I/O thread: a layer too short for this file
+  // must be caught now, while the error can still name it.
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || uint64_t(st.st_size) < offset + size) {
+    *err = "truncated archive: file data ends early";
+    return false;
+  }
   uint64_t count = div_round_up(size, kBlockSize), first;
   if (count > UINT32_MAX - 1) {
     *err = "file larger than 16 TiB";
@@ -308,37 +451,8 @@ bool Writer::copy_file(Node* node, int fd, uint64_t offset, uint64_t size, std::
   for (uint64_t done = 0; done < count; done += kMaxExtentLen)
     node->extents.push_back({uint32_t(done), uint32_t(std::min<uint64_t>(kMaxExtentLen, count - done)),
                              first + done});
-  loff_t in = loff_t(offset), out = loff_t(first * kBlockSize);
-  uint64_t left = size;
-  int failure = 0;
-  while (left > 0) {
-    ssize_t n = ::copy_file_range(fd, &in, fd_, &out, left, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
-      // No in-kernel copy between these files: through a buffer instead.
-      std::vector<char> buf(std::min<uint64_t>(left, 1 << 20));
-      while (left > 0) {
-        ssize_t r = ::pread(fd, buf.data(), std::min<uint64_t>(left, buf.size()), in);
-        if (r <= 0) break;
-        if (!out_->write_at(uint64_t(out), buf.data(), size_t(r), err)) return false;
-        in += r;
-        out += r;
-        left -= uint64_t(r);
-      }
-      break;
-    }
-    if (n <= 0) {
-      failure = n < 0 ? errno : 0;
-      break;
-    }
-    left -= uint64_t(n);
-  }
-  if (left > 0) {
-    *err = failure ? sys_error("copying file data", failure) : "truncated archive: file data ends early";
-    return false;
-  }
   stats_.data_bytes += size;
-  return true;
+  return out_->copy_range(fd, offset, first * kBlockSize, size, err);
 }
 
 // Directory contents: "." and ".." then children; one block is linear, more

@@ -50,8 +50,11 @@ class Writer {
   bool write(uint64_t offset, const void* data, size_t len, std::string* err);
   void end_file();
   // A whole regular file whose bytes are at `offset` in `fd`: copied by the
-  // kernel into freshly allocated contiguous blocks.
+  // kernel into freshly allocated contiguous blocks, in the background; fd
+  // must stay open until drain().
   bool copy_file(Node* node, int fd, uint64_t offset, uint64_t size, std::string* err);
+  // Waits for all queued writes and copies.
+  bool drain(std::string* err);
 
   // Lays out and writes all metadata. `seed` (any bytes describing the
   // input) determines the UUID and directory-hash seed, so the same input
@@ -78,7 +81,6 @@ class Writer {
   Tree tree_;
   WriterOptions options_;
   std::unique_ptr<Output> out_;
-  int fd_ = -1;
   uint64_t gdt_reserved_ = 0;  // blocks after the superblock kept for descriptors
   uint64_t cursor_ = 0;        // next free block
   uint64_t metadata_start_ = 0;  // first block finish() allocated

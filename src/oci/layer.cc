@@ -154,6 +154,17 @@ bool LayerApplier::apply(const std::string& path, std::string* err) {
     *err = sys_error(path);
     return false;
   }
+  // The writer may still be copying file data from fd in the background:
+  // it is closed only once that is done, whichever way this returns.
+  struct LayerFile {
+    ext4::Writer& writer;
+    int fd;
+    ~LayerFile() {
+      std::string ignored;
+      writer.drain(&ignored);
+      ::close(fd);
+    }
+  } layer_file{writer_, fd};
   std::unique_ptr<archive, ArchiveCloser> a(archive_read_new());
   archive* ar = a.get();
   archive_read_support_format_tar(ar);
@@ -167,7 +178,6 @@ bool LayerApplier::apply(const std::string& path, std::string* err) {
   archive_read_set_skip_callback(ar, LayerSource::skip);
   if (archive_read_open(ar, &source, nullptr, LayerSource::read, nullptr) != ARCHIVE_OK) {
     *err = path + ": " + archive_error_string(ar);
-    ::close(fd);
     return false;
   }
   ++layer_;
@@ -179,7 +189,6 @@ bool LayerApplier::apply(const std::string& path, std::string* err) {
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) {
       *err = path + ": after '" + last + "': " + archive_error_string(ar);
-      ::close(fd);
       return false;
     }
     last = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
@@ -187,17 +196,18 @@ bool LayerApplier::apply(const std::string& path, std::string* err) {
     plain_fd_ = source.plain_fd(ar);
     if (!apply_entry(ar, e, &entry_err)) {
       *err = path + ": '" + last + "': " + entry_err;
-      ::close(fd);
       return false;
     }
     ++entries_;
   }
   if (!source.finish(ar)) {
     *err = path + ": " + archive_error_string(ar);
-    ::close(fd);
     return false;
   }
-  ::close(fd);
+  if (!writer_.drain(err)) {
+    *err = path + ": " + *err;
+    return false;
+  }
   return true;
 }
 
