@@ -192,3 +192,53 @@ class VmTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ImageRunTest(unittest.TestCase):
+    """`ctk run IMAGE`: pulled from a real registry on first use, the image's
+    config applied (Entrypoint, Cmd, Env, WorkingDir), its layers' whiteouts honoured."""
+
+    @classmethod
+    def setUpClass(cls):
+        import registryfixture as rf
+        missing = rf.missing_tools()
+        if missing:
+            raise unittest.SkipTest(missing)
+        cls.kernel = vmkernel.kernel()
+        cls.tmp = tempfile.mkdtemp(prefix="ctk-run-image-")
+        layout = rf.build_layout(cls.tmp, big=1 << 16)
+        subprocess.run(["umoci", "config", "--image", f"{layout}:v1", "--config.entrypoint", "/bin/sh",
+                        "--config.entrypoint", "-c", "--config.cmd", 'echo "$FOO $(pwd)"; busybox cat /etc/motd',
+                        "--config.env", "FOO=from-image", "--config.workingdir", "/opt/data"], check=True)
+        cls.reg = rf.Registry(cls.tmp, "registry")
+        cls.reg.push(layout, "v1", "test/app:v1")
+        cls.ref = f"{cls.reg.host}/test/app:v1"
+        cls.env = dict(os.environ, CTK_KERNEL=cls.kernel, CTK_ROOT=os.path.join(cls.tmp, "store"),
+                       XDG_CACHE_HOME=os.path.join(cls.tmp, "cache"), XDG_RUNTIME_DIR=os.path.join(cls.tmp, "run"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.reg.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def run_ctk(self, *args):
+        return subprocess.run([CTK, "run", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=self.env, timeout=180)
+
+    def test_image_config_and_layers(self):
+        r = self.run_ctk(self.ref)  # not in the store yet: pulled
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(r.stdout, b"from-image /opt/data\nhello from ctk\n")
+        # Arguments replace Cmd, -e overrides Env, the whiteouts hold.
+        r = self.run_ctk("-e", "FOO=mine", "-w", "/", self.ref,
+                         'echo "$FOO $(pwd)"; ls /etc/removeme /opt/data/old.txt; ls /opt/data')
+        self.assertEqual(r.stdout, b"mine /\nnew.txt\n", r.stderr.decode())
+        self.assertEqual(r.returncode, 0)
+        # --entrypoint drops the image's Cmd too.
+        r = self.run_ctk("--entrypoint", "/bin/ls", self.ref, "/opt/data")
+        self.assertEqual((r.returncode, r.stdout), (0, b"new.txt\n"), r.stderr.decode())
+
+    def test_unknown_image(self):
+        r = self.run_ctk(f"{self.reg.host}/test/nothing:here", "true")
+        self.assertEqual(r.returncode, 125)
+        self.assertEqual(r.stderr.decode().strip().count("\n"), 0, r.stderr)

@@ -34,27 +34,6 @@ const Option kOptions[] = {
     {"timings", 0, "", "Print the time each phase took"},
 };
 
-bool parse_user(const std::string& spec, uint32_t* uid, uint32_t* gid, std::string* err) {
-  char* end;
-  size_t colon = spec.find(':');
-  std::string u = spec.substr(0, colon);
-  *uid = uint32_t(std::strtoul(u.c_str(), &end, 10));
-  if (u.empty() || *end) {
-    *err = "--user '" + spec + "': only numeric UID[:GID] is supported yet";
-    return false;
-  }
-  *gid = *uid;
-  if (colon != std::string::npos) {
-    std::string g = spec.substr(colon + 1);
-    *gid = uint32_t(std::strtoul(g.c_str(), &end, 10));
-    if (g.empty() || *end) {
-      *err = "--user '" + spec + "': only numeric UID[:GID] is supported yet";
-      return false;
-    }
-  }
-  return true;
-}
-
 bool add_env(const std::string& item, std::vector<std::string>* env) {
   if (item.find('=') != std::string::npos) {
     env->push_back(item);
@@ -70,10 +49,10 @@ int run_main(const Flags& flags) {
   std::string err;
   if (!vm_options(flags, &o.machine, &err)) return fail(self, err), kExitUsage;
   std::vector<std::string> command;
-  if (!container::split_inputs(flags.positional(), &o.inputs, &command, &err))
+  if (!container::split_inputs(flags.positional(), &o.inputs, &o.image, &command, &err))
     return fail(self, err), kExitUsage;
-  if (flags.has("entrypoint")) command.insert(command.begin(), flags.get("entrypoint"));
-  if (command.empty()) return fail(self, "no command given"), kExitUsage;
+  o.entrypoint = flags.get("entrypoint");
+  if (command.empty() && o.entrypoint.empty() && !o.image) return fail(self, "no command given"), kExitUsage;
   o.args = command;
   for (const std::string& file : flags.all("env-file")) {
     std::ifstream in(file);
@@ -83,10 +62,10 @@ int run_main(const Flags& flags) {
       if (!line.empty() && line[0] != '#') add_env(line, &o.env);
   }
   for (const std::string& e : flags.all("env")) add_env(e, &o.env);
-  o.workdir = flags.get("workdir", "/");
-  if (o.workdir.empty() || o.workdir[0] != '/') return fail(self, "--workdir must be absolute"), kExitUsage;
-  if (flags.has("user") && !parse_user(flags.get("user"), &o.uid, &o.gid, &err))
-    return fail(self, err), kExitUsage;
+  o.workdir = flags.get("workdir");
+  if (flags.has("workdir") && (o.workdir.empty() || o.workdir[0] != '/'))
+    return fail(self, "--workdir must be absolute"), kExitUsage;
+  o.user = flags.get("user");
   o.hostname = flags.get("hostname", flags.get("name", "ctk"));
   o.interactive = flags.has("interactive");
   o.tty = flags.has("tty");
@@ -113,10 +92,11 @@ int run_main(const Flags& flags) {
 
 extern const Applet kRunApplet = {
     .name = "run",
-    .synopsis = "[OPTIONS] ROOTFS.ext4|LAYER.tar... COMMAND [ARG...]",
+    .synopsis = "[OPTIONS] IMAGE|ROOTFS.ext4|LAYER.tar... [COMMAND [ARG...]]",
     .summary = "Run a command in a new container, in its own VM",
     .description =
-        "The root filesystem is an ext4 image, or layer archives (built into one and cached).\n"
+        "IMAGE is pulled when not in the store; its Entrypoint, Cmd, Env, WorkingDir and User\n"
+        "apply. Its layers (or layer archives) are built into an ext4 image once and cached.\n"
         "It is the VM's read-only disk; the container writes to an overlay on memory that\n"
         "ends with it. stdout and stderr (or the pty with -t) are attached; the exit code is\n"
         "the process's, 127 when the command is not found, 126 when it cannot run, 128+N\n"

@@ -15,7 +15,11 @@
 #include "base/error.h"
 #include "base/sha256.h"
 #include "ext4/format.h"
+#include "oci/image.h"
+#include "oci/pull.h"
+#include "oci/reference.h"
 #include "oci/rootfs.h"
+#include "oci/store.h"
 
 namespace ctk::container {
 
@@ -155,12 +159,107 @@ int exit_code_for(const std::string& code) {
   return kExitRunFailed;
 }
 
+// The store's image: its layers built into a cached ext4 image (keyed by the
+// manifest digest) and its config's process defaults. Pulled when missing.
+bool image_rootfs(const std::string& name, const std::string& platform, std::string* rootfs, json* config,
+                  std::string* err) {
+  oci::Store store;
+  if (!store.open(oci::Store::default_root(), err)) return false;
+  std::vector<std::string> layers;
+  std::string manifest_digest;
+  std::string why;
+  if (!oci::image_layers(store, name, &layers, &manifest_digest, &why)) {
+    oci::Reference ref;
+    if (!oci::parse_reference(name, &ref, err)) return false;
+    oci::PullOptions options;
+    if (!platform.empty() && !oci::parse_platform(platform, &options.platform, err)) return false;
+    options.progress = oci::Progress::kLines;
+    oci::PullResult pulled;
+    if (!oci::pull_image(store, ref, options, &pulled, err)) return false;
+    if (!oci::image_layers(store, name, &layers, &manifest_digest, err)) return false;
+  }
+  oci::Descriptor image;
+  oci::ImageManifest manifest;
+  std::string text;
+  if (!store.resolve(name, &image, err) || !oci::load_image(store, image, &manifest, err) ||
+      !store.read_blob(manifest.config.digest, &text, err))
+    return false;
+  json parsed = json::parse(text, nullptr, false);
+  *config = parsed.is_object() ? parsed.value("config", json::object()) : json::object();
+  if (config->is_null()) *config = json::object();
+
+  std::string dir;
+  if (!cache_dir("rootfs", &dir, err)) return false;
+  *rootfs = dir + "/" + manifest_digest.substr(manifest_digest.find(':') + 1, 32) + ".ext4";
+  if (is_regular(*rootfs)) return true;
+  oci::RootfsRequest req;
+  req.inputs = layers;
+  req.output = *rootfs;
+  Timings ignored;
+  oci::RootfsResult result;
+  return oci::build_rootfs(req, ignored, &result, err);
+}
+
+// docker's rules: --entrypoint replaces the image's Entrypoint (and drops
+// its Cmd); arguments replace Cmd; -e adds to or overrides the image's Env.
+bool apply_image_config(const json& image, RunOptions* o, std::string* err) {
+  auto strings = [](const json& j) {
+    std::vector<std::string> v;
+    if (j.is_array())
+      for (const json& s : j)
+        if (s.is_string()) v.push_back(s.get<std::string>());
+    return v;
+  };
+  std::vector<std::string> entrypoint = o->entrypoint.empty() ? strings(image.value("Entrypoint", json()))
+                                                              : std::vector<std::string>{o->entrypoint};
+  std::vector<std::string> cmd = !o->args.empty() || !o->entrypoint.empty() ? o->args
+                                                                             : strings(image.value("Cmd", json()));
+  entrypoint.insert(entrypoint.end(), cmd.begin(), cmd.end());
+  if (entrypoint.empty()) {
+    *err = "no command given and the image has none";
+    return false;
+  }
+  o->args = entrypoint;
+  std::vector<std::string> env = strings(image.value("Env", json()));
+  for (const std::string& e : o->env) {
+    std::string key = e.substr(0, e.find('='));
+    std::erase_if(env, [&](const std::string& x) { return x.substr(0, x.find('=')) == key; });
+    env.push_back(e);
+  }
+  o->env = env;
+  if (o->workdir.empty()) o->workdir = image.value("WorkingDir", "");
+  if (o->user.empty()) o->user = image.value("User", "");
+  return true;
+}
+
+bool parse_user(const std::string& spec, uint32_t* uid, uint32_t* gid, std::string* err) {
+  *uid = *gid = 0;
+  if (spec.empty()) return true;
+  char* end;
+  size_t colon = spec.find(':');
+  std::string u = spec.substr(0, colon);
+  *uid = *gid = uint32_t(std::strtoul(u.c_str(), &end, 10));
+  bool ok = !u.empty() && !*end;
+  if (ok && colon != std::string::npos) {
+    std::string g = spec.substr(colon + 1);
+    *gid = uint32_t(std::strtoul(g.c_str(), &end, 10));
+    ok = !g.empty() && !*end;
+  }
+  if (!ok) *err = "user '" + spec + "': only numeric UID[:GID] is supported yet";
+  return ok;
+}
+
 }  // namespace
 
 bool split_inputs(const std::vector<std::string>& positional, std::vector<std::string>* inputs,
-                  std::vector<std::string>* command, std::string* err) {
+                  bool* image, std::vector<std::string>* command, std::string* err) {
   size_t i = 0;
-  if (!positional.empty() && is_regular(positional[0]) && is_ext4(positional[0])) {
+  *image = false;
+  if (!positional.empty() && ::access(positional[0].c_str(), F_OK) != 0) {
+    inputs->push_back(positional[0]);
+    *image = true;
+    i = 1;
+  } else if (!positional.empty() && is_regular(positional[0]) && is_ext4(positional[0])) {
     inputs->push_back(positional[0]);
     i = 1;
   } else {
@@ -169,24 +268,32 @@ bool split_inputs(const std::vector<std::string>& positional, std::vector<std::s
   }
   if (inputs->empty()) {
     *err = positional.empty() ? "no image, layer or root filesystem given"
-           : is_regular(positional[0])
-               ? "'" + positional[0] + "' is neither an ext4 image nor a layer archive"
-               : "'" + positional[0] + "' is not a file (image references need the image store)";
+                              : "'" + positional[0] + "' is neither an ext4 image nor a layer archive";
     return false;
   }
   command->assign(positional.begin() + ptrdiff_t(i), positional.end());
   return true;
 }
 
-bool run(const RunOptions& o, Timings& timings, int* exit_code, std::string* err) {
+bool run(const RunOptions& options, Timings& timings, int* exit_code, std::string* err) {
   *exit_code = kExitRunFailed;
+  RunOptions o = options;
   vz::MachineConfig machine = o.machine;
   {
-    Timer t(timings, "rootfs");
+    Timer t(timings, "image and rootfs");
     std::string rootfs = o.inputs[0];
-    if (!is_ext4(rootfs) && !cached_rootfs(o.inputs, &rootfs, err)) return false;
+    json image_config = json::object();
+    if (o.image) {
+      std::string platform = o.machine.arch == "aarch64" ? "linux/arm64" : o.machine.arch == "x86_64" ? "linux/amd64" : "";
+      if (!image_rootfs(o.inputs[0], platform, &rootfs, &image_config, err)) return false;
+    } else if (!is_ext4(rootfs) && !cached_rootfs(o.inputs, &rootfs, err)) {
+      return false;
+    }
+    if (!apply_image_config(image_config, &o, err)) return false;
+    if (o.workdir.empty()) o.workdir = "/";
     machine.disks = {{rootfs, true}};
   }
+  if (!parse_user(o.user, &o.uid, &o.gid, err)) return false;
   vz::Machine vm;
   if (!vm.boot(machine, timings, err)) return false;
   if (!vm.notice().empty()) std::fprintf(stderr, "ctk run: %s\n", vm.notice().c_str());

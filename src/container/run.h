@@ -14,11 +14,14 @@
 namespace ctk::container {
 
 struct RunOptions {
-  std::vector<std::string> inputs;  // one ROOTFS.ext4, or LAYER archives in order
-  std::vector<std::string> args;    // the command (entrypoint + cmd)
-  std::vector<std::string> env;     // "K=V"
-  std::string workdir = "/";
-  uint32_t uid = 0, gid = 0;
+  std::vector<std::string> inputs;  // one ROOTFS.ext4, LAYER archives in order, or one IMAGE reference
+  bool image = false;               // inputs[0] is an image reference (pulled when not in the store)
+  std::string entrypoint;           // --entrypoint: replaces the image's
+  std::vector<std::string> args;    // the command; the image's Cmd when empty
+  std::vector<std::string> env;     // "K=V", over the image's
+  std::string workdir;              // "": the image's, else /
+  std::string user;                 // "UID[:GID]"; "": the image's, else root
+  uint32_t uid = 0, gid = 0;        // from user
   std::string hostname;
   bool interactive = false;  // -i: stdin attached
   bool tty = false;          // -t: a pty
@@ -29,10 +32,11 @@ struct RunOptions {
 constexpr int kExitRunFailed = 125;
 
 // Splits positionals into root filesystem inputs and the command: a first
-// argument that is an ext4 image stands alone; otherwise leading arguments
-// that are archive files (sniffed from content) are layers.
+// argument that is an ext4 image stands alone; leading arguments that are
+// archive files (sniffed from content) are layers; a first argument that is
+// no file is an image reference.
 bool split_inputs(const std::vector<std::string>& positional, std::vector<std::string>* inputs,
-                  std::vector<std::string>* command, std::string* err);
+                  bool* image, std::vector<std::string>* command, std::string* err);
 
 // Runs the container; *exit_code is the process's (or 125/126/127).
 bool run(const RunOptions& options, Timings& timings, int* exit_code, std::string* err);
