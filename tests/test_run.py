@@ -110,6 +110,32 @@ class VmTest(unittest.TestCase):
         r = self.ctk_run(["ls", "/sys/class/net"])
         self.assertEqual(r.stdout.split(), [b"lo"])
 
+    def test_network_nat_reaches_the_host(self):
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = b"hello from the host\n"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            port = server.server_address[1]
+            r = self.ctk_run("--network", "nat",
+                             ["sh", "-c", f"wget -qO- http://10.0.2.2:{port}/; cat /etc/resolv.conf"])
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            self.assertEqual(r.stdout, b"hello from the host\nnameserver 10.0.2.3\n")
+        finally:
+            server.shutdown()
+
     def test_tty(self):
         if not shutil.which("script"):
             self.skipTest("script (util-linux) is not installed")

@@ -67,6 +67,8 @@ class Agent {
   bool op_mount(const json& req, std::string* code, std::string* err);
   bool op_umount(const json& req, std::string* code, std::string* err);
   bool op_mkdir(const json& req, std::string* code, std::string* err);
+  bool op_network(const json& req, std::string* code, std::string* err);
+  bool op_write_file(const json& req, std::string* code, std::string* err);
   bool op_delete(const json& req, std::string* code, std::string* err);
   bool op_resize(const json& req, std::string* code, std::string* err);
   bool op_copy_in(Conn* c, const json& req, std::string* code, std::string* err);

@@ -18,7 +18,8 @@ namespace ctk::init {
 namespace {
 
 const char* const kOps[] = {"hello", "create", "start", "exec", "wait", "kill", "delete",
-                            "resize", "copy_in", "copy_out", "mount", "umount", "mkdir"};
+                            "resize", "copy_in", "copy_out", "mount", "umount", "mkdir",
+                            "network", "write_file"};
 
 // A signal as a number or a name with or without "SIG".
 int parse_signal(const nlohmann::json& j) {
@@ -104,6 +105,8 @@ bool Agent::dispatch(Conn* c, const json& req, json* result, std::string* code,
   if (op == "mount") return op_mount(req, code, err);
   if (op == "umount") return op_umount(req, code, err);
   if (op == "mkdir") return op_mkdir(req, code, err);
+  if (op == "network") return op_network(req, code, err);
+  if (op == "write_file") return op_write_file(req, code, err);
   // The rest reply later.
   *result = nullptr;
   if (op == "start") return op_start(c, req, code, err);
