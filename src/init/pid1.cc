@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "base/error.h"
+#include "boot/modules.h"
 
 namespace ctk::init {
 
@@ -92,7 +93,7 @@ void leave_initramfs(std::vector<std::string>* problems) {
 
 }  // namespace
 
-int load_modules(const std::string& dir, std::vector<std::string>* problems) {
+int load_modules(const std::string& dir, const std::string& skip, std::vector<std::string>* problems) {
   std::ifstream dep(dir + "/modules.dep");
   if (!dep) return 0;  // a kernel with everything built in
   int loaded = 0;
@@ -101,6 +102,7 @@ int load_modules(const std::string& dir, std::vector<std::string>* problems) {
     size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
     std::string path = dir + "/" + line.substr(0, colon);
+    if (("," + skip + ",").find("," + boot::module_name(path) + ",") != std::string::npos) continue;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       problems->push_back(sys_error(path));
@@ -128,7 +130,12 @@ void pid1_setup(std::vector<std::string>* problems) {
   mount_one("cgroup2", "/sys/fs/cgroup", "cgroup2", kSecure, "nsdelegate", problems);
 
   struct utsname uts;
-  if (::uname(&uts) == 0) load_modules(std::string("/lib/modules/") + uts.release, problems);
+  std::string cmdline = read_line("/proc/cmdline"), skip;
+  if (size_t at = cmdline.find("ctk.skip_modules="); at != std::string::npos) {
+    skip = cmdline.substr(at + 17);
+    skip = skip.substr(0, skip.find(' '));
+  }
+  if (::uname(&uts) == 0) load_modules(std::string("/lib/modules/") + uts.release, skip, problems);
 
   int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s >= 0) {

@@ -13,9 +13,11 @@ namespace ctk::init {
 // order; brings up lo.
 void pid1_setup(std::vector<std::string>* problems);
 
-// Loads every module listed in DIR/modules.dep, in file order; returns how
-// many loaded. Modules already present (or built in) are not errors.
-int load_modules(const std::string& dir, std::vector<std::string>* problems);
+// Loads every module listed in DIR/modules.dep, in file order, but those
+// named in `skip` (module names, comma-separated, from the kernel command
+// line's ctk.skip_modules=); returns how many loaded. Modules already present
+// (or built in) are not errors.
+int load_modules(const std::string& dir, const std::string& skip, std::vector<std::string>* problems);
 
 // Finds the virtio-serial port named `name` (/sys/class/virtio-ports/*/name),
 // polling up to timeout_ms for the driver to create it; returns "/dev/vportNpM" or "".

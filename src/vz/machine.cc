@@ -131,7 +131,7 @@ bool Machine::connect_agent(int timeout_ms, std::string* err) {
   int64_t id = -1;
   int last_sent = -1000;
   for (;;) {
-    if (ms_since(start) - last_sent >= 250) {
+    if (ms_since(start) - last_sent >= 50) {
       id = agent_.request("hello", {{"version", proto::kVersion}});
       last_sent = ms_since(start);
     }

@@ -33,6 +33,9 @@ TEST_CASE("x86_64 under TCG: microvm, TSC rate, agent port, read-only disk") {
   std::string append = after(a, "-append");
   CHECK(append.find("tsc_early_khz=2400000") != std::string::npos);
   CHECK(append.find("panic=-1") != std::string::npos);
+  CHECK(append.find("ctk.skip_modules=") != std::string::npos);
+  CHECK(append.find("virtio_pci") != std::string::npos);   // microvm has no PCI
+  CHECK(append.find("virtio_net") == std::string::npos);   // nat needs the NIC
   CHECK(has(a, "file=/root.ext4,format=raw,if=none,id=disk0,cache=unsafe,readonly=on"));
   CHECK(has(a, "file=/rw.ext4,format=raw,if=none,id=disk1,cache=unsafe"));
   CHECK(has(a, "virtserialport,chardev=agent,name=ctk.agent"));
