@@ -62,3 +62,8 @@ def busybox_rootfs(directory):
     with open(os.path.join(directory, "etc/group"), "w") as f:
         f.write("root:x:0:\nuser:x:1000:\n")
     os.chown(os.path.join(directory, "home/user"), 1000, 1000)
+
+
+if __name__ == "__main__":
+    # `export CTK_KERNEL=$(python3 tests/vmkernel.py)`: a guest kernel without installing one.
+    print(kernel())
