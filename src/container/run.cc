@@ -65,6 +65,21 @@ bool is_archive(const std::string& path) {
          (h.size() >= 262 && h.compare(257, 5, "ustar") == 0);
 }
 
+// The ext4 image of `layers` in the cache under `key`, built when missing.
+bool build_cached(const std::vector<std::string>& layers, const std::string& key, std::string* path,
+                  std::string* err) {
+  std::string dir;
+  if (!cache_dir("rootfs", &dir, err)) return false;
+  *path = dir + "/" + key + ".ext4";
+  if (is_regular(*path)) return true;
+  oci::RootfsRequest req;
+  req.inputs = layers;
+  req.output = *path;
+  Timings ignored;
+  oci::RootfsResult result;
+  return oci::build_rootfs(req, ignored, &result, err);
+}
+
 // Layers become an ext4 image once; the cache key is the layers' identity
 // (path, size, modification time), so an edited layer is rebuilt.
 bool cached_rootfs(const std::vector<std::string>& layers, std::string* path, std::string* err) {
@@ -80,17 +95,8 @@ bool cached_rootfs(const std::vector<std::string>& layers, std::string* path, st
                      std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "\n";
     key.update(id.data(), id.size());
   }
-  std::string dir;
-  if (!cache_dir("rootfs", &dir, err)) return false;
   Digest d = key.finish();
-  *path = dir + "/" + to_hex(std::span(d).first(16)) + ".ext4";
-  if (is_regular(*path)) return true;
-  oci::RootfsRequest req;
-  req.inputs = layers;
-  req.output = *path;
-  Timings ignored;
-  oci::RootfsResult result;
-  return oci::build_rootfs(req, ignored, &result, err);
+  return build_cached(layers, to_hex(std::span(d).first(16)), path, err);
 }
 
 json container_config(const RunOptions& o, unsigned rows, unsigned cols) {
@@ -188,16 +194,7 @@ bool image_rootfs(const std::string& name, const std::string& platform, std::str
   *config = parsed.is_object() ? parsed.value("config", json::object()) : json::object();
   if (config->is_null()) *config = json::object();
 
-  std::string dir;
-  if (!cache_dir("rootfs", &dir, err)) return false;
-  *rootfs = dir + "/" + manifest_digest.substr(manifest_digest.find(':') + 1, 32) + ".ext4";
-  if (is_regular(*rootfs)) return true;
-  oci::RootfsRequest req;
-  req.inputs = layers;
-  req.output = *rootfs;
-  Timings ignored;
-  oci::RootfsResult result;
-  return oci::build_rootfs(req, ignored, &result, err);
+  return build_cached(layers, manifest_digest.substr(manifest_digest.find(':') + 1, 32), rootfs, err);
 }
 
 // docker's rules: --entrypoint replaces the image's Entrypoint (and drops
