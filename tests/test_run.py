@@ -210,6 +210,24 @@ class VmTest(unittest.TestCase):
         self.assertIn(b"the VM exited during boot", r.stderr)
         self.assert_clean()
 
+    def test_agent_that_never_answers(self):
+        # An initramfs whose init talks on the console but never serves the agent.
+        root = os.path.join(self.tmp, "silent")
+        os.makedirs(os.path.join(root, "bin"), exist_ok=True)
+        shutil.copy("/bin/busybox", os.path.join(root, "bin/busybox"))
+        with open(os.path.join(root, "init"), "w") as f:
+            f.write("#!/bin/busybox sh\necho silent init is up\n/bin/busybox sleep 1000\n")
+        os.chmod(os.path.join(root, "init"), 0o755)
+        img = os.path.join(self.tmp, "silent.img")
+        subprocess.run(f"cd {root} && find . | cpio -o -H newc 2>/dev/null | gzip > {img}", shell=True, check=True)
+        env = dict(self.env, CTK_AGENT_TIMEOUT="8")
+        r = self.run_ctk("run", "--initfs", img, self.layer, "true", env=env)
+        self.assertEqual(r.returncode, 125)
+        err = r.stderr.decode()
+        self.assertIn("did not answer within 8 s", err)
+        self.assertIn("silent init is up", err)  # the console's last lines are quoted
+        self.assert_clean()
+
     def test_not_an_image(self):
         r = self.run_ctk("run", "/etc/hostname", "true")
         self.assertEqual(r.returncode, 2)
