@@ -98,13 +98,45 @@ class VmTest(unittest.TestCase):
         self.assertIn(b"/bin/vi", r.stdout)  # the next container starts from the image again
 
     def test_memory_and_cpus_visible(self):
-        r = self.ctk_run("--memory", "256M", "--cpus", "2", ["sh", "-c", "nproc; grep MemTotal /proc/meminfo"])
+        r = self.ctk_run("--memory", "512M", "--cpus", "1.5", "--pids-limit", "50",
+                         ["sh", "-c", "nproc; grep MemTotal /proc/meminfo; cat /sys/fs/cgroup/memory.max "
+                          "/sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max"])
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         lines = r.stdout.decode().splitlines()
         self.assertEqual(lines[0], "2")
+        # The VM has the limit plus room for the guest kernel and the agent.
         total_kib = int(lines[1].split()[1])
-        self.assertLess(total_kib, 256 * 1024)
-        self.assertGreater(total_kib, 150 * 1024)
+        self.assertGreater(total_kib, 512 * 1024)
+        self.assertLess(total_kib, 640 * 1024)
+        self.assertEqual(lines[2:], [str(512 << 20), "150000 100000", "50"])
+
+    def test_memory_limit_oom_kill_is_137(self):
+        r = self.ctk_run("--memory", "64M", ["sh", "-c", "tail /dev/zero"])
+        self.assertEqual(r.returncode, 137, r.stderr.decode())
+
+    def test_pids_limit_stops_forks(self):
+        r = self.ctk_run("--pids-limit", "5",
+                         ["sh", "-c", "sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 5 & done' 2>/dev/null; "
+                          "cat /sys/fs/cgroup/pids.current; cat /sys/fs/cgroup/pids.events"])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        lines = r.stdout.decode().splitlines()
+        # This sh, the three sleeps the inner sh could start, and cat: the limit.
+        self.assertEqual(lines[0], "5")
+        self.assertTrue(lines[1].startswith("max ") and lines[1] != "max 0", lines)  # forks were refused
+
+    def test_user_by_name_and_default_privileges(self):
+        r = self.ctk_run("-u", "user", ["sh", "-c", 'echo "$(id -u):$(id -g) $HOME"'])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(r.stdout, b"1000:1000 /home/user\n")
+        r = self.ctk_run("-u", "nosuchuser", ["true"])
+        self.assertEqual(r.returncode, 125)
+        self.assertIn(b"unable to find user nosuchuser", r.stderr)
+        # docker's default capability set for root, no_new_privs off, /proc/kcore masked.
+        r = self.ctk_run(["sh", "-c", "grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; "
+                          "wc -c < /proc/kcore; (echo x > /proc/sys/kernel/hostname) 2>&1 | grep -c Read-only"])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(r.stdout.decode().split(), ["CapEff:", "00000000a80425fb", "CapBnd:", "00000000a80425fb",
+                                                      "NoNewPrivs:", "0", "0", "1"])
 
     def test_network_none_has_no_interface(self):
         r = self.ctk_run(["ls", "/sys/class/net"])

@@ -1,6 +1,7 @@
 """ctk vminitd outside a VM: the agent on a unix socket, driven through the
 protocol by tests/agentproto.py, running containers from a busybox-static
 root filesystem. Needs root, unshare and /bin/busybox (busybox-static)."""
+import errno
 import hashlib
 import json
 import os
@@ -34,6 +35,17 @@ def make_rootfs(root):
         f.write("root:x:0:\nuser:x:1000:\n")
     with open(os.path.join(root, "etc/data.txt"), "w") as f:
         f.write("not executable\n")
+
+
+def own_cgroup(name):
+    """Creates NAME below this process's cgroup in the host's cgroup2 hierarchy."""
+    with open("/proc/self/mountinfo") as f:
+        mount = next(line.split()[4] for line in f if " - cgroup2 " in line)
+    with open("/proc/self/cgroup") as f:
+        path = next(line.strip()[3:] for line in f if line.startswith("0::"))
+    cgroup = os.path.join(mount + path, name)
+    os.makedirs(cgroup, exist_ok=True)
+    return cgroup
 
 
 def config(root, args, terminal=False, env=None, cwd="/", uid=0, gid=0, readonly=False,
@@ -70,12 +82,19 @@ class VminitdTest(unittest.TestCase):
         make_rootfs(cls.root)
         cls.sock = os.path.join(cls.tmp, "agent.sock")
         # The host's cgroups are a v1+v2 hybrid: the agent gets a private
-        # mount namespace with a pure cgroup2 hierarchy on /sys/fs/cgroup.
+        # mount namespace with a pure cgroup2 hierarchy on /sys/fs/cgroup,
+        # rooted (cgroup namespace) at a cgroup of its own, so that agents
+        # running side by side do not share /sys/fs/cgroup/ctk.
+        cls.cgroup = own_cgroup(f"ctk-vminitd-{os.getpid()}")
         cls.log = open(os.path.join(cls.tmp, "agent.log"), "w")
+
+        def enter_cgroup():
+            with open(os.path.join(cls.cgroup, "cgroup.procs"), "w") as f:
+                f.write("0")
         cls.agent = subprocess.Popen(
-            ["unshare", "-m", "sh", "-c",
+            ["unshare", "-m", "-C", "sh", "-c",
              'mount -t cgroup2 none /sys/fs/cgroup && exec "$0" vminitd --listen "unix:$1"',
-             CTK, cls.sock], stdout=cls.log, stderr=subprocess.STDOUT)
+             CTK, cls.sock], stdout=cls.log, stderr=subprocess.STDOUT, preexec_fn=enter_cgroup)
         for _ in range(200):
             if os.path.exists(cls.sock):
                 break
@@ -87,6 +106,10 @@ class VminitdTest(unittest.TestCase):
         cls.agent.wait(10)
         cls.log.close()
         shutil.rmtree(cls.tmp)
+        for parent, dirs, _ in os.walk(cls.cgroup, topdown=False):
+            for d in dirs:
+                os.rmdir(os.path.join(parent, d))
+        os.rmdir(cls.cgroup)
 
     def setUp(self):
         self.assertIsNone(self.agent.poll(), "the agent died")
@@ -101,14 +124,18 @@ class VminitdTest(unittest.TestCase):
         self.n += 1
         return f"{self._testMethodName}-{self.n}"
 
-    def run_container(self, args, stdin=None, **kw):
-        """Creates, starts and waits; returns (exit_code, stdout, stderr, wait result)."""
+    def run_container(self, args, stdin=None, edit=None, **kw):
+        """Creates, starts and waits; returns (exit_code, stdout, stderr, wait result).
+        edit(config), when given, changes the config first."""
         cid = self.new_id()
         out, err = self.c.open_channel(), self.c.open_channel()
         chans = {"stdout": out, "stderr": err}
         if stdin is not None:
             chans["stdin"] = self.c.open_channel()
-        self.c.call("create", container=cid, config=config(self.root, args, **kw), **chans)
+        cfg = config(self.root, args, **kw)
+        if edit:
+            edit(cfg)
+        self.c.call("create", container=cid, config=cfg, **chans)
         try:
             self.c.call("start", container=cid)
         except AgentError:
@@ -123,9 +150,12 @@ class VminitdTest(unittest.TestCase):
         self.c.call("delete", container=cid)
         return res["exit_code"], stdout, stderr, res
 
-    def start_sleeper(self, **kw):
+    def start_sleeper(self, edit=None, **kw):
         cid = self.new_id()
-        self.c.call("create", container=cid, config=config(self.root, ["sleep", "1000"], **kw))
+        cfg = config(self.root, ["sleep", "1000"], **kw)
+        if edit:
+            edit(cfg)
+        self.c.call("create", container=cid, config=cfg)
         self.c.call("start", container=cid)
         return cid
 
@@ -177,6 +207,129 @@ class VminitdTest(unittest.TestCase):
             env=["PATH=/bin", "FOO=bar"], cwd="/tmp", uid=1000, gid=1000, hostname="ctkbox")
         self.assertEqual(code, 0)
         self.assertEqual(out.decode().split(), ["bar", "/tmp", "1000", "1000", "ctkbox", "/"])
+
+    def container_cgroup(self, cid):
+        return os.path.join(self.cgroup, "ctk", cid)
+
+    def available_controllers(self):
+        with open(os.path.join(self.cgroup, "ctk", "cgroup.subtree_control")) as f:
+            return set(f.read().split())
+
+    def test_cgroup_per_container(self):
+        def cgroupns(cfg):
+            cfg["linux"]["namespaces"].append({"type": "cgroup"})
+        cid = self.start_sleeper(edit=cgroupns)
+        with open(os.path.join(self.cgroup, "ctk", "agent", "cgroup.procs")) as f:
+            self.assertEqual(f.read().split(), [str(self.agent.pid)], "the agent lives in ctk/agent")
+        out = self.c.open_channel()
+        eid = self.exec(cid, ["sh", "-c", "grep ^0:: /proc/self/cgroup /proc/1/cgroup"], stdout=out)
+        self.assertEqual(self.c.call("wait", container=cid, exec_id=eid)["exit_code"], 0)
+        # Both are at the root of the container's cgroup namespace: its own cgroup.
+        self.assertEqual(self.c.read_until_eof(out), b"/proc/self/cgroup:0::/\n/proc/1/cgroup:0::/\n")
+        with open(os.path.join(self.container_cgroup(cid), "cgroup.procs")) as f:
+            self.assertEqual(len(f.read().split()), 1, "the init is in the container's cgroup")
+        stats = self.c.call("stats", container=cid)
+        self.assertIsInstance(stats["cpu"]["usage_usec"], int)
+        self.assertGreater(stats["cpu"]["usage_usec"], 0)
+        if "pids" in self.available_controllers():
+            self.assertEqual(stats["pids"]["current"], 1)
+        self.c.call("kill", container=cid, signal="KILL")
+        self.c.call("wait", container=cid)
+        self.c.call("delete", container=cid)
+        self.assertFalse(os.path.exists(self.container_cgroup(cid)), "delete removes the cgroup")
+        with self.assertRaises(AgentError) as e:
+            self.c.call("stats", container=cid)
+        self.assertEqual(e.exception.code, "not_found")
+
+    def test_resource_limits(self):
+        # The host's hybrid hierarchy keeps most controllers in v1; where one
+        # is missing the limit must be refused, not silently ignored.
+        available = self.available_controllers()
+        cases = [("pids", {"pids": {"limit": 7}}, "pids.max", "7\n"),
+                 ("cpu", {"cpu": {"quota": 50000, "period": 100000, "shares": 1024}}, "cpu.max",
+                  "50000 100000\n"),
+                 ("memory", {"memory": {"limit": 64 << 20}}, "memory.max", f"{64 << 20}\n")]
+        for controller, resources, file, want in cases:
+            with self.subTest(controller=controller):
+                def limit(cfg):
+                    cfg["linux"]["resources"] = resources
+                cid = self.new_id()
+                cfg = config(self.root, ["sleep", "1000"])
+                limit(cfg)
+                if controller not in available:
+                    with self.assertRaises(AgentError) as e:
+                        self.c.call("create", container=cid, config=cfg)
+                    self.assertEqual(e.exception.code, "internal")
+                    self.assertIn(f"the {controller} controller is not available", e.exception.message)
+                    self.assertFalse(os.path.exists(self.container_cgroup(cid)))
+                    continue
+                self.c.call("create", container=cid, config=cfg)
+                with open(os.path.join(self.container_cgroup(cid), file)) as f:
+                    self.assertEqual(f.read(), want)
+                self.c.call("delete", container=cid)
+
+    def test_memory_limit_oom_kill(self):
+        if "memory" not in self.available_controllers():
+            self.skipTest("no memory controller in this host's cgroup2 hierarchy (v1+v2 hybrid); "
+                          "tests/test_run.py covers it in a VM")
+        def limit(cfg):
+            cfg["linux"]["resources"] = {"memory": {"limit": 32 << 20}}
+        code, _, _, res = self.run_container(["sh", "-c", "tail /dev/zero"], edit=limit)
+        self.assertEqual(code, 137)
+        self.assertTrue(res.get("oom_killed"))
+
+    def test_user_by_name(self):
+        cases = [("user", "1000 1000 1000 /home/user"), ("user:root", "1000 0 0 /home/user"),
+                 ("0:1000", "0 1000 1000 /root"), ("4242", "4242 0 0 /")]
+        for user, want in cases:
+            with self.subTest(user=user):
+                def as_user(cfg):
+                    cfg["process"]["user"] = user
+                code, out, err, _ = self.run_container(
+                    ["sh", "-c", "echo $(id -u) $(id -g) $(id -G) $HOME"], edit=as_user)
+                self.assertEqual((code, err), (0, b""))
+                self.assertEqual(out.decode().strip(), want)
+        cfg = config(self.root, ["true"])
+        cfg["process"]["user"] = "ghost"
+        with self.assertRaises(AgentError) as e:
+            self.c.call("create", container=self.new_id(), config=cfg)
+        self.assertIn("unable to find user ghost", e.exception.message)
+
+    def test_capabilities_no_new_privileges_rlimits(self):
+        def secure(cfg):
+            caps = ["CAP_CHOWN", "CAP_KILL"]
+            cfg["process"]["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
+            cfg["process"]["noNewPrivileges"] = True
+            # Lower than the agent's own: raising the hard limit needs CAP_SYS_RESOURCE.
+            cfg["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}]
+        code, out, err, _ = self.run_container(
+            ["sh", "-c", "grep -E '^(CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status;"
+             "grep 'open files' /proc/self/limits"], edit=secure)
+        self.assertEqual((code, err), (0, b""))
+        lines = [line.split() for line in out.decode().splitlines()]
+        self.assertEqual(lines[:5], [["CapPrm:", "0000000000000021"], ["CapEff:", "0000000000000021"],
+                                     ["CapBnd:", "0000000000000021"], ["CapAmb:", "0000000000000000"],
+                                     ["NoNewPrivs:", "1"]])
+        self.assertEqual(lines[5][3:5], ["100", "200"])
+        # Without them the process has root's full set and may gain privileges.
+        code, out, _, _ = self.run_container(["grep", "NoNewPrivs", "/proc/self/status"])
+        self.assertEqual(out.split(), [b"NoNewPrivs:", b"0"])
+        cfg = config(self.root, ["true"])
+        cfg["process"]["capabilities"] = {"bounding": ["CAP_FLY"]}
+        with self.assertRaises(AgentError) as e:
+            self.c.call("create", container=self.new_id(), config=cfg)
+        self.assertIn("CAP_FLY", e.exception.message)
+
+    def test_masked_and_readonly_paths(self):
+        def protect(cfg):
+            cfg["linux"]["maskedPaths"] = ["/etc/data.txt", "/home", "/no/such/path"]
+            cfg["linux"]["readonlyPaths"] = ["/tmp", "/no/such/dir"]
+        code, out, err, _ = self.run_container(
+            ["sh", "-c", "cat /etc/data.txt; ls -A /home; echo listed; touch /home/x /tmp/x;"
+             "touch /root/x && echo root-writable"], edit=protect)
+        self.assertEqual(code, 0)
+        self.assertEqual(out, b"listed\nroot-writable\n")
+        self.assertEqual(err.decode().count("Read-only file system"), 2, err)
 
     def test_readonly_root_and_dev_nodes(self):
         code, out, err, _ = self.run_container(
@@ -310,6 +463,137 @@ class VminitdTest(unittest.TestCase):
             self.c.call("copy_out", container=cid, path="/tmp/none", channel=self.c.open_channel())
         self.assertEqual(e.exception.code, "not_found")
         self.c.call("delete", container=cid, force=True)
+
+    def free_port(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def connect_when_listening(self, **args):
+        """connect, retried while the listener in a container (or its lo) is not up yet."""
+        for _ in range(200):
+            ch = self.c.open_channel()
+            try:
+                self.c.call("connect", channel=ch, **args)
+                return ch
+            except AgentError as e:
+                if e.code != "not_found" and "unreachable" not in e.message:
+                    raise
+            time.sleep(0.05)
+        self.fail(f"nothing listens for {args}")
+
+    def test_connect_to_a_container_listener(self):
+        # Like ctk run: the container shares the agent's (the VM's) network.
+        port = self.free_port()
+        cid = self.new_id()
+        cfg = config(self.root, ["nc", "-l", "-p", str(port), "-e", "cat"])
+        cfg["linux"]["namespaces"] = [{"type": t} for t in ("pid", "mount", "uts", "ipc")]
+        self.c.call("create", container=cid, config=cfg)
+        self.c.call("start", container=cid)
+        ch = self.connect_when_listening(port=port)
+        # Echoed through cat both ways, checksummed; EOF both ways ends it.
+        data = os.urandom(3 * 1024 * 1024 + 5)
+        self.c.write(ch, data)
+        self.c.send_eof(ch)
+        got = self.c.read_until_eof(ch, timeout=60)
+        self.assertEqual(len(got), len(data))
+        self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(data).hexdigest())
+        self.assertEqual(self.c.call("wait", container=cid)["exit_code"], 0)
+        self.assertEqual(self.c.unsolicited, [])
+        self.c.call("delete", container=cid)
+
+    def test_connect_into_a_container_network_namespace(self):
+        cid = self.new_id()
+        self.c.call("create", container=cid, config=config(
+            self.root, ["sh", "-c", "ip link set lo up && exec nc -l -p 7000 -e sha256sum"]))
+        self.c.call("start", container=cid)
+        ch = self.connect_when_listening(port=7000, container=cid)
+        data = os.urandom(1024 * 1024)
+        self.c.write(ch, data)
+        self.c.send_eof(ch)  # sha256sum answers only after its input ended
+        got = self.c.read_until_eof(ch).decode().split()
+        self.assertEqual(got[0], hashlib.sha256(data).hexdigest())
+        self.assertEqual(self.c.call("wait", container=cid)["exit_code"], 0)
+        self.c.call("delete", container=cid)
+
+    def test_connect_in_progress_does_not_block_the_agent(self):
+        # The agent runs on this host's network here: a listener on loopback
+        # whose accept queue is full drops SYNs, so the connect stays in progress.
+        with socket.socket() as lsock:
+            lsock.bind(("127.0.0.1", 0))
+            lsock.listen(0)
+            port = lsock.getsockname()[1]
+            first = socket.create_connection(("127.0.0.1", port))
+            ch = self.c.open_channel()
+            rid = self.c.request("connect", port=port, channel=ch)
+            self.c.hello()  # answered while the connect waits
+            self.assertNotIn(rid, self.c.replies)
+            lsock.accept()[0].close()
+            first.close()
+            self.assertEqual(self.c.result(rid), {})
+            peer, _ = lsock.accept()
+            with peer:
+                peer.settimeout(30)
+                self.c.write(ch, b"ping")
+                self.assertEqual(peer.recv(4), b"ping")
+                peer.sendall(b"pong")
+                peer.shutdown(socket.SHUT_WR)
+                self.assertEqual(self.c.read_until_eof(ch), b"pong")
+                self.c.send_eof(ch)
+                self.assertEqual(peer.recv(1), b"")  # the host's EOF arrived as a FIN
+
+    def test_connect_errors(self):
+        port = self.free_port()
+        ch = self.c.open_channel()
+        rid = self.c.request("connect", port=port, channel=ch)
+        self.c.send_frame(DATA, ch, b"dropped with the channel")
+        with self.assertRaises(AgentError) as e:
+            self.c.result(rid)
+        self.assertEqual((e.exception.code, e.exception.message),
+                         ("not_found", f"connect 127.0.0.1:{port}: Connection refused"))
+        for args in ({"port": 0}, {"port": 80, "host": "localhost"}, {"port": 70000}):
+            with self.assertRaises(AgentError) as e:
+                self.c.call("connect", channel=self.c.open_channel(), **args)
+            self.assertEqual(e.exception.code, "invalid_argument")
+        with self.assertRaises(AgentError) as e:
+            self.c.call("connect", port=80, channel=ch, container="nope")
+        self.assertEqual(e.exception.code, "not_found")
+        self.c.hello()
+        self.assertEqual(self.c.unsolicited, [])
+
+    def test_listen_vsock(self):
+        # No VM here to connect from: what can be checked is that the agent
+        # holds the vsock port (a second bind fails) and refuses bad ports.
+        bad = subprocess.run([CTK, "vminitd", "--listen", "vsock:12x"], capture_output=True, text=True)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("bad vsock port in 'vsock:12x'", bad.stderr)
+        try:
+            socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM).close()
+        except OSError:
+            self.skipTest("no AF_VSOCK in this kernel")
+        port = 47000 + os.getpid() % 1000
+
+        def bind():
+            with socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM) as s:
+                s.bind((socket.VMADDR_CID_ANY, port))
+
+        bind()
+        agent = subprocess.Popen([CTK, "vminitd", "--listen", f"vsock:{port}"],
+                                 stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(200):
+                try:
+                    bind()
+                except OSError as e:
+                    self.assertEqual(e.errno, errno.EADDRINUSE)
+                    break
+                time.sleep(0.02)
+            else:
+                self.fail(f"the agent does not hold vsock port {port}")
+        finally:
+            agent.send_signal(signal.SIGTERM)
+            self.assertEqual(agent.wait(10), 0)
+        bind()
 
     def test_errors_have_codes(self):
         with self.assertRaises(AgentError) as e:

@@ -1,10 +1,12 @@
 // ctk run: a container in its own VM, docker-style.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
 #include "applets/applet.h"
 #include "applets/vm_options.h"
+#include "base/strings.h"
 #include "container/run.h"
 
 namespace ctk {
@@ -19,13 +21,14 @@ const Option kOptions[] = {
     {"env", 'e', "K=V", "Set an environment variable (K alone: take it from here)", true},
     {"env-file", 0, "FILE", "Read K=V lines from FILE", true},
     {"workdir", 'w', "DIR", "Working directory inside the container"},
-    {"user", 'u', "UID[:GID]", "User to run as (numeric)"},
+    {"user", 'u', "USER[:GROUP]", "User to run as: names (from the image's /etc/passwd, /etc/group) or numbers"},
     {"entrypoint", 0, "CMD", "Run CMD with the arguments instead"},
     {"name", 0, "NAME", "Name the container (also the default hostname)"},
     {"hostname", 'h', "NAME", "Container hostname"},
     {"rm", 0, "", "Remove the container when it exits (always so: the VM is throwaway)"},
-    {"cpus", 0, "N", "Virtual CPUs (default: 1)"},
-    {"memory", 'm', "SIZE", "Memory of the container's VM, e.g. 512M (default: 512M)"},
+    {"cpus", 0, "N", "CPU limit, fractions allowed; the VM gets N rounded up vCPUs (default: 1, no limit)"},
+    {"memory", 'm', "SIZE", "Memory limit, e.g. 256M; the VM gets it plus 128M, at least 512M"},
+    {"pids-limit", 0, "N", "Limit the container's number of processes and threads"},
     {"network", 0, "MODE", "none (default) or nat: outbound access through the host"},
     {"platform", 0, "OS/ARCH", "linux/amd64 or linux/arm64 (default: the host's)"},
     {"kernel", 0, "KERNEL", "Guest kernel image (default: $CTK_KERNEL, newest /boot/vmlinuz-*)"},
@@ -33,6 +36,9 @@ const Option kOptions[] = {
     {"console", 0, "", "Copy the guest console to stderr"},
     {"timings", 0, "", "Print the time each phase took"},
 };
+
+// What the guest kernel and the agent take besides the container's --memory.
+constexpr unsigned kVmOverheadMib = 128;
 
 bool add_env(const std::string& item, std::vector<std::string>* env) {
   if (item.find('=') != std::string::npos) {
@@ -66,6 +72,18 @@ int run_main(const Flags& flags) {
   if (flags.has("workdir") && (o.workdir.empty() || o.workdir[0] != '/'))
     return fail(self, "--workdir must be absolute"), kExitUsage;
   o.user = flags.get("user");
+  if (flags.has("memory")) {
+    // vm_options gave the VM the limit itself; the guest kernel and the agent need room too.
+    o.memory_limit = *parse_size(flags.get("memory"));
+    o.machine.memory_mib = std::max(o.machine.memory_mib + kVmOverheadMib, vz::MachineConfig().memory_mib);
+  }
+  if (flags.has("cpus")) o.cpus = std::atof(flags.get("cpus").c_str());
+  if (flags.has("pids-limit")) {
+    char* end;
+    o.pids_limit = std::strtoll(flags.get("pids-limit").c_str(), &end, 10);
+    if (*end || flags.get("pids-limit").empty() || o.pids_limit == 0 || o.pids_limit < -1)
+      return fail(self, "invalid --pids-limit '" + flags.get("pids-limit") + "'"), kExitUsage;
+  }
   o.hostname = flags.get("hostname", flags.get("name", "ctk"));
   o.interactive = flags.has("interactive");
   o.tty = flags.has("tty");

@@ -7,6 +7,7 @@ extern const Applet kHelpApplet;
 extern const Applet kBootApplet;
 extern const Applet kImagesApplet;
 extern const Applet kInspectApplet;
+extern const Applet kLoadApplet;
 extern const Applet kLoginApplet;
 extern const Applet kLogoutApplet;
 extern const Applet kMkinitfsApplet;
@@ -14,6 +15,7 @@ extern const Applet kMkrootfsApplet;
 extern const Applet kPullApplet;
 extern const Applet kRmiApplet;
 extern const Applet kRunApplet;
+extern const Applet kSaveApplet;
 extern const Applet kTagApplet;
 extern const Applet kVminitdApplet;
 
@@ -23,6 +25,7 @@ std::span<const Applet* const> all_applets() {
       &kBootApplet,
       &kImagesApplet,
       &kInspectApplet,
+      &kLoadApplet,
       &kLoginApplet,
       &kLogoutApplet,
       &kMkinitfsApplet,
@@ -30,6 +33,7 @@ std::span<const Applet* const> all_applets() {
       &kPullApplet,
       &kRmiApplet,
       &kRunApplet,
+      &kSaveApplet,
       &kTagApplet,
       &kVminitdApplet,
   };

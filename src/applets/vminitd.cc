@@ -8,6 +8,7 @@
 #include "applets/applet.h"
 #include "init/agent.h"
 #include "init/pid1.h"
+#include "init/vsock.h"
 #include "base/error.h"
 
 namespace ctk {
@@ -17,19 +18,29 @@ extern const Applet kVminitdApplet;
 namespace {
 
 const Option kOptions[] = {
-    {"listen", 'l', "ADDR", "Serve on ADDR: unix:PATH, or fd:N for an inherited connected stream"},
+    {"listen", 'l', "ADDR", "Serve on ADDR: unix:PATH, vsock:PORT (vsock: for 1024), or fd:N for an inherited connected stream"},
 };
 
-// As the VM's PID 1: set the system up, serve the host on the virtio-serial
-// port named ctk.agent, and never exit: a failure is printed on the console
-// and the VM powers off, which the host sees.
+// As the VM's PID 1: set the system up, serve the host on vsock port 1024
+// when the VM has a vsock device, else on the virtio-serial port named
+// ctk.agent, and never exit: a failure is printed on the console and the VM
+// powers off, which the host sees.
 [[noreturn]] void run_as_pid1() {
   std::vector<std::string> problems;
   init::pid1_setup(&problems);
   for (const std::string& p : problems) std::fprintf(stderr, "vminitd: %s\n", p.c_str());
+  std::string err;
+  if (init::vsock_guest_transport()) {
+    // A listening socket: the host may connect again after a failure.
+    init::Agent agent;
+    std::fprintf(stderr, "vminitd: ready on vsock at %s s uptime\n", init::uptime().c_str());
+    if (agent.listen("vsock:", &err) && agent.run(&err)) err = "the agent stopped";
+    std::fprintf(stderr, "vminitd: %s; powering off\n", err.c_str());
+    init::pid1_poweroff();
+  }
   std::string port = init::find_virtio_port("ctk.agent", 10000);
   std::fprintf(stderr, "vminitd: ready at %s s uptime\n", init::uptime().c_str());
-  std::string err = "no virtio-serial port named ctk.agent";
+  err = "no virtio-serial port named ctk.agent";
   if (!port.empty()) {
     // One O_RDWR fd for the agent's whole life: bytes the host sends while
     // the port is closed are lost.
@@ -69,7 +80,8 @@ extern const Applet kVminitdApplet = {
         "stdio or pty streamed over flow-controlled channels, and copy files in and out.\n"
         "Runs as root. SIGTERM kills every container process and ends the agent.\n"
         "As PID 1 of a VM (the initramfs's /init) it mounts /proc, /sys, /dev and cgroup2,\n"
-        "loads the kernel modules shipped with it, and serves the virtio-serial port ctk.agent.",
+        "loads the kernel modules shipped with it, and serves vsock port 1024 when the VM has\n"
+        "a vsock device, else the virtio-serial port ctk.agent.",
     .options = kOptions,
     .run = vminitd_main,
 };

@@ -100,11 +100,19 @@ bool cached_rootfs(const std::vector<std::string>& layers, std::string* path, st
 }
 
 json container_config(const RunOptions& o, unsigned rows, unsigned cols) {
+  // docker's default capabilities for a container's root.
+  static const char* const kCapabilities[] = {
+      "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+      "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+      "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
+  json caps = kCapabilities;
   json process = {{"terminal", o.tty},
-                  {"user", {{"uid", o.uid}, {"gid", o.gid}}},
                   {"args", o.args},
                   {"env", o.env},
-                  {"cwd", o.workdir}};
+                  {"cwd", o.workdir},
+                  {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}}};
+  // A name is resolved by the agent from the image's /etc/passwd and /etc/group.
+  if (!o.user.empty()) process["user"] = o.user;
   if (o.tty && rows && cols) process["consoleSize"] = {{"height", rows}, {"width", cols}};
   json mounts = json::array({
       {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
@@ -116,15 +124,29 @@ json container_config(const RunOptions& o, unsigned rows, unsigned cols) {
        {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
       {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
        {"options", {"nosuid", "noexec", "nodev", "ro"}}},
+      // Its own cgroup (the cgroup namespace's root), where it sees its limits.
+      {{"destination", "/sys/fs/cgroup"}, {"type", "cgroup2"}, {"source", "cgroup"},
+       {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}},
   });
   // The VM is the isolation boundary for the network: the container shares
   // the VM's interfaces (none, or the NAT link).
-  json namespaces = json::array({{{"type", "pid"}}, {{"type", "mount"}}, {{"type", "uts"}}, {{"type", "ipc"}}});
+  json namespaces = json::array(
+      {{{"type", "pid"}}, {{"type", "mount"}}, {{"type", "uts"}}, {{"type", "ipc"}}, {{"type", "cgroup"}}});
+  json resources = json::object();
+  if (o.memory_limit) resources["memory"] = {{"limit", o.memory_limit}};
+  if (o.cpus > 0) resources["cpu"] = {{"quota", int64_t(o.cpus * 100000)}, {"period", 100000}};
+  if (o.pids_limit) resources["pids"] = {{"limit", o.pids_limit}};
+  // docker's defaults: kernel interfaces a container has no business with.
+  json masked = {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                 "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+                 "/sys/firmware", "/sys/devices/virtual/powercap"};
+  json readonly = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
   json config = {{"ociVersion", "1.0.2"},
                  {"process", process},
                  {"root", {{"path", kRoot}, {"readonly", false}}},
                  {"mounts", mounts},
-                 {"linux", {{"namespaces", namespaces}}}};
+                 {"linux", {{"namespaces", namespaces}, {"resources", resources},
+                            {"maskedPaths", masked}, {"readonlyPaths", readonly}}}};
   if (!o.hostname.empty()) config["hostname"] = o.hostname;
   return config;
 }
@@ -229,23 +251,6 @@ bool apply_image_config(const json& image, RunOptions* o, std::string* err) {
   return true;
 }
 
-bool parse_user(const std::string& spec, uint32_t* uid, uint32_t* gid, std::string* err) {
-  *uid = *gid = 0;
-  if (spec.empty()) return true;
-  char* end;
-  size_t colon = spec.find(':');
-  std::string u = spec.substr(0, colon);
-  *uid = *gid = uint32_t(std::strtoul(u.c_str(), &end, 10));
-  bool ok = !u.empty() && !*end;
-  if (ok && colon != std::string::npos) {
-    std::string g = spec.substr(colon + 1);
-    *gid = uint32_t(std::strtoul(g.c_str(), &end, 10));
-    ok = !g.empty() && !*end;
-  }
-  if (!ok) *err = "user '" + spec + "': only numeric UID[:GID] is supported yet";
-  return ok;
-}
-
 }  // namespace
 
 bool split_inputs(const std::vector<std::string>& positional, std::vector<std::string>* inputs,
@@ -290,7 +295,6 @@ bool run(const RunOptions& options, Timings& timings, int* exit_code, std::strin
     if (o.workdir.empty()) o.workdir = "/";
     machine.disks = {{rootfs, true}};
   }
-  if (!parse_user(o.user, &o.uid, &o.gid, err)) return false;
   vz::Machine vm;
   if (!vm.boot(machine, timings, err)) return false;
   if (!vm.notice().empty()) std::fprintf(stderr, "ctk run: %s\n", vm.notice().c_str());

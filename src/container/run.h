@@ -20,11 +20,14 @@ struct RunOptions {
   std::vector<std::string> args;    // the command; the image's Cmd when empty
   std::vector<std::string> env;     // "K=V", over the image's
   std::string workdir;              // "": the image's, else /
-  std::string user;                 // "UID[:GID]"; "": the image's, else root
-  uint32_t uid = 0, gid = 0;        // from user
+  std::string user;                 // USER[:GROUP], names or numbers; "": the image's, else root
   std::string hostname;
   bool interactive = false;  // -i: stdin attached
   bool tty = false;          // -t: a pty
+  // The container's cgroup limits; 0: none.
+  uint64_t memory_limit = 0;  // bytes
+  double cpus = 0;            // CPU time per second, as cpu.max's quota
+  int64_t pids_limit = 0;
   vz::MachineConfig machine;
 };
 

@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "base/error.h"
 #include "init/agent_state.h"
+#include "init/vsock.h"
 
 namespace ctk::init {
 
@@ -54,8 +56,14 @@ bool Agent::listen(const std::string& address, std::string* err) {
     conns_.push_back(std::move(c));
     return true;
   }
+  if (address.rfind("vsock:", 0) == 0) {
+    uint32_t port;
+    if (!parse_vsock_address(address, &port, err)) return false;
+    listen_fd_ = vsock_listen(port, err);
+    return listen_fd_ >= 0;
+  }
   if (address.rfind("unix:", 0) != 0) {
-    *err = "unsupported address '" + address + "' (want unix:PATH or fd:N)";
+    *err = "unsupported address '" + address + "' (want unix:PATH, vsock:PORT or fd:N)";
     return false;
   }
   std::string path = address.substr(5);
@@ -81,6 +89,9 @@ bool Agent::listen(const std::string& address, std::string* err) {
 }
 
 bool Agent::run(std::string* err) {
+  // Without cgroup2 containers still run, only without resource limits.
+  std::string why;
+  if (!cgroups_.init("/sys/fs/cgroup/ctk", &why)) std::fprintf(stderr, "vminitd: no cgroups: %s\n", why.c_str());
   // Children are noticed through a signalfd; a peer that hangs up must not kill the agent.
   sigset_t mask;
   sigemptyset(&mask);
@@ -103,6 +114,7 @@ bool Agent::run(std::string* err) {
       while (::read(signal_fd_, &si, sizeof si) == sizeof si)
         if (si.ssi_signo != SIGCHLD) stop = true;
       reap();
+      cgroups_.retry_removals();
     });
     build_poll_set(&set);
     if (::poll(set.fds.data(), set.fds.size(), -1) < 0) {
@@ -133,6 +145,7 @@ void Agent::build_poll_set(Poll* set) {
   }
   for (auto& sp : streams_) {
     Stream* s = sp.get();
+    if (!s->connecting.empty()) set->add(s->source_fd, POLLOUT, [this, s](short) { connected(s); });
     if (s->source == End::kOpen && s->conn->mux.send_window(s->ch) > 0)
       set->add(s->source_fd, POLLIN, [this, s](short) { stream_read(s); });
     if (s->sink == End::kOpen && !s->conn->mux.received(s->ch).empty())
@@ -233,6 +246,8 @@ void Agent::stream_write(Stream* s) {
 }
 
 void Agent::close_sink(Stream* s, bool tell_peer) {
+  // Closing one of a socket's two fds sends no FIN: the peer must see EOF.
+  if (s->socket && s->sink_fd >= 0) ::shutdown(s->sink_fd, SHUT_WR);
   if (s->sink_fd >= 0) ::close(s->sink_fd);
   s->sink_fd = -1;
   s->sink = End::kDone;
@@ -314,6 +329,9 @@ void Agent::attach_pty(Proc* p, int master) {
 }
 
 void Agent::process_exited(Proc* p, int code, const std::string& message) {
+  // docker's OOMKilled: the kernel's OOM killer struck in the container
+  // (SIGKILL, so 137 for the victim) while this process ran.
+  p->oom_killed = message.empty() && oom_kills(p->container->cgroup) > p->oom_base;
   p->state = Proc::State::kExited;
   p->exit_code = code;
   p->message = message;
@@ -384,6 +402,7 @@ void Agent::finish_waits(Proc* p) {
     if (s->proc == p && !s->dead && s->source != End::kDone && s->source != End::kNone) return;
   json result = {{"exit_code", p->exit_code}};
   if (!p->message.empty()) result["message"] = p->message;
+  if (p->oom_killed) result["oom_killed"] = true;
   for (auto& [c, id] : p->waits) reply(c, id, result);
   p->waits.clear();
 }

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "init/cgroup.h"
 #include "init/process.h"
 #include "init/spec.h"
 #include "proto/mux.h"
@@ -27,7 +28,8 @@ class Agent {
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
-  // "unix:PATH" (replacing a stale socket) or "fd:N" (an inherited, connected stream).
+  // "unix:PATH" (replacing a stale socket), "vsock:PORT" (any CID; "vsock:"
+  // for port 1024) or "fd:N" (an inherited, connected stream).
   bool listen(const std::string& address, std::string* err);
   // Serves until a fatal error; returns false with err set then.
   bool run(std::string* err);
@@ -73,6 +75,10 @@ class Agent {
   bool op_resize(const json& req, std::string* code, std::string* err);
   bool op_copy_in(Conn* c, const json& req, std::string* code, std::string* err);
   bool op_copy_out(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_stats(const json& req, json* result, std::string* code, std::string* err);
+  // Port forwarding (forward.cc).
+  bool op_connect(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  void connected(Stream* s);
   bool bind_stdio(Conn* c, const json& req, bool terminal, Proc* p, std::string* code,
                   std::string* err);
   bool launch(Proc* p, std::string* code, std::string* err);
@@ -89,6 +95,7 @@ class Agent {
   std::vector<std::unique_ptr<Conn>> conns_;
   std::map<std::string, std::unique_ptr<Container>> containers_;
   std::vector<std::unique_ptr<Stream>> streams_;
+  Cgroups cgroups_;
 };
 
 }  // namespace ctk::init

@@ -35,6 +35,10 @@ struct Agent::Stream {
   bool reply_pending = false;
   json reply_id;
   uint64_t bytes = 0;
+  // A forwarded TCP connection (forward.cc): sink_fd and source_fd are the
+  // same socket, so ending the sink must shut down its sending half.
+  bool socket = false;
+  std::string connecting;  // "connect HOST:PORT" while in progress; the reply waits
   bool dead = false;
 };
 
@@ -57,6 +61,8 @@ struct Agent::Proc {
   Conn* start_conn = nullptr;  // the start/exec request waiting for the outcome
   json start_id;
   std::vector<std::pair<Conn*, json>> waits;
+  uint64_t oom_base = 0;  // the cgroup's OOM kills when it started
+  bool oom_killed = false;
 };
 
 struct Agent::Container {
@@ -64,6 +70,7 @@ struct Agent::Container {
   Spec spec;
   std::unique_ptr<Proc> init;
   std::map<std::string, std::unique_ptr<Proc>> execs;
+  std::string cgroup;  // its cgroup's path; "" without cgroup2
   bool deleted = false;
 };
 

@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "init/agent_state.h"
+#include "init/users.h"
 
 namespace ctk::init {
 
@@ -19,7 +20,7 @@ namespace {
 
 const char* const kOps[] = {"hello", "create", "start", "exec", "wait", "kill", "delete",
                             "resize", "copy_in", "copy_out", "mount", "umount", "mkdir",
-                            "network", "write_file"};
+                            "network", "write_file", "connect", "stats"};
 
 // A signal as a number or a name with or without "SIG".
 int parse_signal(const nlohmann::json& j) {
@@ -102,11 +103,13 @@ bool Agent::dispatch(Conn* c, const json& req, json* result, std::string* code,
   if (op == "delete") return op_delete(req, code, err);
   if (op == "resize") return op_resize(req, code, err);
   if (op == "copy_out") return op_copy_out(c, req, result, code, err);
+  if (op == "stats") return op_stats(req, result, code, err);
   if (op == "mount") return op_mount(req, code, err);
   if (op == "umount") return op_umount(req, code, err);
   if (op == "mkdir") return op_mkdir(req, code, err);
   if (op == "network") return op_network(req, code, err);
   if (op == "write_file") return op_write_file(req, code, err);
+  if (op == "connect") return op_connect(c, req, result, code, err);  // maybe later
   // The rest reply later.
   *result = nullptr;
   if (op == "start") return op_start(c, req, code, err);
@@ -221,11 +224,19 @@ bool Agent::op_create(Conn* c, const json& req, json* result, std::string* code,
     *err = "root " + ct->spec.root + " is not a directory";
     return false;
   }
+  if (!resolve_process_user(ct->spec.root, &ct->spec.process, err)) return false;
   fill_env_defaults(&ct->spec.process);
   ct->init = std::make_unique<Proc>();
   ct->init->container = ct.get();
   ct->init->spec = ct->spec.process;
-  if (!bind_stdio(c, req, ct->spec.process.terminal, ct->init.get(), code, err)) return false;
+  if (!cgroups_.create(id, ct->spec.resources, &ct->cgroup, err)) {
+    *code = "internal";
+    return false;
+  }
+  if (!bind_stdio(c, req, ct->spec.process.terminal, ct->init.get(), code, err)) {
+    cgroups_.remove(ct->cgroup);
+    return false;
+  }
   containers_[id] = std::move(ct);
   *result = json::object();
   return true;
@@ -268,10 +279,21 @@ bool Agent::launch(Proc* p, std::string* code, std::string* err) {
     stdio.err = child_ends[2];
   }
   Spawned sp;
+  int procs = -1;
+  const std::string& cgroup = p->container->cgroup;
+  if (!cgroup.empty() && (procs = ::open((cgroup + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC)) < 0) {
+    *err = sys_error(cgroup + "/cgroup.procs");
+    cleanup();
+    for (int fd : agent_ends)
+      if (fd >= 0) ::close(fd);
+    return false;
+  }
+  p->oom_base = oom_kills(cgroup);
   bool ok = p->exec_id.empty()
-                ? spawn_container(p->container->spec, stdio, &sp, err)
+                ? spawn_container(p->container->spec, stdio, procs, &sp, err)
                 : spawn_exec(p->container->init->pid, p->container->spec.namespaces, p->spec, stdio,
-                             &sp, err);
+                             procs, &sp, err);
+  if (procs >= 0) ::close(procs);
   cleanup();
   for (int i = 0; i < 3; ++i) {
     if (agent_ends[i] < 0) continue;
@@ -330,6 +352,7 @@ bool Agent::op_exec(Conn* c, const json& req, std::string* code, std::string* er
   p->container = ct;
   p->exec_id = exec_id;
   if (!parse_process(req.at("process"), &p->spec, err)) return false;
+  if (!resolve_process_user(container_path(ct, ""), &p->spec, err)) return false;
   fill_env_defaults(&p->spec);
   if (!bind_stdio(c, req, p->spec.terminal, p.get(), code, err)) return false;
   Proc* raw = p.get();
@@ -404,7 +427,18 @@ bool Agent::op_delete(const json& req, std::string* code, std::string* err) {
     if (s && s->sink == End::kPending) close_sink(s, true);
   };
   drop_input(ct->init.get());
+  cgroups_.remove(ct->cgroup);
   ct->deleted = true;
+  return true;
+}
+
+bool Agent::op_stats(const json& req, json* result, std::string* code, std::string* err) {
+  Container* ct = find_container(req, code, err);
+  if (!ct) return false;
+  if (!cgroups_.stats(ct->cgroup, result, err)) {
+    *code = "internal";
+    return false;
+  }
   return true;
 }
 

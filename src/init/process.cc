@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -116,6 +117,28 @@ void make_dev(const std::string& dev, int status_fd) {
   ::mkdir((dev + "/shm").c_str(), 01777);
 }
 
+// linux.readonlyPaths: a path the image lacks needs no protection.
+void readonly_path(const std::string& path, int status_fd) {
+  if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr)) {
+    if (errno == ENOENT) return;
+    die(status_fd, kExitSetupFailed, sys_error("bind mount " + path));
+  }
+  if (::mount(nullptr, path.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC, nullptr))
+    die(status_fd, kExitSetupFailed, sys_error("remount " + path + " read-only"));
+}
+
+// linux.maskedPaths: a directory becomes an empty read-only tmpfs, a file /dev/null.
+void mask_path(const std::string& path, int status_fd) {
+  struct stat st;
+  if (::stat(path.c_str(), &st)) {
+    if (errno == ENOENT) return;
+    die(status_fd, kExitSetupFailed, sys_error("mask " + path));
+  }
+  int r = S_ISDIR(st.st_mode) ? ::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, nullptr)
+                              : ::mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr);
+  if (r) die(status_fd, kExitSetupFailed, sys_error("mask " + path));
+}
+
 void setup_root(const Spec& spec, int status_fd) {
   // Nothing mounted below may propagate back to the agent's namespace.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr))
@@ -136,6 +159,8 @@ void setup_root(const Spec& spec, int status_fd) {
   // The old root is stacked under the new one at "."; detach it.
   if (::umount2(".", MNT_DETACH)) die(status_fd, kExitSetupFailed, sys_error("unmount old root"));
   if (::chdir("/")) die(status_fd, kExitSetupFailed, sys_error("chdir /"));
+  for (const std::string& path : spec.readonly_paths) readonly_path(path, status_fd);
+  for (const std::string& path : spec.masked_paths) mask_path(path, status_fd);
   if (spec.readonly &&
       ::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr))
     die(status_fd, kExitSetupFailed, sys_error("remount / read-only"));
@@ -194,6 +219,12 @@ void setup_tty(const Stdio& s, int status_fd) {
     if (::dup2(slave, i) < 0) die(status_fd, kExitSetupFailed, sys_error("set up the terminal"));
 }
 
+// Joins the container's cgroup; "0" is the writer itself.
+void join_cgroup(int cgroup_procs, int status_fd) {
+  if (cgroup_procs >= 0 && ::write(cgroup_procs, "0", 1) != 1)
+    die(status_fd, kExitSetupFailed, sys_error("join the container's cgroup"));
+}
+
 void set_user(const ProcessSpec& p, int status_fd) {
   if (::setgroups(p.additional_gids.size(), p.additional_gids.data()))
     die(status_fd, kExitSetupFailed, sys_error("setgroups"));
@@ -201,6 +232,19 @@ void set_user(const ProcessSpec& p, int status_fd) {
     die(status_fd, kExitSetupFailed, sys_error("setgid " + std::to_string(p.gid)));
   if (::setresuid(p.uid, p.uid, p.uid))
     die(status_fd, kExitSetupFailed, sys_error("setuid " + std::to_string(p.uid)));
+}
+
+// Limits and privileges, in the order that keeps each step allowed: rlimits
+// and the bounding set while still root, then the user, then the sets that
+// remain, and no_new_privs last.
+void drop_privileges(const ProcessSpec& p, int status_fd) {
+  std::string err;
+  if (!apply_rlimits(p.rlimits, &err) || !drop_bounding(p.capabilities, &err))
+    die(status_fd, kExitSetupFailed, err);
+  set_user(p, status_fd);
+  if (!apply_capabilities(p.capabilities, &err)) die(status_fd, kExitSetupFailed, err);
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+    die(status_fd, kExitSetupFailed, sys_error("prctl PR_SET_NO_NEW_PRIVS"));
 }
 
 bool is_executable_file(const std::string& path) {
@@ -272,10 +316,13 @@ bool make_status_pipe(int fds[2], std::string* err) {
 
 }  // namespace
 
-bool spawn_container(const Spec& spec, const Stdio& stdio, Spawned* out, std::string* err) {
+bool spawn_container(const Spec& spec, const Stdio& stdio, int cgroup_procs, Spawned* out,
+                     std::string* err) {
   int status[2];
   if (!make_status_pipe(status, err)) return false;
-  pid_t pid = clone_child(spec.namespaces);
+  // A cgroup namespace is rooted at the cgroup its creator is in: the child
+  // makes its own once it joined the container's.
+  pid_t pid = clone_child(spec.namespaces & ~CLONE_NEWCGROUP);
   if (pid < 0) {
     *err = sys_error("clone");
     ::close(status[0]);
@@ -285,12 +332,15 @@ bool spawn_container(const Spec& spec, const Stdio& stdio, Spawned* out, std::st
   if (pid == 0) {
     ::close(status[0]);
     reset_signals();
+    join_cgroup(cgroup_procs, status[1]);
+    if (spec.namespaces & CLONE_NEWCGROUP && ::unshare(CLONE_NEWCGROUP))
+      die(status[1], kExitSetupFailed, sys_error("unshare the cgroup namespace"));
     setup_stdio(stdio, status[1]);
     setup_root(spec, status[1]);
     setup_tty(stdio, status[1]);
     if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()))
       die(status[1], kExitSetupFailed, sys_error("sethostname"));
-    set_user(spec.process, status[1]);
+    drop_privileges(spec.process, status[1]);
     exec_process(spec.process, status[1]);
   }
   ::close(status[1]);
@@ -299,7 +349,7 @@ bool spawn_container(const Spec& spec, const Stdio& stdio, Spawned* out, std::st
 }
 
 bool spawn_exec(pid_t init_pid, int namespaces, const ProcessSpec& process, const Stdio& stdio,
-                Spawned* out, std::string* err) {
+                int cgroup_procs, Spawned* out, std::string* err) {
   struct Ns {
     int flag;
     const char* name;
@@ -344,11 +394,12 @@ bool spawn_exec(pid_t init_pid, int namespaces, const ProcessSpec& process, cons
   if (pid == 0) {
     ::close(status[0]);
     reset_signals();
+    join_cgroup(cgroup_procs, status[1]);
     setup_stdio(stdio, status[1]);
     for (auto [fd, flag] : fds)
       if (::setns(fd, flag)) die(status[1], kExitSetupFailed, sys_error("setns " + proc));
     setup_tty(stdio, status[1]);
-    set_user(process, status[1]);
+    drop_privileges(process, status[1]);
     exec_process(process, status[1]);
   }
   int clone_errno = errno;

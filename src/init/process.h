@@ -39,13 +39,16 @@ struct Spawned {
 ssize_t read_status(int status_fd, std::string* data, int* fd);
 
 // Clones a child into new namespaces that sets up the container and execs the
-// spec's process.
-bool spawn_container(const Spec& spec, const Stdio& stdio, Spawned* out, std::string* err);
+// spec's process. cgroup_procs (-1: none) is the container cgroup's
+// cgroup.procs, which the child joins first of all, so that its cgroup
+// namespace is rooted there and everything it sets up is charged there.
+bool spawn_container(const Spec& spec, const Stdio& stdio, int cgroup_procs, Spawned* out,
+                     std::string* err);
 
-// Starts another process inside the namespaces of the running container whose
-// init is init_pid.
+// Starts another process inside the namespaces (and the cgroup) of the
+// running container whose init is init_pid.
 bool spawn_exec(pid_t init_pid, int namespaces, const ProcessSpec& process, const Stdio& stdio,
-                Spawned* out, std::string* err);
+                int cgroup_procs, Spawned* out, std::string* err);
 
 // Splits a status report into its exit code and message; false if malformed.
 bool parse_status_report(const std::string& report, int* code, std::string* message);

@@ -109,7 +109,9 @@ bool parse_process(const json& j, ProcessSpec* p, std::string* err) try {
     *err = "process.cwd '" + p->cwd + "' is not absolute";
     return false;
   }
-  if (j.contains("user")) {
+  if (j.contains("user") && j["user"].is_string()) {
+    p->user = j["user"].get<std::string>();
+  } else if (j.contains("user")) {
     const json& u = j.at("user");
     p->uid = u.value("uid", 0u);
     p->gid = u.value("gid", 0u);
@@ -120,6 +122,28 @@ bool parse_process(const json& j, ProcessSpec* p, std::string* err) try {
     p->rows = j["consoleSize"].value("height", 0u);
     p->cols = j["consoleSize"].value("width", 0u);
   }
+  for (const json& r : j.value("rlimits", json::array())) {
+    std::string type = r.at("type").get<std::string>();
+    int resource = rlimit_number(type);
+    if (resource < 0) {
+      *err = "unknown rlimit type '" + type + "'";
+      return false;
+    }
+    p->rlimits.push_back({resource, r.at("soft").get<uint64_t>(), r.at("hard").get<uint64_t>()});
+  }
+  if (j.contains("capabilities")) {
+    const json& c = j["capabilities"];
+    Capabilities& caps = p->capabilities;
+    caps.set = true;
+    auto mask = [&](const char* set, uint64_t* out) {
+      return capability_mask(c.value(set, std::vector<std::string>()), out, err);
+    };
+    if (!mask("bounding", &caps.bounding) || !mask("effective", &caps.effective) ||
+        !mask("permitted", &caps.permitted) || !mask("inheritable", &caps.inheritable) ||
+        !mask("ambient", &caps.ambient))
+      return false;
+  }
+  p->no_new_privileges = j.value("noNewPrivileges", false);
   return true;
 } catch (const json::exception& e) {
   *err = std::string("process: ") + e.what();
@@ -154,6 +178,17 @@ bool parse_spec(const json& j, const std::string& bundle, Spec* s, std::string* 
       }
       s->namespaces |= flag;
     }
+    const json& lnx = j["linux"];
+    if (lnx.contains("resources") && !parse_resources(lnx["resources"], &s->resources, err))
+      return false;
+    s->masked_paths = lnx.value("maskedPaths", std::vector<std::string>());
+    s->readonly_paths = lnx.value("readonlyPaths", std::vector<std::string>());
+    for (const auto* paths : {&s->masked_paths, &s->readonly_paths})
+      for (const std::string& path : *paths)
+        if (path.empty() || path[0] != '/') {
+          *err = "masked or read-only path '" + path + "' is not absolute";
+          return false;
+        }
   }
   if (!(s->namespaces & CLONE_NEWNS)) {
     *err = "the mount namespace is required";
@@ -176,7 +211,8 @@ bool parse_spec(const json& j, const std::string& bundle, Spec* s, std::string* 
 
 void fill_env_defaults(ProcessSpec* p) {
   if (env_value(p->env, "PATH").empty()) p->env.push_back(std::string("PATH=") + kDefaultPath);
-  if (env_value(p->env, "HOME").empty()) p->env.push_back(p->uid == 0 ? "HOME=/root" : "HOME=/");
+  if (env_value(p->env, "HOME").empty())
+    p->env.push_back("HOME=" + (!p->home.empty() ? p->home : p->uid == 0 ? "/root" : "/"));
   if (p->terminal && env_value(p->env, "TERM").empty()) p->env.push_back("TERM=xterm");
 }
 

@@ -10,6 +10,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "init/cgroup.h"
+#include "init/security.h"
+
 namespace ctk::init {
 
 struct ProcessSpec {
@@ -19,8 +22,16 @@ struct ProcessSpec {
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<gid_t> additional_gids;
+  // ctk's extension, process.user as a string: "name", "uid", "name:group",
+  // "uid:gid", resolved from the container's /etc/passwd and /etc/group
+  // (users.h) into the three above and home.
+  std::string user;
+  std::string home;  // from /etc/passwd: HOME's default
   bool terminal = false;
   unsigned rows = 0, cols = 0;  // process.consoleSize
+  std::vector<Rlimit> rlimits;
+  Capabilities capabilities;
+  bool no_new_privileges = false;
 };
 
 struct MountSpec {
@@ -40,6 +51,9 @@ struct Spec {
   std::string hostname;
   int namespaces = 0;  // CLONE_NEW* flags
   std::vector<MountSpec> mounts;
+  Resources resources;
+  std::vector<std::string> masked_paths;    // /dev/null or an empty read-only tmpfs over them
+  std::vector<std::string> readonly_paths;  // bind-remounted read-only
 };
 
 // Parses config.json; a relative root.path is taken from bundle.

@@ -4,19 +4,18 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cstring>
 #include <memory>
 #include <vector>
 
 #include "base/error.h"
+#include "oci/archive_source.h"
 
 namespace ctk::oci {
 
 namespace {
 
-constexpr size_t kReadBlock = 1 << 20;
 // Below this, a file's data is usually already in libarchive's read buffer
 // and a system call per file costs more than the copy it saves.
 constexpr int64_t kCopyInKernelMin = 1 << 20;
@@ -25,120 +24,6 @@ constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 
 struct ArchiveCloser {
   void operator()(archive* a) const { archive_read_free(a); }
-};
-
-// Feeds a layer file to libarchive. libarchive's gzip filter never checks a
-// member's CRC32 and length trailer, so a corrupted gzip layer can decompress
-// into wrong file data without any error; gzip is therefore inflated here,
-// with zlib's checks. Other content passes through for libarchive to detect.
-class LayerSource {
- public:
-  explicit LayerSource(int fd) : fd_(fd), in_(kReadBlock) {}
-  ~LayerSource() {
-    if (gzip_) inflateEnd(&z_);
-  }
-
-  static la_ssize_t read(archive* a, void* self, const void** buf) {
-    return static_cast<LayerSource*>(self)->next(a, buf);
-  }
-
-  // Plain input is skipped with lseek, so file data copied straight from the
-  // layer file (copy_from) is never read through libarchive.
-  static la_int64_t skip(archive*, void* self, la_int64_t request) {
-    auto* s = static_cast<LayerSource*>(self);
-    if (!s->started_ || s->gzip_ || request <= 0) return 0;
-    return ::lseek(s->fd_, request, SEEK_CUR) < 0 ? 0 : request;
-  }
-
-  // The layer file when its bytes are the archive itself (no compression):
-  // a regular file's data then lies at archive_filter_bytes(a, 0).
-  int plain_fd(archive* a) const {
-    return started_ && !gzip_ && archive_filter_count(a) == 1 ? fd_ : -1;
-  }
-
-  // libarchive stops reading at the tar end marker; the rest of the gzip
-  // stream, its last trailer included, must still check out.
-  bool finish(archive* a) {
-    const void* buf;
-    la_ssize_t n = 0;
-    while (gzip_ && (n = next(a, &buf)) > 0) {}
-    return n >= 0;
-  }
-
- private:
-  // Reads more input after the `keep` unconsumed bytes at z_.next_in.
-  bool fill(archive* a, size_t keep) {
-    std::memmove(in_.data(), z_.next_in, keep);
-    ssize_t n;
-    do n = ::read(fd_, in_.data() + keep, in_.size() - keep);
-    while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      archive_set_error(a, errno, "read: %s", std::strerror(errno));
-      return false;
-    }
-    eof_ = n == 0;
-    z_.next_in = in_.data();
-    z_.avail_in = uInt(keep + size_t(n));
-    return true;
-  }
-
-  la_ssize_t next(archive* a, const void** buf) {
-    if (!started_) {
-      started_ = true;
-      z_.next_in = in_.data();
-      if (!fill(a, 0)) return -1;
-      if (z_.avail_in >= 2 && in_[0] == 0x1f && in_[1] == 0x8b) {
-        if (inflateInit2(&z_, 16 + MAX_WBITS) != Z_OK) {
-          archive_set_error(a, ENOMEM, "gzip: cannot initialize zlib");
-          return -1;
-        }
-        gzip_ = true;
-        out_.resize(kReadBlock);
-      }
-    }
-    if (!gzip_) {  // plain or another compression: the bytes as they are
-      if (z_.avail_in == 0 && !eof_ && !fill(a, 0)) return -1;
-      *buf = z_.next_in;
-      la_ssize_t n = z_.avail_in;
-      z_.avail_in = 0;
-      return n;
-    }
-    while (!done_) {
-      if (z_.avail_in == 0) {
-        if (eof_) {
-          archive_set_error(a, EINVAL, "gzip: truncated data");
-          return -1;
-        }
-        if (!fill(a, 0)) return -1;
-        continue;
-      }
-      z_.next_out = out_.data();
-      z_.avail_out = uInt(out_.size());
-      int r = inflate(&z_, Z_NO_FLUSH);
-      size_t produced = out_.size() - z_.avail_out;
-      if (r == Z_STREAM_END) {
-        // Another member may follow (concatenated gzip); anything else
-        // after the last member is ignored, as gzip and libarchive do.
-        if (z_.avail_in < 2 && !eof_ && !fill(a, z_.avail_in)) return -1;
-        if (z_.avail_in >= 2 && z_.next_in[0] == 0x1f && z_.next_in[1] == 0x8b) inflateReset(&z_);
-        else done_ = true;
-      } else if (r != Z_OK && !(r == Z_BUF_ERROR && produced > 0)) {
-        archive_set_error(a, EINVAL, "gzip: %s",
-                          z_.msg ? z_.msg : "invalid compressed data");
-        return -1;
-      }
-      if (produced > 0) {
-        *buf = out_.data();
-        return la_ssize_t(produced);
-      }
-    }
-    return 0;
-  }
-
-  int fd_;
-  std::vector<unsigned char> in_, out_;
-  z_stream z_ = {};
-  bool started_ = false, gzip_ = false, eof_ = false, done_ = false;
 };
 
 ext4::Timestamp stamp(bool set, time_t sec, long nsec, ext4::Timestamp fallback) {
@@ -174,9 +59,9 @@ bool LayerApplier::apply(const std::string& path, std::string* err) {
   archive_read_support_filter_lz4(ar);
   archive_read_support_filter_xz(ar);
   archive_read_support_filter_bzip2(ar);
-  LayerSource source(fd);
-  archive_read_set_skip_callback(ar, LayerSource::skip);
-  if (archive_read_open(ar, &source, nullptr, LayerSource::read, nullptr) != ARCHIVE_OK) {
+  ArchiveSource source(fd);
+  archive_read_set_skip_callback(ar, ArchiveSource::skip);
+  if (archive_read_open(ar, &source, nullptr, ArchiveSource::read, nullptr) != ARCHIVE_OK) {
     *err = path + ": " + archive_error_string(ar);
     return false;
   }

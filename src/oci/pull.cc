@@ -179,7 +179,7 @@ bool pull_image(Store& store, const Reference& ref, const PullOptions& options, 
   std::string manifest_digest;
   if (!store.put_blob(image.body, &manifest_digest, err)) return false;
   Descriptor desc{type, manifest_digest, image.body.size(), "", source_digest};
-  std::string ref_name = ref.tag.empty() ? ref.name() + "@" + ref.digest : ref.name() + ":" + ref.tag;
+  std::string ref_name = ref.store_name();
   if (!store.set_ref(ref_name, desc, err)) return false;
   desc.ref_name = ref_name;
   result->image = desc;

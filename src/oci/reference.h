@@ -26,6 +26,9 @@ struct Reference {
   const std::string& target() const { return digest.empty() ? tag : digest; }
   // The canonical full form: name, ":tag" when set, "@digest" when set.
   std::string str() const;
+  // The name the image store records: name:tag, or name@digest when no tag
+  // was given.
+  std::string store_name() const { return tag.empty() ? name() + "@" + digest : name() + ":" + tag; }
 };
 
 // Fills `out`; on a malformed reference fills err with one line naming it and

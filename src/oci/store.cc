@@ -417,4 +417,60 @@ bool BlobWriter::commit(std::string* err) {
   return fsync_dir(blob_dir_, err);
 }
 
+IngestWriter::~IngestWriter() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  ::unlink(temp_.c_str());
+}
+
+bool IngestWriter::open(Store& store, std::string* err) {
+  blob_dir_ = store.root() + "/blobs/sha256";
+  // "load-" keeps these apart from BlobWriter's partial files, named by digest.
+  temp_ = store.root() + "/ingest/load-XXXXXX";
+  fd_ = ::mkostemp(temp_.data(), O_CLOEXEC);
+  if (fd_ < 0) {
+    *err = sys_error(temp_);
+    return false;
+  }
+  if (::fchmod(fd_, 0644) != 0) {
+    *err = sys_error(temp_);
+    return false;
+  }
+  return true;
+}
+
+bool IngestWriter::flush(std::string* err) {
+  if (!write_all(fd_, buf_.data(), buf_.size(), temp_, err)) return false;
+  buf_.clear();
+  return true;
+}
+
+bool IngestWriter::write(const char* data, size_t size, std::string* err) {
+  hash_.update(data, size);
+  size_ += size;
+  buf_.append(data, size);
+  return buf_.size() < kWriteBuffer || flush(err);
+}
+
+bool IngestWriter::commit(std::string_view expect, std::string* digest, std::string* err) {
+  if (!flush(err)) return false;
+  *digest = "sha256:" + to_hex(hash_.finish());
+  if (!expect.empty() && *digest != expect) {
+    *err = "blob " + std::string(expect) + " does not match its digest (got " + *digest + "); discarded";
+    return false;
+  }
+  if (::fsync(fd_) != 0) {
+    *err = sys_error(temp_);
+    return false;
+  }
+  std::string final_path = blob_dir_ + "/" + digest_hex(*digest);
+  if (::rename(temp_.c_str(), final_path.c_str()) != 0) {
+    *err = sys_error("rename to " + final_path);
+    return false;
+  }
+  ::close(fd_);
+  fd_ = -1;
+  return fsync_dir(blob_dir_, err);
+}
+
 }  // namespace ctk::oci

@@ -46,6 +46,7 @@ struct Descriptor {
 inline constexpr std::string_view kSourceDigestAnnotation = "io.ctk.source.digest";
 
 class BlobWriter;
+class IngestWriter;
 
 class Store {
  public:
@@ -83,6 +84,7 @@ class Store {
 
  private:
   friend class BlobWriter;
+  friend class IngestWriter;
   bool read_index(std::string* text, std::string* err) const;
   bool write_index_entries(const std::string& ref_name, const Descriptor* desc, bool* found, std::string* err);
 
@@ -121,6 +123,35 @@ class BlobWriter {
   uint64_t offset_ = 0;
   bool done_ = false;
   std::optional<Sha256> hash_;
+  std::string buf_;
+};
+
+// Writes a blob whose digest is known only at its end (a layer file of a
+// docker-save archive): hashed as it streams into a temporary file under
+// ingest/, then renamed into blobs/ under the digest it turned out to have.
+// A writer destroyed before commit() deletes its file.
+class IngestWriter {
+ public:
+  IngestWriter() = default;
+  ~IngestWriter();
+  IngestWriter(const IngestWriter&) = delete;
+  IngestWriter& operator=(const IngestWriter&) = delete;
+
+  bool open(Store& store, std::string* err);
+  bool write(const char* data, size_t size, std::string* err);
+  uint64_t size() const { return size_; }
+  // Moves the blob into blobs/ and fills its digest. With `expect` set, a
+  // blob of another digest is deleted instead, and that is the error.
+  bool commit(std::string_view expect, std::string* digest, std::string* err);
+
+ private:
+  bool flush(std::string* err);
+
+  std::string temp_;
+  std::string blob_dir_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  Sha256 hash_;
   std::string buf_;
 };
 

@@ -1,0 +1,155 @@
+// Port forwarding: {"op":"connect"} opens a TCP connection inside the guest
+// and splices it to a data channel with the channel's usual flow control.
+// The connect never blocks the agent: a connection still in progress is
+// polled for and the reply waits for its outcome.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/error.h"
+#include "init/agent_state.h"
+
+namespace ctk::init {
+
+namespace {
+
+// A numeric IPv4 or IPv6 address: the agent resolves no names (no resolver in the guest).
+bool parse_address(const std::string& host, uint16_t port, sockaddr_storage* sa, socklen_t* len) {
+  *sa = {};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(sa);
+  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    *len = sizeof *v4;
+    return true;
+  }
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(sa);
+  if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    *len = sizeof *v6;
+    return true;
+  }
+  return false;
+}
+
+// A socket in the network namespace of `pid` (0: the agent's own). Sockets
+// stay in the namespace they were created in, so the agent steps in for the
+// socket() call only.
+int socket_in(pid_t pid, int family, std::string* err) {
+  if (!pid) return ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  std::string theirs = "/proc/" + std::to_string(pid) + "/ns/net";
+  int own = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  int ns = ::open(theirs.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = -1;
+  if (own < 0 || ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) {
+    *err = sys_error(own < 0 ? "/proc/self/ns/net" : theirs);
+  } else {
+    fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int saved = errno;
+    // Going back into a namespace the agent holds an fd of cannot fail.
+    ::setns(own, CLONE_NEWNET);
+    errno = saved;
+    if (fd < 0) *err = sys_error("socket");
+  }
+  if (own >= 0) ::close(own);
+  if (ns >= 0) ::close(ns);
+  return fd;
+}
+
+std::string connect_code(int e) { return e == ECONNREFUSED ? "not_found" : "internal"; }
+
+}  // namespace
+
+// {"op":"connect", "port":P, "host":"127.0.0.1", "container":"ID"?, "channel":CH}
+bool Agent::op_connect(Conn* c, const json& req, json* result, std::string* code,
+                       std::string* err) {
+  Container* ct = req.contains("container") ? find_container(req, code, err) : nullptr;
+  if (req.contains("container") && !ct) return false;
+  unsigned port = req.at("port").get<unsigned>();
+  std::string host = req.value("host", "127.0.0.1");
+  uint32_t ch = req.at("channel").get<uint32_t>();
+  sockaddr_storage sa;
+  socklen_t len;
+  if (port == 0 || port > 65535 || !parse_address(host, uint16_t(port), &sa, &len)) {
+    *err = "bad address '" + host + "' port " + std::to_string(port) +
+           " (want a numeric IPv4 or IPv6 address and a port 1-65535)";
+    return false;
+  }
+  if (!ch || c->mux.is_open(ch)) {
+    *code = "already_exists";
+    *err = "channel " + std::to_string(ch) + " is in use";
+    return false;
+  }
+  pid_t netns = 0;
+  if (ct) {
+    if (ct->init->state != Proc::State::kRunning) {
+      *err = "container '" + ct->id + "' is not running";
+      return false;
+    }
+    netns = ct->init->pid;
+  }
+  std::string what = "connect " + host + ":" + std::to_string(port);
+  int fd = socket_in(netns, sa.ss_family, err);
+  if (fd < 0) {
+    *code = "internal";
+    return false;
+  }
+  bool done = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), len) == 0;
+  int e = errno;
+  // Each direction gets its own fd so that either can end alone.
+  int dup = done || e == EINPROGRESS ? ::fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
+  if (dup < 0) {
+    *code = done || e == EINPROGRESS ? "internal" : connect_code(e);
+    *err = sys_error(done || e == EINPROGRESS ? "dup" : what);
+    ::close(fd);
+    return false;
+  }
+  c->mux.open(ch);
+  streams_.push_back(std::make_unique<Stream>());
+  Stream* s = streams_.back().get();
+  s->conn = c;
+  s->ch = ch;
+  s->socket = true;
+  s->source_fd = fd;
+  s->sink_fd = dup;
+  if (done) {
+    s->sink = s->source = End::kOpen;
+    *result = json::object();
+    return true;
+  }
+  s->sink = s->source = End::kPending;
+  s->connecting = what;
+  s->reply_id = req["id"];
+  *result = nullptr;  // connected() replies
+  return true;
+}
+
+// The connection in progress is writable: it is up, or it failed. Up, both
+// directions start flowing; failed, the channel is released and the request
+// gets the error.
+void Agent::connected(Stream* s) {
+  if (s->dead || s->connecting.empty()) return;
+  int e = 0;
+  socklen_t elen = sizeof e;
+  if (::getsockopt(s->source_fd, SOL_SOCKET, SO_ERROR, &e, &elen) != 0) e = errno;
+  std::string what = std::move(s->connecting);
+  s->connecting.clear();
+  if (e) {
+    reply_error(s->conn, s->reply_id, connect_code(e), sys_error(what, e));
+    close_sink(s, false);
+    close_source(s);
+    s->dead = true;
+    s->conn->mux.release(s->ch);
+    return;
+  }
+  s->sink = s->source = End::kOpen;
+  reply(s->conn, s->reply_id, json::object());
+}
+
+}  // namespace ctk::init

@@ -1,0 +1,123 @@
+#include "init/users.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace ctk::init {
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t end = s.find(sep, start);
+    out.push_back(s.substr(start, end - start));
+    if (end == std::string::npos) return out;
+    start = end + 1;
+  }
+}
+
+// The lines of a passwd or group file as fields; comments and short lines skipped.
+std::vector<std::vector<std::string>> entries(const std::string& text, size_t min_fields) {
+  std::vector<std::vector<std::string>> out;
+  for (const std::string& line : split(text, '\n')) {
+    if (line.empty() || line[0] == '#') continue;
+    auto fields = split(line, ':');
+    if (fields.size() >= min_fields) out.push_back(std::move(fields));
+  }
+  return out;
+}
+
+bool parse_id(const std::string& s, uint32_t* id) {
+  if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  unsigned long v = std::stoul(s);
+  if (v > 0xffffffffUL) return false;
+  *id = uint32_t(v);
+  return true;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+bool resolve_user(const std::string& spec, const std::string& passwd, const std::string& group,
+                  ResolvedUser* out, std::string* err) {
+  *out = {};
+  size_t colon = spec.find(':');
+  std::string user = spec.substr(0, colon);
+  std::string grp = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  uint32_t number;
+  bool numeric_user = parse_id(user, &number);
+  if (user.empty() || (colon != std::string::npos && grp.empty())) {
+    *err = "user '" + spec + "': want USER[:GROUP]";
+    return false;
+  }
+  std::string matched;  // the passwd entry's name, for group membership
+  // passwd: name:password:uid:gid:gecos:home:shell
+  for (const auto& f : entries(passwd, 4)) {
+    uint32_t uid, gid;
+    if (!parse_id(f[2], &uid) || !parse_id(f[3], &gid)) continue;
+    if (numeric_user ? uid != number : f[0] != user) continue;
+    out->uid = uid;
+    out->gid = gid;
+    out->home = f.size() > 5 ? f[5] : "";
+    matched = f[0];
+    break;
+  }
+  if (matched.empty()) {
+    if (!numeric_user) {
+      *err = "unable to find user " + user + ": no matching entries in passwd file";
+      return false;
+    }
+    out->uid = number;
+  }
+  // group: name:password:gid:member,member
+  auto groups = entries(group, 3);
+  if (!grp.empty()) {
+    bool numeric_group = parse_id(grp, &number);
+    for (const auto& f : groups) {
+      uint32_t gid;
+      if (parse_id(f[2], &gid) && (numeric_group ? gid == number : f[0] == grp)) {
+        out->gid = gid;
+        return true;
+      }
+    }
+    if (!numeric_group) {
+      *err = "unable to find group " + grp + ": no matching entries in group file";
+      return false;
+    }
+    out->gid = number;
+    return true;
+  }
+  if (matched.empty()) return true;
+  for (const auto& f : groups) {
+    uint32_t gid;
+    if (f.size() < 4 || !parse_id(f[2], &gid)) continue;
+    for (const std::string& member : split(f[3], ','))
+      if (member == matched) {
+        out->additional_gids.push_back(gid);
+        break;
+      }
+  }
+  return true;
+}
+
+bool resolve_process_user(const std::string& root, ProcessSpec* p, std::string* err) {
+  if (p->user.empty()) return true;
+  ResolvedUser u;
+  if (!resolve_user(p->user, read_all(root + "/etc/passwd"), read_all(root + "/etc/group"), &u, err))
+    return false;
+  p->uid = u.uid;
+  p->gid = u.gid;
+  p->additional_gids = u.additional_gids;
+  p->home = u.home;
+  return true;
+}
+
+}  // namespace ctk::init

@@ -1,0 +1,19 @@
+// `ctk save`: images from the store into an OCI image archive (a tar of an
+// OCI image layout: oci-layout, index.json naming each image by its store
+// reference, blobs/sha256/), which `skopeo ... oci-archive:FILE`, `docker
+// load` and `ctk load` read. The file appears only when complete.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "oci/store.h"
+
+namespace ctk::oci {
+
+// `names` as Store::resolve takes them; fills `saved` with the references
+// written.
+bool save_archive(const Store& store, const std::vector<std::string>& names, const std::string& path,
+                  std::vector<std::string>* saved, std::string* err);
+
+}  // namespace ctk::oci
