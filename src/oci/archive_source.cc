@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <string>
+
 #include <cerrno>
 #include <cstring>
 
@@ -106,6 +108,29 @@ la_ssize_t ArchiveSource::next(archive* a, const void** buf) {
     }
   }
   return 0;
+}
+
+ArchiveReader open_archive(ArchiveSource& source, const std::string& what, std::string* err) {
+  ArchiveReader a(archive_read_new());
+  archive* ar = a.get();
+  archive_read_support_format_tar(ar);
+  archive_read_support_format_cpio(ar);
+  archive_read_support_filter_gzip(ar);
+  archive_read_support_filter_zstd(ar);
+  archive_read_support_filter_lz4(ar);
+  archive_read_support_filter_xz(ar);
+  archive_read_support_filter_bzip2(ar);
+  archive_read_set_skip_callback(ar, ArchiveSource::skip);
+  if (archive_read_open(ar, &source, nullptr, ArchiveSource::read, nullptr) != ARCHIVE_OK) {
+    *err = what + ": " + archive_error(ar);
+    return nullptr;
+  }
+  return a;
+}
+
+std::string archive_error(archive* a) {
+  const char* s = archive_error_string(a);
+  return s ? s : "unknown archive error";
 }
 
 }  // namespace ctk::oci

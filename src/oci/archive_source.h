@@ -8,6 +8,8 @@
 #include <archive.h>
 #include <zlib.h>
 
+#include <memory>
+#include <string>
 #include <vector>
 
 namespace ctk::oci {
@@ -44,5 +46,17 @@ class ArchiveSource {
   z_stream z_ = {};
   bool started_ = false, gzip_ = false, eof_ = false, done_ = false;
 };
+
+struct ArchiveCloser {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+using ArchiveReader = std::unique_ptr<archive, ArchiveCloser>;
+
+// A libarchive reader over `source` for tar (and cpio) with every
+// compression ctk takes; null with err set (prefixed by `what`) on failure.
+ArchiveReader open_archive(ArchiveSource& source, const std::string& what, std::string* err);
+
+// libarchive's last error, never null.
+std::string archive_error(archive* a);
 
 }  // namespace ctk::oci

@@ -22,10 +22,6 @@ constexpr int64_t kCopyInKernelMin = 1 << 20;
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 
-struct ArchiveCloser {
-  void operator()(archive* a) const { archive_read_free(a); }
-};
-
 ext4::Timestamp stamp(bool set, time_t sec, long nsec, ext4::Timestamp fallback) {
   if (!set) return fallback;
   return {int64_t(sec), uint32_t(nsec)};
@@ -50,21 +46,10 @@ bool LayerApplier::apply(const std::string& path, std::string* err) {
       ::close(fd);
     }
   } layer_file{writer_, fd};
-  std::unique_ptr<archive, ArchiveCloser> a(archive_read_new());
-  archive* ar = a.get();
-  archive_read_support_format_tar(ar);
-  archive_read_support_format_cpio(ar);
-  archive_read_support_filter_gzip(ar);
-  archive_read_support_filter_zstd(ar);
-  archive_read_support_filter_lz4(ar);
-  archive_read_support_filter_xz(ar);
-  archive_read_support_filter_bzip2(ar);
   ArchiveSource source(fd);
-  archive_read_set_skip_callback(ar, ArchiveSource::skip);
-  if (archive_read_open(ar, &source, nullptr, ArchiveSource::read, nullptr) != ARCHIVE_OK) {
-    *err = path + ": " + archive_error_string(ar);
-    return false;
-  }
+  ArchiveReader a = open_archive(source, path, err);
+  if (!a) return false;
+  archive* ar = a.get();
   ++layer_;
   identity_.update("layer", 5);
   std::string last = "(start of archive)";
@@ -73,7 +58,7 @@ bool LayerApplier::apply(const std::string& path, std::string* err) {
     int r = archive_read_next_header(ar, &e);
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) {
-      *err = path + ": after '" + last + "': " + archive_error_string(ar);
+      *err = path + ": after '" + last + "': " + archive_error(ar);
       return false;
     }
     last = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
@@ -86,7 +71,7 @@ bool LayerApplier::apply(const std::string& path, std::string* err) {
     ++entries_;
   }
   if (!source.finish(ar)) {
-    *err = path + ": " + archive_error_string(ar);
+    *err = path + ": " + archive_error(ar);
     return false;
   }
   if (!writer_.drain(err)) {
@@ -277,7 +262,7 @@ bool LayerApplier::apply_entry(archive* ar, archive_entry* e, std::string* err) 
       int r = archive_read_data_block(ar, &buf, &len, &offset);
       if (r == ARCHIVE_EOF) break;
       if (r < ARCHIVE_WARN) {
-        *err = archive_error_string(ar) ? archive_error_string(ar) : "read error";
+        *err = archive_error(ar);
         return false;
       }
       if (offset < 0 || uint64_t(offset) + len > uint64_t(size)) {

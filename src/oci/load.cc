@@ -34,15 +34,6 @@ constexpr std::string_view kLayerTar = "application/vnd.oci.image.layer.v1.tar";
 constexpr std::string_view kLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
 constexpr std::string_view kLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd";
 
-struct ArchiveCloser {
-  void operator()(archive* a) const { archive_read_free(a); }
-};
-
-std::string archive_error(archive* a) {
-  const char* s = archive_error_string(a);
-  return s ? s : "unknown archive error";
-}
-
 // "./blobs/sha256/x" and "/manifest.json" name what "blobs/sha256/x" and
 // "manifest.json" do.
 std::string clean_name(std::string_view name) {
@@ -114,20 +105,10 @@ class Loader {
 };
 
 bool Loader::read(int fd, std::string* err) {
-  std::unique_ptr<archive, ArchiveCloser> a(archive_read_new());
-  archive* ar = a.get();
-  archive_read_support_format_tar(ar);
-  archive_read_support_filter_gzip(ar);
-  archive_read_support_filter_zstd(ar);
-  archive_read_support_filter_xz(ar);
-  archive_read_support_filter_bzip2(ar);
-  archive_read_support_filter_lz4(ar);
   ArchiveSource source(fd);
-  archive_read_set_skip_callback(ar, ArchiveSource::skip);
-  if (archive_read_open(ar, &source, nullptr, ArchiveSource::read, nullptr) != ARCHIVE_OK) {
-    *err = what_ + ": " + archive_error(ar);
-    return false;
-  }
+  ArchiveReader a = open_archive(source, what_, err);
+  if (!a) return false;
+  archive* ar = a.get();
   std::string last;
   for (;;) {
     archive_entry* e;
