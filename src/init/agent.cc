@@ -266,6 +266,15 @@ Agent::Stream* Agent::stream(Conn* c, uint32_t ch) {
   return nullptr;
 }
 
+Agent::Stream* Agent::open_stream(Conn* c, uint32_t ch) {
+  c->mux.open(ch);
+  streams_.push_back(std::make_unique<Stream>());
+  Stream* s = streams_.back().get();
+  s->conn = c;
+  s->ch = ch;
+  return s;
+}
+
 void Agent::reap() {
   for (;;) {
     int status;

@@ -56,6 +56,8 @@ class Agent {
   void close_sink(Stream* s, bool tell_peer);
   void close_source(Stream* s);
   Stream* stream(Conn* c, uint32_t ch);
+  // Opens channel ch on c and the stream that serves it.
+  Stream* open_stream(Conn* c, uint32_t ch);
 
   // Requests (ops.cc).
   void handle_message(Conn* c, const std::string& text);

@@ -110,11 +110,7 @@ bool Agent::op_connect(Conn* c, const json& req, json* result, std::string* code
     ::close(fd);
     return false;
   }
-  c->mux.open(ch);
-  streams_.push_back(std::make_unique<Stream>());
-  Stream* s = streams_.back().get();
-  s->conn = c;
-  s->ch = ch;
+  Stream* s = open_stream(c, ch);
   s->socket = true;
   s->source_fd = fd;
   s->sink_fd = dup;

@@ -168,13 +168,7 @@ bool Agent::bind_stdio(Conn* c, const json& req, bool terminal, Proc* p, std::st
   auto bind = [&](uint32_t ch, bool input) {
     if (!ch) return;
     Stream* s = stream(c, ch);
-    if (!s) {
-      c->mux.open(ch);
-      streams_.push_back(std::make_unique<Stream>());
-      s = streams_.back().get();
-      s->conn = c;
-      s->ch = ch;
-    }
+    if (!s) s = open_stream(c, ch);
     (input ? s->sink : s->source) = End::kPending;
     if (!input) s->proc = p;
   };
@@ -484,11 +478,7 @@ bool Agent::op_copy_in(Conn* c, const json& req, std::string* code, std::string*
     return false;
   }
   ::fchmod(fd, req.value("mode", 0644u));  // exactly, whatever the umask
-  c->mux.open(ch);
-  streams_.push_back(std::make_unique<Stream>());
-  Stream* s = streams_.back().get();
-  s->conn = c;
-  s->ch = ch;
+  Stream* s = open_stream(c, ch);
   s->sink = End::kOpen;
   s->sink_fd = fd;
   s->reply_pending = true;
@@ -515,11 +505,7 @@ bool Agent::op_copy_out(Conn* c, const json& req, json* result, std::string* cod
     if (fd >= 0) ::close(fd);
     return false;
   }
-  c->mux.open(ch);
-  streams_.push_back(std::make_unique<Stream>());
-  Stream* s = streams_.back().get();
-  s->conn = c;
-  s->ch = ch;
+  Stream* s = open_stream(c, ch);
   s->source = End::kOpen;
   s->source_fd = fd;
   *result = {{"size", st.st_size}, {"mode", st.st_mode & 07777}};
