@@ -6,12 +6,18 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace ctk::oci {
 
 namespace {
 
 constexpr size_t kReadBlock = 1 << 20;
+
+struct ArchiveCloser {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+using ArchiveReader = std::unique_ptr<archive, ArchiveCloser>;
 
 }  // namespace
 
@@ -110,6 +116,9 @@ la_ssize_t ArchiveSource::next(archive* a, const void** buf) {
   return 0;
 }
 
+namespace {
+
+// A libarchive reader over `source`; null with err set on failure.
 ArchiveReader open_archive(ArchiveSource& source, const std::string& what, std::string* err) {
   ArchiveReader a(archive_read_new());
   archive* ar = a.get();
@@ -126,6 +135,32 @@ ArchiveReader open_archive(ArchiveSource& source, const std::string& what, std::
     return nullptr;
   }
   return a;
+}
+
+}  // namespace
+
+bool for_each_entry(ArchiveSource& source, const std::string& what,
+                    const std::function<bool(archive*, archive_entry*, std::string* err)>& each,
+                    std::string* err) {
+  ArchiveReader a = open_archive(source, what, err);
+  if (!a) return false;
+  std::string last;
+  for (;;) {
+    archive_entry* e;
+    int r = archive_read_next_header(a.get(), &e);
+    if (r == ARCHIVE_EOF) break;
+    if (r < ARCHIVE_WARN) {
+      *err = what + ": " + (last.empty() ? "" : "after '" + last + "': ") + archive_error(a.get());
+      return false;
+    }
+    last = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+    if (!each(a.get(), e, err)) return false;
+  }
+  if (!source.finish(a.get())) {
+    *err = what + ": " + archive_error(a.get());
+    return false;
+  }
+  return true;
 }
 
 std::string archive_error(archive* a) {

@@ -6,9 +6,10 @@
 #pragma once
 
 #include <archive.h>
+#include <archive_entry.h>
 #include <zlib.h>
 
-#include <memory>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,14 +48,13 @@ class ArchiveSource {
   bool started_ = false, gzip_ = false, eof_ = false, done_ = false;
 };
 
-struct ArchiveCloser {
-  void operator()(archive* a) const { archive_read_free(a); }
-};
-using ArchiveReader = std::unique_ptr<archive, ArchiveCloser>;
-
-// A libarchive reader over `source` for tar (and cpio) with every
-// compression ctk takes; null with err set (prefixed by `what`) on failure.
-ArchiveReader open_archive(ArchiveSource& source, const std::string& what, std::string* err);
+// Reads the archive `source` serves (tar or cpio, with every compression ctk
+// takes) entry by entry. `each` fills err itself;
+// the archive's own errors read "what: after 'LAST ENTRY': why". Ends with
+// the source's trailer checks (source.finish).
+bool for_each_entry(ArchiveSource& source, const std::string& what,
+                    const std::function<bool(archive*, archive_entry*, std::string* err)>& each,
+                    std::string* err);
 
 // libarchive's last error, never null.
 std::string archive_error(archive* a);

@@ -46,34 +46,21 @@ bool LayerApplier::apply(const std::string& path, std::string* err) {
       ::close(fd);
     }
   } layer_file{writer_, fd};
-  ArchiveSource source(fd);
-  ArchiveReader a = open_archive(source, path, err);
-  if (!a) return false;
-  archive* ar = a.get();
   ++layer_;
   identity_.update("layer", 5);
-  std::string last = "(start of archive)";
-  for (;;) {
-    archive_entry* e;
-    int r = archive_read_next_header(ar, &e);
-    if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) {
-      *err = path + ": after '" + last + "': " + archive_error(ar);
-      return false;
-    }
-    last = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
-    std::string entry_err;
+  ArchiveSource source(fd);
+  auto apply_one = [&](archive* ar, archive_entry* e, std::string* err) {
     plain_fd_ = source.plain_fd(ar);
-    if (!apply_entry(ar, e, &entry_err)) {
-      *err = path + ": '" + last + "': " + entry_err;
+    std::string why;
+    if (!apply_entry(ar, e, &why)) {
+      const char* name = archive_entry_pathname(e);
+      *err = path + ": '" + (name ? name : "") + "': " + why;
       return false;
     }
     ++entries_;
-  }
-  if (!source.finish(ar)) {
-    *err = path + ": " + archive_error(ar);
-    return false;
-  }
+    return true;
+  };
+  if (!for_each_entry(source, path, apply_one, err)) return false;
   if (!writer_.drain(err)) {
     *err = path + ": " + *err;
     return false;

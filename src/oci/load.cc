@@ -106,26 +106,10 @@ class Loader {
 
 bool Loader::read(int fd, std::string* err) {
   ArchiveSource source(fd);
-  ArchiveReader a = open_archive(source, what_, err);
-  if (!a) return false;
-  archive* ar = a.get();
-  std::string last;
-  for (;;) {
-    archive_entry* e;
-    int r = archive_read_next_header(ar, &e);
-    if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) {
-      *err = what_ + ": " + (last.empty() ? "" : "after '" + last + "': ") + archive_error(ar);
-      return false;
-    }
-    last = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
-    if (archive_entry_filetype(e) == AE_IFREG && !read_entry(ar, clean_name(last), e, err)) return false;
-  }
-  if (!source.finish(ar)) {
-    *err = what_ + ": " + archive_error(ar);
-    return false;
-  }
-  return true;
+  return for_each_entry(source, what_, [&](archive* ar, archive_entry* e, std::string* err) {
+    const char* name = archive_entry_pathname(e);
+    return archive_entry_filetype(e) != AE_IFREG || read_entry(ar, clean_name(name ? name : ""), e, err);
+  }, err);
 }
 
 bool Loader::read_entry(archive* a, const std::string& name, archive_entry* e, std::string* err) {
