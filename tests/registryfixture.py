@@ -191,6 +191,15 @@ def build_layout(workdir, big=2 << 20):
     return layout
 
 
+def store_refs(store):
+    """ref name -> manifest digest, from a store's (an OCI layout's) index.json."""
+    path = os.path.join(store, "index.json")
+    if not os.path.exists(path):
+        return {}
+    index = json.load(open(path))
+    return {m["annotations"]["org.opencontainers.image.ref.name"]: m["digest"] for m in index["manifests"]}
+
+
 def manifest_digest(layout, ref):
     index = json.load(open(os.path.join(layout, "index.json")))
     for m in index["manifests"]:

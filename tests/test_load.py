@@ -65,14 +65,6 @@ def docker_save_files(tags=("busybox:latest",)):
     ]
 
 
-def store_refs(store):
-    path = os.path.join(store, "index.json")
-    if not os.path.exists(path):
-        return {}
-    index = json.load(open(path))
-    return {m["annotations"]["org.opencontainers.image.ref.name"]: m["digest"] for m in index["manifests"]}
-
-
 class LoadTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -122,14 +114,14 @@ class LoadTest(unittest.TestCase):
                 self.assertEqual(hashlib.sha256(f.read()).hexdigest(), os.path.basename(path), path)
         self.assertEqual(glob.glob(os.path.join(store, "blobs", "sha256", ".*")), [])
         self.assertEqual(glob.glob(os.path.join(store, "ingest", "load-*")), [])
-        for ref in store_refs(store):
+        for ref in rf.store_refs(store):
             rf.check("skopeo", "inspect", f"oci:{store}:{ref}")
 
     def load(self, path, *flags):
         return self.ctk("load", *flags, path)
 
     def manifest(self, ref, store=None):
-        digest = store_refs(store or self.store)[ref]
+        digest = rf.store_refs(store or self.store)[ref]
         return json.load(open(os.path.join(store or self.store, "blobs", "sha256", digest[7:])))
 
     # docker save tarballs
@@ -164,12 +156,12 @@ class LoadTest(unittest.TestCase):
             r = self.ctk("load", "-q", stdin=f)
         self.assertOk(r)
         self.assertEqual(r.stdout.split(), ["docker.io/library/busybox:latest", "localhost:5000/tools/bb:1.36"])
-        refs = store_refs(self.store)
+        refs = rf.store_refs(self.store)
         self.assertEqual(refs["docker.io/library/busybox:latest"], refs["localhost:5000/tools/bb:1.36"])
         # Loading the same archive again (blobs present) changes nothing.
         r = self.load(self.docker_tgz, "-i")
         self.assertOk(r)
-        self.assertEqual(store_refs(self.store)["docker.io/library/busybox:latest"], refs["localhost:5000/tools/bb:1.36"])
+        self.assertEqual(rf.store_refs(self.store)["docker.io/library/busybox:latest"], refs["localhost:5000/tools/bb:1.36"])
         self.assertStoreConsistent()
 
     # OCI image archives
@@ -182,7 +174,7 @@ class LoadTest(unittest.TestCase):
                 self.assertOk(r)
                 self.assertEqual(sorted(r.stdout.splitlines()),
                                  ["Loaded image: arm", "Loaded image: multi", "Loaded image: v1"])
-                refs = store_refs(store)
+                refs = rf.store_refs(store)
                 self.assertEqual(refs["v1"], self.v1)
                 self.assertEqual(refs["multi"], self.multi)
                 inspect = json.loads(rf.check("skopeo", "inspect", f"oci:{store}:v1").stdout)
@@ -194,7 +186,7 @@ class LoadTest(unittest.TestCase):
 
     def test_save_then_skopeo_and_a_round_trip_keep_the_digest(self):
         self.assertOk(self.load(self.docker_tar))
-        digest = store_refs(self.store)["docker.io/library/busybox:latest"]
+        digest = rf.store_refs(self.store)["docker.io/library/busybox:latest"]
         out = os.path.join(self.tmp, "saved.tar")
         r = self.ctk("save", "-o", out, "busybox")
         self.assertOk(r)
@@ -208,7 +200,7 @@ class LoadTest(unittest.TestCase):
         self.assertEqual(copied["config"]["digest"], self.manifest("docker.io/library/busybox:latest")["config"]["digest"])
         fresh = os.path.join(self.tmp, "fresh")
         self.assertOk(self.ctk("load", out, "--root", fresh))
-        self.assertEqual(store_refs(fresh), {"docker.io/library/busybox:latest": digest})
+        self.assertEqual(rf.store_refs(fresh), {"docker.io/library/busybox:latest": digest})
         self.assertStoreConsistent(fresh)
 
     def test_save_several_images_and_an_index(self):
@@ -226,8 +218,8 @@ class LoadTest(unittest.TestCase):
         self.assertEqual(inspect["Digest"], self.v1)
         fresh = os.path.join(self.tmp, "fresh")
         self.assertOk(self.ctk("load", out, "--root", fresh))
-        saved = {k: v for k, v in store_refs(self.store).items() if k != "arm"}
-        self.assertEqual(store_refs(fresh), saved)
+        saved = {k: v for k, v in rf.store_refs(self.store).items() if k != "arm"}
+        self.assertEqual(rf.store_refs(fresh), saved)
         copy = os.path.join(self.tmp, "copy")
         rf.check("skopeo", "copy", "-q", f"oci-archive:{out}:v1", f"oci:{copy}:v1")
         self.assertEqual(rf.manifest_digest(copy, "v1"), self.v1)
@@ -253,7 +245,7 @@ class LoadTest(unittest.TestCase):
         self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
         for n in needles:
             self.assertIn(n, r.stderr)
-        self.assertEqual(store_refs(self.store), {})
+        self.assertEqual(rf.store_refs(self.store), {})
         self.assertStoreConsistent()
 
     def test_truncated_archives(self):

@@ -22,14 +22,6 @@ MISSING = rf.missing_tools()
 SKIP = f"missing tools: {', '.join(MISSING)}" if MISSING else ""
 
 
-def store_refs(store):
-    path = os.path.join(store, "index.json")
-    if not os.path.exists(path):
-        return {}
-    index = json.load(open(path))
-    return {m["annotations"]["org.opencontainers.image.ref.name"]: m["digest"] for m in index["manifests"]}
-
-
 def assert_store_consistent(test, store):
     """Every blob's name is its content's digest; nothing else in blobs/."""
     for path in glob.glob(os.path.join(store, "blobs", "sha256", "*")):
@@ -98,7 +90,7 @@ class PlainRegistryTest(Base):
     def test_pull_by_tag_is_readable_by_skopeo_and_umoci(self):
         r = self.pull(self.ref)
         self.assertOk(r)
-        self.assertEqual(store_refs(self.store), {self.ref: self.v1})
+        self.assertEqual(rf.store_refs(self.store), {self.ref: self.v1})
         self.assertEqual(self.skopeo_digest(self.ref), self.v1)
         u = rf.run("umoci", "stat", "--image", f"{self.store}:{self.ref}")
         self.assertEqual(u.returncode, 0, u.stderr)
@@ -109,10 +101,10 @@ class PlainRegistryTest(Base):
     def test_pull_by_digest_and_by_tag_and_digest(self):
         by_digest = f"{self.reg.host}/test/busybox@{self.v1}"
         self.assertOk(self.pull(by_digest))
-        self.assertEqual(store_refs(self.store), {by_digest: self.v1})
+        self.assertEqual(rf.store_refs(self.store), {by_digest: self.v1})
         self.assertEqual(self.skopeo_digest(by_digest), self.v1)
         self.assertOk(self.pull(f"{self.reg.host}/test/busybox:v1@{self.v1}"))
-        self.assertIn(self.ref, store_refs(self.store))
+        self.assertIn(self.ref, rf.store_refs(self.store))
 
     def test_docker_schema2_image(self):
         r = rf.run("skopeo", "copy", "-q", "--format", "v2s2", "--dest-tls-verify=false",
@@ -138,13 +130,13 @@ class PlainRegistryTest(Base):
     def test_digest_the_registry_does_not_have(self):
         r = self.pull(f"{self.reg.host}/test/busybox@sha256:" + "0" * 64)
         self.assertFails(r, "not found")
-        self.assertEqual(store_refs(self.store), {})
+        self.assertEqual(rf.store_refs(self.store), {})
 
     def test_unknown_tag(self):
         r = self.pull(f"{self.reg.host}/test/busybox:nosuch")
         self.assertFails(r, "test/busybox:nosuch", "not found", "MANIFEST_UNKNOWN")
         self.assertEqual(r.stderr.count("\n"), 1)
-        self.assertEqual(store_refs(self.store), {})
+        self.assertEqual(rf.store_refs(self.store), {})
 
     def test_malformed_reference_is_a_usage_error(self):
         r = self.pull("Bad/Name")
@@ -154,9 +146,9 @@ class PlainRegistryTest(Base):
     def test_platform_from_an_index(self):
         multi = f"{self.reg.host}/test/multi:v1"
         self.assertOk(self.pull(multi, "-q"))
-        self.assertEqual(store_refs(self.store)[multi], self.v1)  # this host: linux/amd64
+        self.assertEqual(rf.store_refs(self.store)[multi], self.v1)  # this host: linux/amd64
         self.assertOk(self.pull(multi, "--platform", "linux/arm64"))
-        self.assertEqual(store_refs(self.store)[multi], self.arm)
+        self.assertEqual(rf.store_refs(self.store)[multi], self.arm)
         r = self.pull(multi, "--platform", "linux/s390x")
         self.assertFails(r, "no image for linux/s390x", "linux/amd64, linux/arm64")
         self.assertEqual(self.pull(multi, "--platform", "linux").returncode, 2)
@@ -185,7 +177,7 @@ class PlainRegistryTest(Base):
         self.assertIn(self.ref, table.stdout)
         self.assertIn(self.v1[7:19], table.stdout)
         listed = json.loads(self.ctk("images", "--format", "json").stdout)
-        self.assertEqual({e["name"]: e["digest"] for e in listed}, store_refs(self.store))
+        self.assertEqual({e["name"]: e["digest"] for e in listed}, rf.store_refs(self.store))
         sizes = {e["name"]: e["size"] for e in listed}
         self.assertGreater(sizes[self.ref], 3 << 20)
 
@@ -197,7 +189,7 @@ class PlainRegistryTest(Base):
         self.assertFails(self.ctk("inspect", "nothere:v9"), "no image 'nothere:v9'")
 
         self.assertOk(self.ctk("tag", self.ref, "local/copy:v2"))
-        self.assertEqual(store_refs(self.store)["docker.io/local/copy:v2"], self.v1)
+        self.assertEqual(rf.store_refs(self.store)["docker.io/local/copy:v2"], self.v1)
         self.assertEqual(self.skopeo_digest("docker.io/local/copy:v2"), self.v1)
 
         blobs = lambda: set(os.listdir(os.path.join(self.store, "blobs", "sha256")))
@@ -212,7 +204,7 @@ class PlainRegistryTest(Base):
         self.assertNotIn(self.v1[7:], after)
         self.assertEqual(len(before - after), 6)  # manifest, config, 4 layers
         self.assertIn(self.arm[7:], after)
-        self.assertEqual(list(store_refs(self.store)), [f"{self.reg.host}/test/multi:v1"])
+        self.assertEqual(list(rf.store_refs(self.store)), [f"{self.reg.host}/test/multi:v1"])
         assert_store_consistent(self, self.store)
 
     def test_mkrootfs_from_a_store_image_is_cached(self):
@@ -259,13 +251,13 @@ class PlainRegistryTest(Base):
                 time.sleep(0.02)
             p.send_signal(signal.SIGKILL)
             p.wait()
-            self.assertEqual(store_refs(self.store), {})
+            self.assertEqual(rf.store_refs(self.store), {})
             assert_store_consistent(self, self.store)
             proxy.mode = lambda method, path, n: None
             self.assertOk(self.pull(ref, "--plain-http"))
             ranges = [rg for _, _, rg in proxy.requests if rg]
             self.assertTrue(any(not rg.startswith("bytes=0-") for rg in ranges), proxy.requests)
-            self.assertEqual(store_refs(self.store), {ref: self.v1})
+            self.assertEqual(rf.store_refs(self.store), {ref: self.v1})
             assert_store_consistent(self, self.store)
         finally:
             proxy.stop()
@@ -290,7 +282,7 @@ class ProxyTest(Base):
         proxy, ref = self.through(lambda method, path, n: "corrupt" if "/blobs/" in path else None)
         r = self.pull(ref, "--plain-http")
         self.assertFails(r, "does not match its digest", "discarded")
-        self.assertEqual(store_refs(self.store), {})
+        self.assertEqual(rf.store_refs(self.store), {})
         assert_store_consistent(self, self.store)
         big = [p for p in glob.glob(os.path.join(self.store, "blobs", "sha256", "*")) if os.path.getsize(p) > 1000]
         self.assertEqual(big, [])
@@ -301,7 +293,7 @@ class ProxyTest(Base):
         proxy, ref = self.through(lambda method, path, n: "truncate" if "/blobs/" in path and n == 0 else None)
         r = self.pull(ref, "--plain-http")
         self.assertOk(r)
-        self.assertEqual(store_refs(self.store), {ref: self.v1})
+        self.assertEqual(rf.store_refs(self.store), {ref: self.v1})
         resumed = [(p, rg) for _, p, rg in proxy.requests if rg and not rg.startswith("bytes=0-")]
         self.assertTrue(resumed, proxy.requests)
         assert_store_consistent(self, self.store)
@@ -314,19 +306,19 @@ class ProxyTest(Base):
         for _, p, _ in proxy.requests:
             counts[p] = counts.get(p, 0) + 1
         self.assertTrue(all(c >= 2 for c in counts.values()), counts)
-        self.assertEqual(store_refs(self.store), {ref: self.v1})
+        self.assertEqual(rf.store_refs(self.store), {ref: self.v1})
 
     def test_persistent_429_gives_up_with_a_clear_error(self):
         proxy, ref = self.through(lambda method, path, n: "429")
         r = self.pull(ref, "--plain-http")
         self.assertFails(r, "HTTP 429")
-        self.assertEqual(store_refs(self.store), {})
+        self.assertEqual(rf.store_refs(self.store), {})
 
     def test_malformed_manifest(self):
         proxy, ref = self.through(lambda method, path, n: "garbage-manifest")
         r = self.pull(ref, "--plain-http")
         self.assertFails(r, "malformed manifest", ref)
-        self.assertEqual(store_refs(self.store), {})
+        self.assertEqual(rf.store_refs(self.store), {})
 
     def test_bearer_token_flow_with_reuse(self):
         creds = base64.b64encode(b"alice:secret").decode()
@@ -343,7 +335,7 @@ class ProxyTest(Base):
         proxy.token_requests.clear()
         r = self.pull(ref, "--plain-http")
         self.assertOk(r)
-        self.assertEqual(store_refs(self.store), {ref: self.v1})
+        self.assertEqual(rf.store_refs(self.store), {ref: self.v1})
         # One token, fetched for the manifest, serves all five blobs (4 workers).
         self.assertEqual(len(proxy.token_requests), 1)
         path, auth = proxy.token_requests[0]
@@ -361,7 +353,7 @@ class ProxyTest(Base):
         with open(os.path.join(self.env["DOCKER_CONFIG"], "config.json"), "w") as f:
             json.dump({"auths": {proxy.host: {"auth": creds}}}, f)
         self.assertOk(self.pull(ref, "--plain-http"))
-        self.assertEqual(store_refs(self.store), {ref: self.v1})
+        self.assertEqual(rf.store_refs(self.store), {ref: self.v1})
         self.assertEqual(len([p for _, p, _ in storage.requests if "/blobs/" in p]), 5)
         self.assertEqual(set(storage.authorization), {None})
         self.assertIn("Bearer tok-9", proxy.authorization)
@@ -379,7 +371,7 @@ class TlsRegistryTest(Base):
     def test_untrusted_certificate_is_refused(self):
         r = self.pull(self.ref)
         self.assertFails(r, "not trusted", self.reg.host)
-        self.assertEqual(store_refs(self.store), {})
+        self.assertEqual(rf.store_refs(self.store), {})
 
     def test_cert_dir(self):
         self.assertOk(self.pull(self.ref, "--cert-dir", self.reg.certs))
@@ -387,7 +379,7 @@ class TlsRegistryTest(Base):
 
     def test_tls_verify_false(self):
         self.assertOk(self.pull(self.ref, "--tls-verify=false"))
-        self.assertEqual(store_refs(self.store), {self.ref: self.v1})
+        self.assertEqual(rf.store_refs(self.store), {self.ref: self.v1})
 
 
 class AuthRegistryTest(Base):
@@ -424,7 +416,7 @@ class AuthRegistryTest(Base):
                    f"docker://{self.ref}")
         self.assertEqual(s.returncode, 0, s.stderr)
         self.assertOk(self.pull(self.ref, "--cert-dir", self.reg.certs))
-        self.assertEqual(store_refs(self.store), {self.ref: self.v1})
+        self.assertEqual(rf.store_refs(self.store), {self.ref: self.v1})
         self.assertOk(self.ctk("logout", self.reg.host))
         self.assertEqual(json.load(open(config))["auths"], {})
         self.assertFails(self.ctk("logout", self.reg.host), "not logged in")

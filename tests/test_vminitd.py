@@ -14,6 +14,7 @@ import tempfile
 import time
 import unittest
 
+import vmkernel
 from agentproto import AgentError, Client, DATA, HEADER
 
 CTK = os.environ.get("CTK", "build/ctk")
@@ -21,18 +22,7 @@ BUSYBOX = "/bin/busybox"
 
 
 def make_rootfs(root):
-    for d in ("bin", "proc", "sys", "dev", "tmp", "etc", "root", "home/user"):
-        os.makedirs(os.path.join(root, d), exist_ok=True)
-    os.chmod(os.path.join(root, "tmp"), 0o1777)
-    shutil.copy(BUSYBOX, os.path.join(root, "bin/busybox"))
-    names = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True, check=True).stdout
-    for name in names.split():
-        if name != "busybox":
-            os.symlink("busybox", os.path.join(root, "bin", name))
-    with open(os.path.join(root, "etc/passwd"), "w") as f:
-        f.write("root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n")
-    with open(os.path.join(root, "etc/group"), "w") as f:
-        f.write("root:x:0:\nuser:x:1000:\n")
+    vmkernel.busybox_rootfs(root)
     with open(os.path.join(root, "etc/data.txt"), "w") as f:
         f.write("not executable\n")
 

@@ -47,9 +47,9 @@ def kernel():
 def busybox_rootfs(directory):
     """A busybox-static root filesystem tree in `directory`."""
     bb = "/bin/busybox"
-    os.makedirs(os.path.join(directory, "bin"), exist_ok=True)
-    for d in ("etc", "root", "tmp", "home/user"):
+    for d in ("bin", "proc", "sys", "dev", "etc", "root", "tmp", "home/user"):
         os.makedirs(os.path.join(directory, d), exist_ok=True)
+    os.chmod(os.path.join(directory, "tmp"), 0o1777)
     with open(bb, "rb") as src, open(os.path.join(directory, "bin/busybox"), "wb") as dst:
         dst.write(src.read())
     os.chmod(os.path.join(directory, "bin/busybox"), 0o755)
