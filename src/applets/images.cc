@@ -15,7 +15,7 @@ namespace {
 
 const Option kOptions[] = {
     {"format", 0, "FORMAT", "Output format: table (default) or json"},
-    {"root", 0, "DIR", "Image store (default: $CTK_ROOT or ~/.local/share/ctk)"},
+    kRootOption,
 };
 
 int images_main(const Flags& flags) {

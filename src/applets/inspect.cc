@@ -13,7 +13,7 @@ extern const Applet kInspectApplet;
 namespace {
 
 const Option kOptions[] = {
-    {"root", 0, "DIR", "Image store (default: $CTK_ROOT or ~/.local/share/ctk)"},
+    kRootOption,
 };
 
 int inspect_main(const Flags& flags) {

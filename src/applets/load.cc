@@ -18,7 +18,7 @@ namespace {
 const Option kOptions[] = {
     {"input", 'i', "FILE", "Read the archive from FILE ('-': standard input, the default)"},
     {"quiet", 'q', "", "Print only the references loaded"},
-    {"root", 0, "DIR", "Image store (default: $CTK_ROOT or ~/.local/share/ctk)"},
+    kRootOption,
 };
 
 int load_main(const Flags& flags) {

@@ -18,10 +18,10 @@ const Option kOptions[] = {
     {"username", 'u', "USER", "User name"},
     {"password", 'p', "PASSWORD", "Password (visible to other users in ps; prefer --password-stdin)"},
     {"password-stdin", 0, "", "Read the password from standard input"},
-    {"tls-verify", 0, "BOOL", "Verify the registry's TLS certificate (default: true)"},
-    {"cert-dir", 0, "DIR", "Trust the CA certificates (*.crt) in DIR for this registry"},
-    {"plain-http", 0, "", "Talk HTTP, not HTTPS, to the registry"},
-    {"authfile", 0, "FILE", "Credentials file (default: ~/.docker/config.json)"},
+    kTlsVerifyOption,
+    kCertDirOption,
+    kPlainHttpOption,
+    kAuthfileOption,
 };
 
 // "localhost:5000", "docker.io", or an image reference's registry.

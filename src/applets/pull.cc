@@ -17,11 +17,11 @@ const Option kOptions[] = {
     {"platform", 0, "PLATFORM", "os/arch[/variant] to pick from a multi-platform image (default: this host's)"},
     {"jobs", 'j', "N", "Download N blobs at once (default: 4)"},
     {"quiet", 'q', "", "Print only the image digest"},
-    {"tls-verify", 0, "BOOL", "Verify the registry's TLS certificate (default: true)"},
-    {"cert-dir", 0, "DIR", "Trust the CA certificates (*.crt) in DIR for this registry"},
-    {"plain-http", 0, "", "Talk HTTP, not HTTPS, to the registry"},
-    {"authfile", 0, "FILE", "Credentials file (default: ~/.docker/config.json)"},
-    {"root", 0, "DIR", "Image store (default: $CTK_ROOT or ~/.local/share/ctk)"},
+    kTlsVerifyOption,
+    kCertDirOption,
+    kPlainHttpOption,
+    kAuthfileOption,
+    kRootOption,
 };
 
 int pull_main(const Flags& flags) {

@@ -12,7 +12,7 @@ extern const Applet kRmiApplet;
 namespace {
 
 const Option kOptions[] = {
-    {"root", 0, "DIR", "Image store (default: $CTK_ROOT or ~/.local/share/ctk)"},
+    kRootOption,
 };
 
 int rmi_main(const Flags& flags) {

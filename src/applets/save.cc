@@ -14,7 +14,7 @@ namespace {
 const Option kOptions[] = {
     {"output", 'o', "FILE", "Write the archive to FILE (required)"},
     {"quiet", 'q', "", "Print nothing on success"},
-    {"root", 0, "DIR", "Image store (default: $CTK_ROOT or ~/.local/share/ctk)"},
+    kRootOption,
 };
 
 int save_main(const Flags& flags) {

@@ -10,7 +10,7 @@ extern const Applet kTagApplet;
 namespace {
 
 const Option kOptions[] = {
-    {"root", 0, "DIR", "Image store (default: $CTK_ROOT or ~/.local/share/ctk)"},
+    kRootOption,
 };
 
 int tag_main(const Flags& flags) {
