@@ -136,10 +136,11 @@ def _tar(entries):
     return buf.getvalue()
 
 
-def build_layout(workdir, big=2 << 20):
+def build_layout(workdir, big=2 << 20, arm_busybox=None):
     """An OCI layout with images 'v1' (4 layers: busybox, a hard link, a
     symlink, a whiteout, an opaque dir, `big` random-ish bytes) and 'multi'
-    (an index: linux/amd64 = v1, linux/arm64 = a one-layer image)."""
+    (an index: linux/amd64 = v1, linux/arm64 = a one-layer image, with
+    `arm_busybox` as /bin/busybox and /bin/sh when given)."""
     layout = os.path.join(workdir, "layout")
     check("umoci", "init", "--layout", layout)
     check("umoci", "new", "--image", f"{layout}:v1")
@@ -165,8 +166,12 @@ def build_layout(workdir, big=2 << 20):
     # The arm64 sibling: one small layer.
     check("umoci", "new", "--image", f"{layout}:arm")
     path = os.path.join(workdir, "arm.tar")
+    arm_entries = [("etc", "dir", None), ("etc/arch", "file", b"arm64\n")]
+    if arm_busybox:
+        arm_entries += [("bin", "dir", None), ("bin/busybox", "file", open(arm_busybox, "rb").read()),
+                        ("bin/sh", "symlink", "busybox")]
     with open(path, "wb") as f:
-        f.write(_tar([("etc", "dir", None), ("etc/arch", "file", b"arm64\n")]))
+        f.write(_tar(arm_entries))
     check("umoci", "raw", "add-layer", "--image", f"{layout}:arm", path)
     check("umoci", "config", "--image", f"{layout}:arm", "--architecture", "arm64", "--os", "linux")
     # The index 'multi', written by hand: umoci makes no indexes.

@@ -266,10 +266,6 @@ class VmTest(unittest.TestCase):
         self.assertIn(b"neither an ext4 image nor a layer archive", r.stderr)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class ImageRunTest(unittest.TestCase):
     """`ctk run IMAGE`: pulled from a real registry on first use, the image's
     config applied (Entrypoint, Cmd, Env, WorkingDir), its layers' whiteouts honoured."""
@@ -318,3 +314,68 @@ class ImageRunTest(unittest.TestCase):
         r = self.run_ctk(f"{self.reg.host}/test/nothing:here", "true")
         self.assertEqual(r.returncode, 125)
         self.assertEqual(r.stderr.decode().strip().count("\n"), 0, r.stderr)
+
+
+class Arm64Test(unittest.TestCase):
+    """arm64 guests on this x86_64 host (`--platform linux/arm64`): Debian's
+    arm64 cloud kernel under qemu-system-aarch64 (TCG), ctk-linux-arm64 (the
+    cross build meson makes beside ctk) as the guest's init."""
+
+    @classmethod
+    def setUpClass(cls):
+        guest = os.path.join(os.path.dirname(CTK), "ctk-linux-arm64")
+        if not os.path.exists(guest):
+            raise unittest.SkipTest(f"no {guest}: install g++-aarch64-linux-gnu and the :arm64 -dev "
+                                    "packages (.ci/install-deps), then rebuild")
+        cls.kernel = vmkernel.kernel("arm64")
+        cls.tmp = tempfile.mkdtemp(prefix="ctk-run-arm64-")
+        root = os.path.join(cls.tmp, "rootfs")
+        vmkernel.busybox_rootfs(root, "arm64")
+        cls.layer = os.path.join(cls.tmp, "busybox-arm64.tar")
+        with tarfile.open(cls.layer, "w") as tf:
+            tf.add(root, arcname=".")
+        cls.env = dict(os.environ, CTK_KERNEL_AARCH64=cls.kernel, CTK_ROOT=os.path.join(cls.tmp, "store"),
+                       XDG_CACHE_HOME=os.path.join(cls.tmp, "cache"), XDG_RUNTIME_DIR=os.path.join(cls.tmp, "run"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def run_ctk(self, *args, env=None):
+        return subprocess.run([CTK, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=env or self.env, timeout=180)
+
+    def test_layers_run_on_an_arm64_guest(self):
+        r = self.run_ctk("run", "--platform", "linux/arm64", self.layer, "sh", "-c",
+                         "uname -m; busybox head -c 4 /bin/busybox | busybox od -c | busybox head -1; exit 5")
+        self.assertEqual(r.returncode, 5, r.stderr.decode())
+        self.assertEqual(r.stdout.decode().split("\n")[0], "aarch64")
+        self.assertIn("E   L   F", r.stdout.decode())
+
+    def test_kernel_of_the_wrong_architecture(self):
+        x86 = vmkernel.kernel()
+        r = self.run_ctk("run", "--platform", "linux/arm64", "--kernel", x86, self.layer, "true")
+        self.assertEqual(r.returncode, 125)
+        self.assertIn(f"kernel {x86} is built for x86_64, the guest is aarch64", r.stderr.decode())
+        r = self.run_ctk("run", "--platform", "linux/s390x", self.layer, "true")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unsupported --platform 'linux/s390x'", r.stderr.decode())
+
+    def test_platform_picks_the_image_from_an_index(self):
+        import registryfixture as rf
+        missing = rf.missing_tools()
+        if missing:
+            self.skipTest(missing)
+        layout = rf.build_layout(self.tmp, big=1 << 12, arm_busybox=vmkernel.busybox_static("arm64"))
+        reg = rf.Registry(self.tmp, "registry")
+        try:
+            reg.push(layout, "multi", "test/multi:1", all_images=True)
+            r = self.run_ctk("run", "--platform", "linux/arm64", f"{reg.host}/test/multi:1",
+                             "sh", "-c", "echo $(uname -m) $(cat /etc/arch)")
+            self.assertEqual((r.returncode, r.stdout), (0, b"aarch64 arm64\n"), r.stderr.decode())
+        finally:
+            reg.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -9,51 +9,77 @@ import subprocess
 CACHE = os.environ.get("CTK_TEST_CACHE", "/var/tmp/ctk-test-cache")
 
 
-def kernel():
-    """Path of a kernel image, or raises unittest.SkipTest with the reason."""
+def _unpacked(package, root):
+    """Downloads Debian `package` (e.g. "busybox-static:arm64") with apt-get
+    and unpacks it with dpkg -x into `root`; raises SkipTest when apt cannot."""
     import unittest
 
-    env = os.environ.get("CTK_KERNEL")
+    dl = os.path.join(CACHE, "debs")
+    os.makedirs(dl, exist_ok=True)
+    r = subprocess.run(["apt-get", "download", package], cwd=dl, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    name, _, arch = package.partition(":")
+    debs = glob.glob(os.path.join(dl, f"{name}_*_{arch or '*'}.deb"))
+    if r.returncode or not debs:
+        raise unittest.SkipTest(f"cannot download {package}: {r.stdout.strip()[-200:]}")
+    os.makedirs(root, exist_ok=True)
+    subprocess.run(["dpkg", "-x", sorted(debs)[-1], root], check=True)
+
+
+def kernel(arch="amd64"):
+    """Path of a Debian cloud kernel image for `arch` ("amd64", "arm64"), or
+    raises unittest.SkipTest with the reason. $CTK_KERNEL (amd64) or
+    $CTK_KERNEL_AARCH64 (arm64) win when set."""
+    import unittest
+
+    env = os.environ.get("CTK_KERNEL" if arch == "amd64" else "CTK_KERNEL_AARCH64")
     if env:
         return env
-    for tool in ("qemu-system-x86_64", "apt-get", "dpkg", "depmod"):
+    qemu = "qemu-system-x86_64" if arch == "amd64" else "qemu-system-aarch64"
+    for tool in (qemu, "apt-get", "dpkg", "depmod"):
         if subprocess.run(["sh", "-c", f"command -v {tool}"], stdout=subprocess.DEVNULL).returncode:
             raise unittest.SkipTest(f"{tool} is not installed")
-    root = os.path.join(CACHE, "kernel")
+    root = os.path.join(CACHE, "kernel" if arch == "amd64" else "kernel-" + arch)
     found = sorted(glob.glob(os.path.join(root, "boot", "vmlinuz-*")))
     if found:
         return found[-1]
-    os.makedirs(root, exist_ok=True)
-    dl = os.path.join(CACHE, "kernel-deb")
-    os.makedirs(dl, exist_ok=True)
     # The meta package names the current cloud kernel; download that one.
-    dep = subprocess.run(["apt-cache", "depends", "linux-image-cloud-amd64"], stdout=subprocess.PIPE,
-                         text=True).stdout
+    meta = f"linux-image-cloud-{arch}" + ("" if arch == "amd64" else ":" + arch)
+    dep = subprocess.run(["apt-cache", "depends", meta], stdout=subprocess.PIPE, text=True).stdout
     names = [l.split(":", 1)[1].strip() for l in dep.splitlines() if l.strip().startswith("Depends:")]
     if not names:
-        raise unittest.SkipTest("linux-image-cloud-amd64 is not known to apt (run apt-get update)")
-    r = subprocess.run(["apt-get", "download", names[0]], cwd=dl, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True)
-    debs = glob.glob(os.path.join(dl, names[0] + "_*.deb"))
-    if r.returncode or not debs:
-        raise unittest.SkipTest(f"cannot download {names[0]}: {r.stdout.strip()[-200:]}")
-    subprocess.run(["dpkg", "-x", debs[0], root], check=True)
+        raise unittest.SkipTest(f"{meta} is not known to apt (dpkg --add-architecture, apt-get update)")
+    _unpacked(names[0].split(":")[0] + ("" if arch == "amd64" else ":" + arch), root)
     found = sorted(glob.glob(os.path.join(root, "boot", "vmlinuz-*")))
     release = os.path.basename(found[-1])[len("vmlinuz-"):]
     subprocess.run(["depmod", "-b", root, release], check=True)
     return found[-1]
 
 
-def busybox_rootfs(directory):
-    """A busybox-static root filesystem tree in `directory`."""
-    bb = "/bin/busybox"
+def busybox_static(arch="amd64"):
+    """Path of a static busybox for `arch`: the host's for amd64, Debian's
+    busybox-static:ARCH unpacked into the cache otherwise."""
+    if arch == "amd64":
+        return "/bin/busybox"
+    root = os.path.join(CACHE, "busybox-" + arch)
+    path = os.path.join(root, "bin", "busybox")
+    if not os.path.exists(path):
+        _unpacked("busybox-static:" + arch, root)
+    return path
+
+
+def busybox_rootfs(directory, arch="amd64"):
+    """A busybox-static root filesystem tree for `arch` in `directory`."""
+    bb = busybox_static(arch)
     for d in ("bin", "proc", "sys", "dev", "etc", "root", "tmp", "home/user"):
         os.makedirs(os.path.join(directory, d), exist_ok=True)
     os.chmod(os.path.join(directory, "tmp"), 0o1777)
     with open(bb, "rb") as src, open(os.path.join(directory, "bin/busybox"), "wb") as dst:
         dst.write(src.read())
     os.chmod(os.path.join(directory, "bin/busybox"), 0o755)
-    applets = subprocess.run([bb, "--list"], stdout=subprocess.PIPE, text=True, check=True).stdout.split()
+    # The host's busybox lists the applets: a foreign one cannot run here.
+    applets = subprocess.run(["/bin/busybox", "--list"], stdout=subprocess.PIPE, text=True,
+                             check=True).stdout.split()
     for a in applets:
         if a != "busybox":
             os.symlink("busybox", os.path.join(directory, "bin", a))
@@ -65,5 +91,7 @@ def busybox_rootfs(directory):
 
 
 if __name__ == "__main__":
-    # `export CTK_KERNEL=$(python3 tests/vmkernel.py)`: a guest kernel without installing one.
-    print(kernel())
+    # `export CTK_KERNEL=$(python3 tests/vmkernel.py)`: a guest kernel without installing one;
+    # `python3 tests/vmkernel.py arm64` for an arm64 one.
+    import sys
+    print(kernel(*sys.argv[1:2]))

@@ -12,11 +12,12 @@ extern const Applet kBootApplet;
 namespace {
 
 const Option kOptions[] = {
-    {"kernel", 0, "KERNEL", "Guest kernel image (default: $CTK_KERNEL, newest /boot/vmlinuz-*)"},
-    {"initfs", 0, "FILE", "Guest initramfs (default: built from this ctk and cached)"},
+    kPlatformOption,
+    kKernelOption,
+    kInitfsOption,
     {"cpus", 0, "N", "Virtual CPUs (default: 1)"},
     {"memory", 'm', "SIZE", "Guest memory, e.g. 512M (default: 512M)"},
-    {"console", 0, "", "Copy the guest console to stderr"},
+    kConsoleOption,
 };
 
 int boot_main(const Flags& flags) {
@@ -46,7 +47,7 @@ int boot_main(const Flags& flags) {
 
 extern const Applet kBootApplet = {
     .name = "boot",
-    .synopsis = "[--kernel KERNEL] [--initfs FILE] [--cpus N] [-m SIZE] [--console]",
+    .synopsis = "[--platform OS/ARCH] [--kernel KERNEL] [--initfs FILE] [--cpus N] [-m SIZE] [--console]",
     .summary = "Boot a VM, wait for its agent and report the time each phase took",
     .description =
         "Finds a kernel, builds the initramfs when no cached one matches this ctk and kernel,\n"

@@ -3,6 +3,8 @@
 
 #include "applets/applet.h"
 #include "base/strings.h"
+#include "applets/vm_options.h"
+#include "boot/arch.h"
 #include "boot/initfs.h"
 
 namespace ctk {
@@ -13,8 +15,9 @@ namespace {
 
 const Option kOptions[] = {
     {"output", 'o', "FILE", "Write the initramfs to FILE (default: initfs.img)"},
-    {"kernel", 0, "KERNEL", "Take modules for this kernel image (default: $CTK_KERNEL, newest /boot/vmlinuz-*)"},
-    {"ctk", 0, "BINARY", "Embed this static ctk binary (default: the running one)"},
+    kPlatformOption,
+    {"kernel", 0, "KERNEL", "Take modules for this kernel image (default: as `ctk boot` finds one)"},
+    {"ctk", 0, "BINARY", "Embed this static ctk binary (default: the running one, or ctk-linux-ARCH beside it)"},
 };
 
 int mkinitfs_main(const Flags& flags) {
@@ -23,9 +26,18 @@ int mkinitfs_main(const Flags& flags) {
     return fail(self, "unexpected argument '" + flags.positional()[0] + "'"), kExitUsage;
   boot::InitfsRequest req;
   req.output = flags.get("output", "initfs.img");
-  req.ctk_binary = flags.get("ctk", "/proc/self/exe");
-  std::string err;
-  if (!boot::find_kernel(flags.get("kernel"), &req.kernel, &err)) return fail(self, err);
+  std::string err, arch;
+  if (!platform_arch_option(flags, &arch, &err)) return fail(self, err), kExitUsage;
+  if (!boot::find_kernel(flags.get("kernel"), arch, &req.kernel, &err)) return fail(self, err);
+  if (flags.has("ctk")) {
+    req.ctk_binary = flags.get("ctk");
+    std::string built_for;
+    if (!boot::elf_arch(req.ctk_binary, &built_for, &err)) return fail(self, err);
+    if (built_for != req.kernel.arch)
+      return fail(self, req.ctk_binary + " is built for " + built_for + ", the kernel for " + req.kernel.arch);
+  } else if (!boot::guest_ctk(req.kernel.arch, &req.ctk_binary, &err)) {
+    return fail(self, err);
+  }
   boot::InitfsResult result;
   if (!boot::build_initfs(req, &result, &err)) return fail(self, err);
   std::printf("%s: %s (cpio %s), %zu modules for %s\n", req.output.c_str(),
@@ -38,7 +50,7 @@ int mkinitfs_main(const Flags& flags) {
 
 extern const Applet kMkinitfsApplet = {
     .name = "mkinitfs",
-    .synopsis = "[-o FILE] [--kernel KERNEL] [--ctk BINARY]",
+    .synopsis = "[-o FILE] [--platform OS/ARCH] [--kernel KERNEL] [--ctk BINARY]",
     .summary = "Build the guest initramfs: ctk as /init plus the kernel modules a guest needs",
     .description =
         "Writes an lz4-compressed cpio archive holding the static ctk binary as /sbin/vminitd\n"

@@ -30,10 +30,10 @@ const Option kOptions[] = {
     {"memory", 'm', "SIZE", "Memory limit, e.g. 256M; the VM gets it plus 128M, at least 512M"},
     {"pids-limit", 0, "N", "Limit the container's number of processes and threads"},
     {"network", 0, "MODE", "none (default) or nat: outbound access through the host"},
-    {"platform", 0, "OS/ARCH", "linux/amd64 or linux/arm64 (default: the host's)"},
-    {"kernel", 0, "KERNEL", "Guest kernel image (default: $CTK_KERNEL, newest /boot/vmlinuz-*)"},
-    {"initfs", 0, "FILE", "Guest initramfs (default: built from this ctk and cached)"},
-    {"console", 0, "", "Copy the guest console to stderr"},
+    kPlatformOption,
+    kKernelOption,
+    kInitfsOption,
+    kConsoleOption,
     {"timings", 0, "", "Print the time each phase took"},
 };
 
@@ -90,10 +90,6 @@ int run_main(const Flags& flags) {
   std::string network = flags.get("network", "none");
   if (network == "nat") o.machine.network = vz::Network::nat;
   else if (network != "none") return fail(self, "--network must be none or nat"), kExitUsage;
-  std::string platform = flags.get("platform");
-  if (platform == "linux/arm64" || platform == "linux/aarch64") o.machine.arch = "aarch64";
-  else if (platform == "linux/amd64" || platform == "linux/x86_64") o.machine.arch = "x86_64";
-  else if (!platform.empty()) return fail(self, "unsupported --platform '" + platform + "'"), kExitUsage;
 
   Timings timings;
   int code;

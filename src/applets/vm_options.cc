@@ -3,10 +3,24 @@
 #include <cstdlib>
 
 #include "base/strings.h"
+#include "boot/arch.h"
 
 namespace ctk {
 
+bool platform_arch_option(const Flags& flags, std::string* arch, std::string* err) {
+  std::string platform = flags.get("platform");
+  arch->clear();
+  if (platform.empty()) return true;
+  if (platform.starts_with("linux/")) *arch = boot::arch_from_platform(platform.substr(6));
+  if (arch->empty()) {
+    *err = "unsupported --platform '" + platform + "' (linux/amd64 or linux/arm64)";
+    return false;
+  }
+  return true;
+}
+
 bool vm_options(const Flags& flags, vz::MachineConfig* config, std::string* err) {
+  if (!platform_arch_option(flags, &config->arch, err)) return false;
   config->kernel = flags.get("kernel");
   config->initfs = flags.get("initfs");
   config->console = flags.has("console");

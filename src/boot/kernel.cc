@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "boot/arch.h"
 
 namespace ctk::boot {
 
@@ -34,9 +35,14 @@ std::string modules_for(const std::string& image, const std::string& release) {
   return "";
 }
 
-bool describe(const std::string& image, Kernel* out, std::string* err) {
+bool describe(const std::string& image, const std::string& arch, Kernel* out, std::string* err) {
   if (::access(image.c_str(), R_OK) != 0) {
     *err = sys_error("kernel " + image);
+    return false;
+  }
+  if (!kernel_arch(image, &out->arch, err)) return false;
+  if (out->arch != arch) {
+    *err = "kernel " + image + " is built for " + out->arch + ", the guest is " + arch;
     return false;
   }
   std::string base = std::filesystem::path(image).filename().string();
@@ -51,9 +57,20 @@ bool describe(const std::string& image, Kernel* out, std::string* err) {
 
 }  // namespace
 
-bool find_kernel(const std::string& requested, Kernel* out, std::string* err) {
-  if (!requested.empty()) return describe(requested, out, err);
-  if (const char* env = std::getenv("CTK_KERNEL"); env && *env) return describe(env, out, err);
+bool find_kernel(const std::string& requested, const std::string& guest_arch, Kernel* out,
+                 std::string* err) {
+  std::string arch = guest_arch.empty() ? host_arch() : guest_arch;
+  if (!requested.empty()) return describe(requested, arch, out, err);
+  std::string arch_var = arch == "aarch64" ? "CTK_KERNEL_AARCH64" : "CTK_KERNEL_X86_64";
+  if (const char* env = std::getenv(arch_var.c_str()); env && *env) return describe(env, arch, out, err);
+  if (arch != host_arch()) {
+    *err = "no " + arch + " guest kernel (looked for --kernel, $" + arch_var +
+           "); get one: apt-get download linux-image-cloud-" + platform_arch(arch) + ":" +
+           platform_arch(arch) + " && dpkg -x linux-image-*.deb DIR, then set " + arch_var +
+           "=DIR/boot/vmlinuz-RELEASE";
+    return false;
+  }
+  if (const char* env = std::getenv("CTK_KERNEL"); env && *env) return describe(env, arch, out, err);
   std::vector<std::string> candidates;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator("/boot", ec)) {
@@ -64,14 +81,14 @@ bool find_kernel(const std::string& requested, Kernel* out, std::string* err) {
   }
   if (candidates.empty()) {
     *err = "no guest kernel found (looked for --kernel, $CTK_KERNEL, /boot/vmlinuz-*); "
-           "install one: apt-get install linux-image-cloud-amd64";
+           "install one: apt-get install linux-image-cloud-" + platform_arch(arch);
     return false;
   }
   // Newest release: version-aware ordering of the names.
   std::sort(candidates.begin(), candidates.end(), [](const std::string& a, const std::string& b) {
     return ::strverscmp(a.c_str(), b.c_str()) < 0;
   });
-  return describe(candidates.back(), out, err);
+  return describe(candidates.back(), arch, out, err);
 }
 
 }  // namespace ctk::boot

@@ -1,10 +1,11 @@
 #include "init/vsock.h"
 
 #include <fcntl.h>
-#include <linux/vm_sockets.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
+#include <sys/socket.h>  // before linux/vm_sockets.h, which uses struct sockaddr
 #include <unistd.h>
+
+#include <linux/vm_sockets.h>
 
 #include <charconv>
 

@@ -13,6 +13,7 @@
 #include "base/dirs.h"
 #include "base/error.h"
 #include "base/sha256.h"
+#include "boot/arch.h"
 #include "boot/initfs.h"
 #include "boot/kernel.h"
 
@@ -46,14 +47,15 @@ Machine::~Machine() { shutdown(); }
 
 // The initramfs depends on this ctk binary and the kernel's modules: both go
 // into the cache key, so a stale one is never used.
-bool Machine::prepare_initfs(const MachineConfig& config, std::string* path, std::string* err) {
+bool Machine::prepare_initfs(const MachineConfig& config, const boot::Kernel& kernel, std::string* path,
+                             std::string* err) {
   if (!config.initfs.empty()) {
     *path = config.initfs;
     return true;
   }
   boot::InitfsRequest req;
-  req.ctk_binary = "/proc/self/exe";
-  if (!boot::find_kernel(config.kernel, &req.kernel, err)) return false;
+  req.kernel = kernel;
+  if (!boot::guest_ctk(kernel.arch, &req.ctk_binary, err)) return false;
   Sha256 key;
   if (!file_digest(req.ctk_binary, &key, err)) return false;
   std::string modules = req.kernel.modules_dir + "/modules.dep";
@@ -82,9 +84,10 @@ bool Machine::boot(const MachineConfig& config, Timings& timings, std::string* e
   {
     Timer t(timings, "initramfs");
     boot::Kernel kernel;
-    if (!boot::find_kernel(config.kernel, &kernel, err)) return false;
+    if (!boot::find_kernel(config.kernel, config.arch, &kernel, err)) return false;
     vm.kernel = kernel.image;
-    if (!prepare_initfs(config, &vm.initrd, err)) return false;
+    vm.arch = kernel.arch;
+    if (!prepare_initfs(config, kernel, &vm.initrd, err)) return false;
   }
   if (!make_runtime_dir(&dir_, err)) return false;
   vm.agent_socket = dir_ + "/agent.sock";

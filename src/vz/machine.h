@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/timer.h"
+#include "boot/kernel.h"
 #include "proto/client.h"
 #include "vz/vm.h"
 
@@ -43,7 +44,8 @@ class Machine {
   void shutdown();
 
  private:
-  bool prepare_initfs(const MachineConfig& config, std::string* path, std::string* err);
+  bool prepare_initfs(const MachineConfig& config, const boot::Kernel& kernel, std::string* path,
+                      std::string* err);
   bool connect_agent(int timeout_ms, std::string* err);
   void follow_console();
 

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,23 +13,18 @@
 #include <thread>
 
 #include "base/error.h"
+#include "boot/arch.h"
 
 namespace ctk::vz {
 
 namespace {
 
-std::string host_arch() {
-  struct utsname u;
-  ::uname(&u);
-  return std::string(u.machine) == "aarch64" ? "aarch64" : "x86_64";
-}
-
 class QemuVm : public Vm {
  public:
   explicit QemuVm(VmConfig config) : config_(std::move(config)), host_(probe_host()) {
-    if (config_.arch.empty()) config_.arch = host_arch();
+    if (config_.arch.empty()) config_.arch = boot::host_arch();
     // KVM only helps a guest of the host's own architecture.
-    if (config_.arch != host_arch()) host_.kvm = false;
+    if (config_.arch != boot::host_arch()) host_.kvm = false;
   }
   ~QemuVm() override { kill(); }
 
