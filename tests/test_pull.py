@@ -635,6 +635,11 @@ class AuthRegistryTest(Base):
         helper.put(self.reg.host, "bob", "hunter2")
         self.assertOk(self.pull(self.ref, "--cert-dir", self.reg.certs))
         self.assertEqual(rf.store_refs(self.store), {self.ref: self.v1})
+        # skopeo, which runs credHelpers (not credsStore), gets the same answer.
+        s = rf.run("skopeo", "inspect", "--authfile", config, "--cert-dir", self.reg.certs, f"docker://{self.ref}",
+                   env=self.env)
+        self.assertEqual(s.returncode, 0, s.stderr)
+        self.assertEqual(json.loads(s.stdout)["Digest"], self.v1)
         helper.put(self.reg.host, "bob", "wrong")
         self.assertFails(self.pull(f"{self.reg.host}/test/busybox@{self.v1}", "--cert-dir", self.reg.certs),
                          "wrong username or password")
