@@ -1,7 +1,8 @@
 """Real registries for the image tests: Debian's docker-registry on 127.0.0.1
 (plain HTTP, TLS with a self-signed CA, TLS + htpasswd Basic auth), test
 images built with umoci from hand-made layers around busybox-static and
-pushed with skopeo, and a fault-injecting HTTP proxy."""
+pushed with skopeo, a fault-injecting HTTP proxy with a token server, and a
+docker credential helper."""
 import hashlib
 import http.client
 import http.server
@@ -15,6 +16,7 @@ import subprocess
 import tarfile
 import threading
 import time
+import urllib.parse
 
 CTK = os.environ.get("CTK", "build/ctk")
 TOOLS = ["docker-registry", "skopeo", "umoci", "openssl", "htpasswd"]
@@ -213,20 +215,97 @@ def manifest_digest(layout, ref):
     raise KeyError(ref)
 
 
+CREDENTIAL_HELPER = r"""#!/usr/bin/env python3
+# docker-credential-ctktest: a credential helper as docker's protocol has it
+# (ACTION argument; the server URL, or for store a JSON object, on stdin;
+# "credentials not found" errors on stdout), keeping its credentials in
+# store.json beside itself and logging each call to calls.log.
+import json, os, sys
+here = os.path.dirname(os.path.abspath(__file__))
+path = os.path.join(here, "store.json")
+creds = json.load(open(path)) if os.path.exists(path) else {}
+action, request = sys.argv[1], sys.stdin.read()
+with open(os.path.join(here, "calls.log"), "a") as log:
+    log.write(json.dumps([action, request]) + "\n")
+def save():
+    with open(path, "w") as f:
+        json.dump(creds, f)
+def not_found():
+    print("credentials not found in native keychain")
+    sys.exit(1)
+if action == "store":
+    req = json.loads(request)
+    creds[req["ServerURL"]] = [req["Username"], req["Secret"]]
+    save()
+elif action == "get":
+    if request not in creds:
+        not_found()
+    print(json.dumps({"ServerURL": request, "Username": creds[request][0], "Secret": creds[request][1]}))
+elif action == "erase":
+    if creds.pop(request, None) is None:
+        not_found()
+    save()
+elif action == "list":
+    print(json.dumps({url: c[0] for url, c in creds.items()}))
+else:
+    print("unknown action " + action)
+    sys.exit(1)
+"""
+
+
+class CredentialHelper:
+    """docker-credential-ctktest in its own directory (put it on PATH)."""
+
+    def __init__(self, workdir):
+        self.dir = os.path.join(workdir, "helper-bin")
+        os.makedirs(self.dir)
+        path = os.path.join(self.dir, "docker-credential-ctktest")
+        with open(path, "w") as f:
+            f.write(CREDENTIAL_HELPER)
+        os.chmod(path, 0o755)
+        self.store_path = os.path.join(self.dir, "store.json")
+
+    def store(self):
+        """server URL -> [username, secret]"""
+        return json.load(open(self.store_path)) if os.path.exists(self.store_path) else {}
+
+    def put(self, server, user, secret):
+        creds = self.store()
+        creds[server] = [user, secret]
+        with open(self.store_path, "w") as f:
+            json.dump(creds, f)
+
+    def calls(self):
+        """[action, stdin] of each run"""
+        path = os.path.join(self.dir, "calls.log")
+        return [json.loads(line) for line in open(path)] if os.path.exists(path) else []
+
+
 class Proxy:
     """A plain-HTTP proxy in front of a plain registry that misbehaves on
     request: mode is a function (method, path, attempt) -> action, one of
     None (pass through), "429", "corrupt", "truncate", "slow", "garbage-manifest",
     "redirect:HOST:PORT" (a 307 to the same path there)."""
 
-    def __init__(self, upstream_port, mode=lambda method, path, n: None, token=None, token_basic=None):
+    def __init__(self, upstream_port, mode=lambda method, path, n: None, token=None, token_basic=None,
+                 expires_in=300, token_lifetime=None, refresh_token=None):
         self.upstream_port = upstream_port
         self.mode = mode
         # With token: the Bearer flow, tokens from /token on this proxy
         # (which wants Basic token_basic, base64 of user:password, when set).
+        # The answer says expires_in; with token_lifetime (seconds) every
+        # token is new ("TOKEN.N") and refused with 401 once that old, which
+        # may be sooner than it said (a revoked token). POST /token trades
+        # refresh_token (an identity token) for one, as in OAuth2.
         self.token = token
         self.token_basic = token_basic
+        self.expires_in = expires_in
+        self.token_lifetime = token_lifetime
+        self.refresh_token = refresh_token
+        self.issued = {}  # token -> time.monotonic() when issued
+        self.expired = []  # expired tokens that were refused
         self.token_requests = []
+        self.token_posts = []  # the form of each POST /token
         self.authorization = []  # the Authorization header of each proxied request
         self.attempts = {}
         self.lock = threading.Lock()
@@ -253,7 +332,7 @@ class Proxy:
                     proxy.authorization.append(self.headers.get("Authorization"))
                 if proxy.token and self.path.startswith("/token"):
                     return self.issue_token()
-                if proxy.token and self.headers.get("Authorization") != "Bearer " + proxy.token:
+                if proxy.token and not proxy.token_valid(self.headers.get("Authorization")):
                     self.send_response(401)
                     self.send_header("WWW-Authenticate", f'Bearer realm="http://{proxy.host}/token",'
                                      f'service="ctk-test",scope="repository:test/busybox:pull"')
@@ -268,10 +347,7 @@ class Proxy:
                     self.end_headers()
                     return
                 if action == "429":
-                    self.send_response(429)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
+                    return self.refuse(429)
                 conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                 conn.request(method, self.path, headers=headers)
@@ -307,16 +383,37 @@ class Proxy:
                     return
                 self.wfile.write(body)
 
+            def do_POST(self):
+                form = urllib.parse.parse_qs(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode())
+                form = {k: v[0] for k, v in form.items()}
+                with proxy.lock:
+                    proxy.token_posts.append(form)
+                if not (proxy.token and self.path.startswith("/token") and proxy.refresh_token):
+                    return self.refuse(404)
+                if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != proxy.refresh_token:
+                    return self.refuse(401)
+                self.send_token("access_token")
+
+            def refuse(self, status):
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def issue_token(self):
                 with proxy.lock:
                     proxy.token_requests.append((self.path, self.headers.get("Authorization")))
                 want = proxy.token_basic
                 if want and self.headers.get("Authorization") != "Basic " + want:
-                    self.send_response(401)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                body = json.dumps({"token": proxy.token, "expires_in": 300}).encode()
+                    return self.refuse(401)
+                self.send_token("token")
+
+            def send_token(self, key):
+                with proxy.lock:
+                    token = proxy.token
+                    if proxy.token_lifetime is not None:
+                        token += f".{len(proxy.issued)}"
+                    proxy.issued[token] = time.monotonic()
+                body = json.dumps({key: token, "expires_in": proxy.expires_in}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -334,6 +431,17 @@ class Proxy:
         self.host = f"127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def token_valid(self, authorization):
+        token = (authorization or "")[len("Bearer "):] if (authorization or "").startswith("Bearer ") else None
+        with self.lock:
+            issued = self.issued.get(token)
+            if issued is None:
+                return False
+            if self.token_lifetime is not None and time.monotonic() - issued >= self.token_lifetime:
+                self.expired.append(token)
+                return False
+            return True
 
     def stop(self):
         self.server.shutdown()

@@ -1,18 +1,24 @@
 """ctk pull and the image store against real registries (Debian's
 docker-registry): plain HTTP, TLS with a self-signed CA, TLS + Basic auth,
 and a fault-injecting proxy (corruption, truncation, 429, garbage manifests,
-a Bearer token server, slow transfers for kill -9)."""
+a Bearer token server with expiring tokens, slow transfers for kill -9 and
+for concurrent processes). Progress is checked on a real pseudo-terminal;
+credential helpers are a real helper program on PATH."""
 import base64
+import fcntl
 import glob
 import hashlib
 import json
 import os
+import pty
 import re
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import tempfile
+import termios
 import time
 import unittest
 
@@ -28,6 +34,46 @@ def assert_store_consistent(test, store):
         with open(path, "rb") as f:
             test.assertEqual(hashlib.sha256(f.read()).hexdigest(), os.path.basename(path), path)
     test.assertEqual(glob.glob(os.path.join(store, "blobs", "sha256", ".*")), [])
+
+
+def assert_index_valid(test, store, refs):
+    """index.json is an OCI index naming exactly refs (name -> digest), each
+    an image skopeo reads."""
+    index = json.load(open(os.path.join(store, "index.json")))
+    test.assertEqual(index["schemaVersion"], 2)
+    test.assertEqual(index["mediaType"], "application/vnd.oci.image.index.v1+json")
+    test.assertEqual(rf.store_refs(store), refs)
+    for name, digest in refs.items():
+        r = rf.run("skopeo", "inspect", f"oci:{store}:{name}")
+        test.assertEqual(r.returncode, 0, r.stderr)
+        test.assertEqual(json.loads(r.stdout)["Digest"], digest)
+
+
+def image_blobs(layout, manifest_digest):
+    """The digests of an image's manifest, config and layers in an OCI layout."""
+    path = lambda d: os.path.join(layout, "blobs", "sha256", d[7:])
+    manifest = json.load(open(path(manifest_digest)))
+    return [manifest_digest, manifest["config"]["digest"]] + [l["digest"] for l in manifest["layers"]]
+
+
+def on_terminal(argv, env):
+    """Runs argv with stdin, stdout and stderr on a pseudo-terminal (120
+    columns); returns its exit status and everything it wrote there."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    p = subprocess.Popen(argv, env=env, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: every writer has closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    return p.wait(), out.decode()
 
 
 class Base(unittest.TestCase):
@@ -236,6 +282,96 @@ class PlainRegistryTest(Base):
         self.assertOk(self.ctk("rmi", self.ref))
         self.assertEqual(glob.glob(os.path.join(self.store, "rootfs", self.v1[7:] + "-*")), [])
 
+    def slow_proxy(self):
+        proxy = rf.Proxy(self.reg.port, lambda method, path, n: "slow" if "/blobs/" in path else None)
+        self.addCleanup(proxy.stop)
+        return proxy, f"{proxy.host}/test/busybox:v1"
+
+    def test_progress_on_a_terminal(self):
+        proxy, ref = self.slow_proxy()
+        status, out = on_terminal([rf.CTK, "pull", "--plain-http", ref], dict(self.env, TERM="xterm"))
+        self.assertEqual(status, 0, out)
+        blobs = image_blobs(self.layout, self.v1)[1:]  # config and layers
+        shorts = [d[7:19] for d in blobs]
+        rows = len(blobs) + 1  # and the total
+        self.assertRegex(out.splitlines()[0], rf"^Pulling {re.escape(ref)} \(linux/\w+\)\r?$")
+        # Every frame after the first moves the cursor up over the last one,
+        # then rewrites each row (carriage return, erase line).
+        frames = out.split(f"\x1b[{rows}A")
+        self.assertGreater(len(frames), 1, out)
+        final = [line.replace("\r\x1b[K", "") for line in frames[-1].split("\r\n")]
+        for short, line in zip(shorts, final):
+            self.assertRegex(line, rf"^{short}: done [\d.]+ (B|KiB|MiB)$")
+        self.assertRegex(final[len(blobs)], r"^total: ([\d.]+ MiB) / \1  [\d.]+ \w*B/s$")
+        self.assertEqual(final[rows], "Digest: " + self.v1)
+        self.assertRegex(final[rows + 1], rf"^Pulled {re.escape(ref)}: 5 blobs fetched \([\d.]+ MiB in [\d.]+ s, "
+                                          r"[\d.]+ MB/s\), 0 already present, [\d.]+ MiB in all$")
+        # The slow proxy keeps the big layer downloading across redraws.
+        sizes = json.load(open(os.path.join(self.layout, "blobs", "sha256", self.v1[7:])))["layers"]
+        big = max(sizes, key=lambda l: l["size"])["digest"][7:19]
+        self.assertRegex(out, rf"\r\x1b\[K{big}: downloading \d+%  [\d.]+ \w*B / [\d.]+ MiB  [\d.]+ \w*B/s  ETA ")
+
+    def test_progress_without_a_terminal_is_plain_lines(self):
+        r = self.pull(self.ref)
+        self.assertOk(r)
+        self.assertEqual(r.stdout, "")
+        self.assertNotIn("\x1b", r.stderr)
+        lines = r.stderr.splitlines()
+        self.assertRegex(lines[0], rf"^Pulling {re.escape(self.ref)} \(linux/\w+\)$")
+        blobs = image_blobs(self.layout, self.v1)[1:]
+        self.assertEqual(sorted(line.split(":")[0] for line in lines[1:-2]), sorted(d[7:19] for d in blobs))
+        for line in lines[1:-2]:
+            self.assertRegex(line, r"^[0-9a-f]{12}: done [\d.]+ (B|KiB|MiB)$")
+        self.assertEqual(lines[-2], "Digest: " + self.v1)
+        self.assertRegex(lines[-1], r"^Pulled .*: 5 blobs fetched \(.* MB/s\), 0 already present, [\d.]+ MiB in all$")
+
+    def test_quiet_and_dumb_terminals_get_no_escapes(self):
+        status, out = on_terminal([rf.CTK, "pull", "-q", self.ref], dict(self.env, TERM="xterm"))
+        self.assertEqual((status, out), (0, self.v1 + "\r\n"))
+        status, out = on_terminal([rf.CTK, "pull", self.ref], dict(self.env, TERM="dumb"))
+        self.assertEqual(status, 0, out)
+        self.assertNotIn("\x1b", out)
+        self.assertEqual(len(re.findall(r": already present\r$", out, re.M)), 5)
+        self.assertIn("0 blobs fetched", out)
+
+    def test_two_processes_pull_one_image_into_one_store(self):
+        proxy, ref = self.slow_proxy()
+        procs = [subprocess.Popen([rf.CTK, "pull", "--plain-http", ref], env=self.env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+        outs = [p.communicate()[1] for p in procs]
+        for p, err in zip(procs, outs):
+            self.assertEqual(p.returncode, 0, err)
+        assert_index_valid(self, self.store, {ref: self.v1})
+        assert_store_consistent(self, self.store)
+        self.assertEqual(os.listdir(os.path.join(self.store, "ingest")), [])
+        # A blob is locked while it downloads: the other process waits and
+        # finds it in place, so each blob crossed the wire once.
+        self.assertEqual(len([p for _, p, _ in proxy.requests if "/blobs/" in p]), 5, proxy.requests)
+        self.assertEqual(sum(len(re.findall(r": done ", e)) for e in outs), 5, outs)
+        self.assertEqual(sum(len(re.findall(r": already present$", e, re.M)) for e in outs), 5, outs)
+
+    def test_rmi_while_another_process_pulls(self):
+        arm_ref = f"{self.reg.host}/test/multi:v1"
+        self.assertOk(self.pull(arm_ref, "--platform", "linux/arm64"))
+        proxy, ref = self.slow_proxy()
+        p = subprocess.Popen([rf.CTK, "pull", "--plain-http", ref], env=self.env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # Once blobs stream in, the pull holds the store's write lock.
+        deadline = time.time() + 30
+        while time.time() < deadline and not any(os.path.getsize(f) > 0 for f in
+                                                 glob.glob(os.path.join(self.store, "ingest", "*"))):
+            time.sleep(0.02)
+        r = self.ctk("rmi", arm_ref)
+        _, err = p.communicate()
+        self.assertEqual(p.returncode, 0, err)
+        self.assertOk(r)
+        arm_blobs = image_blobs(self.layout, self.arm)
+        self.assertIn(f"Deleted {len(arm_blobs)} blobs", r.stdout)
+        assert_index_valid(self, self.store, {ref: self.v1})
+        assert_store_consistent(self, self.store)
+        names = set(os.listdir(os.path.join(self.store, "blobs", "sha256")))
+        self.assertEqual(names, {d[7:] for d in image_blobs(self.layout, self.v1)})
+
     def test_kill_mid_pull_then_pull_again(self):
         proxy = rf.Proxy(self.reg.port, lambda method, path, n: "slow" if "/blobs/" in path else None)
         try:
@@ -343,6 +479,52 @@ class ProxyTest(Base):
         self.assertIn("scope=repository%3Atest%2Fbusybox%3Apull", path)
         self.assertEqual(auth, "Basic " + creds)
 
+    def slow_blobs(self, method, path, n):
+        return "slow" if "/blobs/" in path else None
+
+    def test_token_expiring_mid_pull_is_renewed(self):
+        # Tokens live 1 s and say so. One blob at a time through the slow
+        # proxy takes seconds: later requests need new tokens.
+        proxy, ref = self.through(self.slow_blobs, token="tok", expires_in=1, token_lifetime=1)
+        r = self.pull(ref, "--plain-http", "-j", "1")
+        self.assertOk(r)
+        self.assertEqual(rf.store_refs(self.store), {ref: self.v1})
+        assert_store_consistent(self, self.store)
+        # Each token the registry refused cost one renewal; at least one more
+        # renewal came before the registry could refuse anything.
+        self.assertGreater(len(proxy.token_requests), 1 + len(proxy.expired))
+
+    def test_token_refused_before_its_time_is_replaced(self):
+        # Tokens claim 300 s but are refused after 1 s (revoked): the
+        # registry's 401 is what tells ctk to get a new one.
+        proxy, ref = self.through(self.slow_blobs, token="tok", expires_in=300, token_lifetime=1)
+        r = self.pull(ref, "--plain-http", "-j", "1")
+        self.assertOk(r)
+        self.assertEqual(rf.store_refs(self.store), {ref: self.v1})
+        assert_store_consistent(self, self.store)
+        self.assertTrue(proxy.expired)
+        self.assertGreater(len(proxy.token_requests), 1)
+
+    def test_identity_token_from_a_credential_helper(self):
+        helper = rf.CredentialHelper(self.tmp)
+        self.env["PATH"] = helper.dir + os.pathsep + os.environ["PATH"]
+        proxy, ref = self.through(lambda method, path, n: None, token="tok", refresh_token="refresh-1")
+        os.makedirs(self.env["DOCKER_CONFIG"])
+        with open(os.path.join(self.env["DOCKER_CONFIG"], "config.json"), "w") as f:
+            json.dump({"credsStore": "ctktest"}, f)
+        helper.put(proxy.host, "<token>", "refresh-wrong")
+        self.assertFails(self.pull(ref, "--plain-http"), "identity token rejected", proxy.host)
+        helper.put(proxy.host, "<token>", "refresh-1")
+        proxy.token_posts.clear()
+        self.assertOk(self.pull(ref, "--plain-http"))
+        self.assertEqual(rf.store_refs(self.store), {ref: self.v1})
+        # Traded by OAuth2 POST, never sent as a password.
+        self.assertEqual(proxy.token_requests, [])
+        self.assertEqual(len(proxy.token_posts), 1)
+        form = proxy.token_posts[0]
+        self.assertEqual((form["grant_type"], form["refresh_token"], form["service"], form["scope"]),
+                         ("refresh_token", "refresh-1", "ctk-test", "repository:test/busybox:pull"))
+        self.assertIn(["get", proxy.host], helper.calls())
 
     def test_redirect_to_another_host_drops_credentials(self):
         storage, _ = self.through(lambda method, path, n: None)
@@ -420,6 +602,49 @@ class AuthRegistryTest(Base):
         self.assertOk(self.ctk("logout", self.reg.host))
         self.assertEqual(json.load(open(config))["auths"], {})
         self.assertFails(self.ctk("logout", self.reg.host), "not logged in")
+
+    def with_helper(self, config):
+        helper = rf.CredentialHelper(self.tmp)
+        self.env["PATH"] = helper.dir + os.pathsep + os.environ["PATH"]
+        path = os.path.join(self.env["DOCKER_CONFIG"], "config.json")
+        os.makedirs(self.env["DOCKER_CONFIG"])
+        with open(path, "w") as f:
+            json.dump(config, f)
+        return helper, path
+
+    def test_login_pull_logout_through_creds_store(self):
+        helper, config = self.with_helper({"credsStore": "ctktest"})
+        self.assertFails(self.pull(self.ref, "--cert-dir", self.reg.certs), "authentication required")
+        self.assertOk(self.login("hunter2"))
+        # The secret is in the helper; config.json keeps an empty entry, as docker's does.
+        self.assertEqual(helper.store(), {self.reg.host: ["bob", "hunter2"]})
+        self.assertEqual(json.load(open(config)), {"credsStore": "ctktest", "auths": {self.reg.host: {}}})
+        stores = [json.loads(request) for action, request in helper.calls() if action == "store"]
+        self.assertEqual(stores, [{"ServerURL": self.reg.host, "Username": "bob", "Secret": "hunter2"}])
+        self.assertOk(self.pull(self.ref, "--cert-dir", self.reg.certs))
+        self.assertEqual(rf.store_refs(self.store), {self.ref: self.v1})
+        self.assertIn(["get", self.reg.host], helper.calls())
+        self.assertOk(self.ctk("logout", self.reg.host))
+        self.assertEqual(helper.store(), {})
+        self.assertEqual(json.load(open(config)), {"credsStore": "ctktest", "auths": {}})
+        self.assertFails(self.ctk("logout", self.reg.host), "not logged in")
+
+    def test_cred_helpers_entry_wins_over_creds_store(self):
+        # credsStore names a helper that does not exist: only credHelpers' is run.
+        helper, config = self.with_helper({"credsStore": "ctk-missing", "credHelpers": {self.reg.host: "ctktest"}})
+        helper.put(self.reg.host, "bob", "hunter2")
+        self.assertOk(self.pull(self.ref, "--cert-dir", self.reg.certs))
+        self.assertEqual(rf.store_refs(self.store), {self.ref: self.v1})
+        # skopeo, which runs credHelpers (not credsStore), gets the same answer.
+        s = rf.run("skopeo", "inspect", "--authfile", config, "--cert-dir", self.reg.certs, f"docker://{self.ref}",
+                   env=self.env)
+        self.assertEqual(s.returncode, 0, s.stderr)
+        self.assertEqual(json.loads(s.stdout)["Digest"], self.v1)
+        helper.put(self.reg.host, "bob", "wrong")
+        self.assertFails(self.pull(f"{self.reg.host}/test/busybox@{self.v1}", "--cert-dir", self.reg.certs),
+                         "wrong username or password")
+        r = self.pull("docker.io/library/busybox:latest")
+        self.assertFails(r, "docker-credential-ctk-missing: not found on PATH", config)
 
 
 if __name__ == "__main__":

@@ -64,8 +64,9 @@ extern const Applet kLoginApplet = {
     .name = "login",
     .synopsis = "-u USER [--password-stdin | -p PASSWORD] [REGISTRY]",
     .summary = "Log in to a registry",
-    .description = "Checks the credentials against REGISTRY (default: docker.io) and stores them in\n"
-                   "docker's format in ~/.docker/config.json (mode 0600), where docker finds them too.",
+    .description = "Checks the credentials against REGISTRY (default: docker.io) and stores them where\n"
+                   "docker does: in the credential helper ~/.docker/config.json names (credHelpers for\n"
+                   "REGISTRY, else credsStore), else in the file itself (mode 0600).",
     .options = kOptions,
     .run = login_main,
 };

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "applets/applet.h"
+#include "applets/image_common.h"
 #include "oci/credentials.h"
 #include "oci/reference.h"
 
@@ -12,7 +13,7 @@ extern const Applet kLogoutApplet;
 namespace {
 
 const Option kOptions[] = {
-    {"authfile", 0, "FILE", "Credentials file (default: ~/.docker/config.json)"},
+    kAuthfileOption,
 };
 
 int logout_main(const Flags& flags) {
@@ -36,7 +37,8 @@ extern const Applet kLogoutApplet = {
     .name = "logout",
     .synopsis = "[REGISTRY]",
     .summary = "Log out from a registry",
-    .description = "Removes REGISTRY's credentials (default: docker.io) from ~/.docker/config.json.",
+    .description = "Removes REGISTRY's credentials (default: docker.io) from ~/.docker/config.json and,\n"
+                   "when it names a credential helper (credsStore, credHelpers), from the helper.",
     .options = kOptions,
     .run = logout_main,
 };

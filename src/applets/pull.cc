@@ -2,6 +2,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 
 #include "applets/applet.h"
 #include "applets/image_common.h"
@@ -38,9 +40,12 @@ int pull_main(const Flags& flags) {
     options.jobs = std::atoi(flags.get("jobs").c_str());
     if (options.jobs < 1 || options.jobs > 64) return fail(self, "invalid --jobs '" + flags.get("jobs") + "': want 1-64"), kExitUsage;
   }
-  options.progress = flags.has("quiet")       ? oci::Progress::kQuiet
-                     : isatty(STDERR_FILENO) ? oci::Progress::kTerminal
-                                             : oci::Progress::kLines;
+  // A terminal that cannot move the cursor gets the plain lines.
+  const char* term = std::getenv("TERM");
+  bool live = isatty(STDERR_FILENO) && !(term && std::string_view(term) == "dumb");
+  options.progress = flags.has("quiet") ? oci::Progress::kQuiet
+                     : live             ? oci::Progress::kTerminal
+                                        : oci::Progress::kLines;
   oci::Store store;
   if (!open_store(flags, &store, &err)) return fail(self, err);
   oci::PullResult result;

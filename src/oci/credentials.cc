@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "oci/cred_helper.h"
 #include "oci/fsutil.h"
 #include "oci/reference.h"
 
@@ -43,6 +44,64 @@ bool load(const std::string& path, json* out, std::string* err) {
     *err = path + ": not a JSON object";
     return false;
   }
+  return true;
+}
+
+// The helper docker runs for registry: its credHelpers entry, else
+// credsStore; "" when the credentials live in the file itself.
+bool helper_for(const std::string& path, const json& doc, std::string_view registry, std::string* name,
+                std::string* err) {
+  name->clear();
+  if (auto helpers = doc.find("credHelpers"); helpers != doc.end() && helpers->is_object())
+    for (auto it = helpers->begin(); it != helpers->end(); ++it)
+      if (key_registry(it.key()) == registry && it->is_string()) *name = it->get<std::string>();
+  if (auto store = doc.find("credsStore"); name->empty() && store != doc.end() && store->is_string())
+    *name = store->get<std::string>();
+  // The name becomes part of a program looked up on PATH, never a path.
+  if (name->find('/') != std::string::npos) {
+    *err = path + ": invalid credential helper name '" + *name + "'";
+    return false;
+  }
+  return true;
+}
+
+// Drops the registry's entries from "auths"; true when there were any.
+bool drop_entries(json* doc, std::string_view registry) {
+  auto auths = doc->find("auths");
+  if (auths == doc->end() || !auths->is_object()) return false;
+  bool dropped = false;
+  for (auto it = auths->begin(); it != auths->end();) {
+    if (key_registry(it.key()) == registry) {
+      it = auths->erase(it);
+      dropped = true;
+    } else {
+      ++it;
+    }
+  }
+  return dropped;
+}
+
+// Runs the helper; errors say which config file named it.
+bool call_helper(const std::string& config, const std::string& helper, const std::string& action,
+                 const std::string& input, std::string* answer, bool* not_found, std::string* err) {
+  if (run_credential_helper(helper, action, input, answer, not_found, err)) return true;
+  *err += " (credential helper named in " + config + ")";
+  return false;
+}
+
+// A helper's answer to `get`: {"ServerURL": .., "Username": .., "Secret": ..}.
+bool parse_helper_answer(const std::string& text, const std::string& what, Credential* out, bool* found,
+                         std::string* err) {
+  json doc = json::parse(text, nullptr, false);
+  if (!doc.is_object() || !doc.contains("Username") || !doc["Username"].is_string() || !doc.contains("Secret") ||
+      !doc["Secret"].is_string()) {
+    *err = what + ": answer is not JSON with \"Username\" and \"Secret\"";
+    return false;
+  }
+  std::string user = doc["Username"], secret = doc["Secret"];
+  if (secret.empty()) return true;
+  *out = user == "<token>" ? Credential{"", "", secret} : Credential{user, secret, ""};
+  *found = true;
   return true;
 }
 
@@ -105,22 +164,37 @@ bool find_credential(const std::string& config, std::string_view registry, Crede
                      std::string* err) {
   *found = false;
   json doc;
-  if (!load(config, &doc, err)) return false;
+  std::string helper;
+  if (!load(config, &doc, err) || !helper_for(config, doc, registry, &helper, err)) return false;
+  if (!helper.empty()) {
+    // Like docker: with a helper, the file's entry holds no secrets.
+    std::string answer;
+    bool not_found;
+    if (!call_helper(config, helper, "get", config_key(registry), &answer, &not_found, err)) return false;
+    return not_found || parse_helper_answer(answer, "docker-credential-" + helper + " get", out, found, err);
+  }
   auto auths = doc.find("auths");
   if (auths == doc.end() || !auths->is_object()) return true;
   for (auto it = auths->begin(); it != auths->end(); ++it) {
     if (key_registry(it.key()) != registry || !it->is_object()) continue;
-    std::string decoded;
-    if (it->contains("auth") && (*it)["auth"].is_string()) {
-      if (!base64_decode((*it)["auth"].get<std::string>(), &decoded) || decoded.find(':') == std::string::npos) {
+    const json& entry = *it;
+    auto text = [&](const char* key) {
+      return entry.contains(key) && entry[key].is_string() ? entry[key].get<std::string>() : std::string();
+    };
+    *out = Credential{};
+    if (std::string token = text("identitytoken"); !token.empty()) {
+      out->identity_token = token;
+    } else if (entry.contains("auth") && entry["auth"].is_string()) {
+      std::string decoded;
+      if (!base64_decode(text("auth"), &decoded) || decoded.find(':') == std::string::npos) {
         *err = config + ": invalid \"auth\" for " + it.key();
         return false;
       }
       out->user = decoded.substr(0, decoded.find(':'));
       out->password = decoded.substr(decoded.find(':') + 1);
-    } else if (it->contains("username") && it->contains("password")) {
-      out->user = (*it)["username"].get<std::string>();
-      out->password = (*it)["password"].get<std::string>();
+    } else if (entry.contains("username") && entry.contains("password")) {
+      out->user = text("username");
+      out->password = text("password");
     } else {
       continue;
     }
@@ -133,32 +207,36 @@ bool find_credential(const std::string& config, std::string_view registry, Crede
 bool store_credential(const std::string& config, std::string_view registry, const Credential& cred,
                       std::string* err) {
   json doc;
-  if (!load(config, &doc, err)) return false;
-  if (!doc["auths"].is_object()) doc["auths"] = json::object();
-  json& auths = doc["auths"];
-  for (auto it = auths.begin(); it != auths.end();) {
-    if (key_registry(it.key()) == registry) it = auths.erase(it);
-    else ++it;
+  std::string helper;
+  if (!load(config, &doc, err) || !helper_for(config, doc, registry, &helper, err)) return false;
+  json entry = {{"auth", base64_encode(cred.user + ":" + cred.password)}};
+  if (!helper.empty()) {
+    json request = {{"ServerURL", config_key(registry)}, {"Username", cred.user}, {"Secret", cred.password}};
+    std::string answer;
+    bool not_found;
+    if (!call_helper(config, helper, "store", request.dump(), &answer, &not_found, err)) return false;
+    entry = json::object();
   }
-  auths[config_key(registry)] = {{"auth", base64_encode(cred.user + ":" + cred.password)}};
+  drop_entries(&doc, registry);
+  if (!doc["auths"].is_object()) doc["auths"] = json::object();
+  doc["auths"][config_key(registry)] = entry;
   return save(config, doc, err);
 }
 
 bool erase_credential(const std::string& config, std::string_view registry, bool* existed, std::string* err) {
   *existed = false;
   json doc;
-  if (!load(config, &doc, err)) return false;
-  auto auths = doc.find("auths");
-  if (auths == doc.end() || !auths->is_object()) return true;
-  for (auto it = auths->begin(); it != auths->end();) {
-    if (key_registry(it.key()) == registry) {
-      it = auths->erase(it);
-      *existed = true;
-    } else {
-      ++it;
-    }
+  std::string helper;
+  if (!load(config, &doc, err) || !helper_for(config, doc, registry, &helper, err)) return false;
+  if (!helper.empty()) {
+    std::string answer;
+    bool not_found;
+    if (!call_helper(config, helper, "erase", config_key(registry), &answer, &not_found, err)) return false;
+    *existed = !not_found;
   }
-  return !*existed || save(config, doc, err);
+  if (!drop_entries(&doc, registry)) return true;
+  *existed = true;
+  return save(config, doc, err);
 }
 
 }  // namespace ctk::oci

@@ -332,8 +332,8 @@ bool Client::connect(const Url& url, std::unique_ptr<Conn>* out, std::string* er
   return true;
 }
 
-bool Client::request(std::string_view method, const Url& url, const Headers& headers, const Sink* sink,
-                     Response* resp, std::string* err) {
+bool Client::request(std::string_view method, const Url& url, const Headers& headers, std::string_view body,
+                     const Sink* sink, Response* resp, std::string* err) {
   failure_ = Failure::kNone;
   std::string origin = url.origin();
   // A pooled connection may have been closed by the server while idle; a
@@ -350,7 +350,7 @@ bool Client::request(std::string_view method, const Url& url, const Headers& hea
     }
     bool sent_nothing = false;
     *resp = Response();
-    if (exchange(*c, method, url, headers, sink, resp, &sent_nothing, err)) {
+    if (exchange(*c, method, url, headers, body, sink, resp, &sent_nothing, err)) {
       if (c->reusable) idle_[origin] = std::move(c);
       failure_ = Failure::kNone;
       return true;
@@ -361,13 +361,16 @@ bool Client::request(std::string_view method, const Url& url, const Headers& hea
 }
 
 bool Client::exchange(Conn& c, std::string_view method, const Url& url, const Headers& headers,
-                      const Sink* sink, Response* resp, bool* sent_nothing, std::string* err) {
+                      std::string_view body, const Sink* sink, Response* resp, bool* sent_nothing,
+                      std::string* err) {
   failure_ = Failure::kIo;
   std::string host = url.origin().substr(url.scheme.size() + 3);
   std::string req = std::string(method) + " " + url.target + " HTTP/1.1\r\nHost: " + host +
                     "\r\nUser-Agent: ctk/" CTK_VERSION "\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
+  if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   req += "\r\n";
+  req += body;
   *sent_nothing = true;
   if (!c.write_all(req, err)) return false;
   std::string line;

@@ -1,5 +1,5 @@
 // A small HTTP/1.1 client (sockets + OpenSSL) for the registry client: GET and
-// HEAD with keep-alive, chunked and length-delimited bodies streamed to a
+// HEAD (and a POST with a small body) with keep-alive, chunked and length-delimited bodies streamed to a
 // sink, TLS verified against the system store or given CA files. It is ctk's
 // own because Debian's cpp-httplib ships only a shared library (its header is
 // the split, declarations-only form), which a static ctk cannot link.
@@ -57,17 +57,18 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // Sends one request. A 2xx body goes to `sink` when given, anything else to
-  // resp->body. Returns false on a transport error (err says which host and
-  // what; failure() classifies it), true for any HTTP status.
-  bool request(std::string_view method, const Url& url, const Headers& headers, const Sink* sink,
-               Response* resp, std::string* err);
+  // Sends one request with `body` (a POST's form; empty for GET). A 2xx
+  // response body goes to `sink` when given, anything else to resp->body.
+  // Returns false on a transport error (err says which host and what;
+  // failure() classifies it), true for any HTTP status.
+  bool request(std::string_view method, const Url& url, const Headers& headers, std::string_view body,
+               const Sink* sink, Response* resp, std::string* err);
   Failure failure() const { return failure_; }
 
  private:
   struct Conn;
   bool connect(const Url& url, std::unique_ptr<Conn>* out, std::string* err);
-  bool exchange(Conn& c, std::string_view method, const Url& url, const Headers& headers,
+  bool exchange(Conn& c, std::string_view method, const Url& url, const Headers& headers, std::string_view body,
                 const Sink* sink, Response* resp, bool* sent_nothing, std::string* err);
 
   TlsOptions tls_;

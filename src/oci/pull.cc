@@ -1,82 +1,11 @@
 #include "oci/pull.h"
 
-#include <unistd.h>
-
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <cstdio>
 #include <mutex>
 #include <set>
 #include <thread>
 
-#include "base/strings.h"
-
 namespace ctk::oci {
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-std::string short_digest(const std::string& digest) { return digest.substr(7, 12); }
-
-// Progress output shared by the download workers: per-blob lines, and on a
-// terminal one live status line (bytes, rate, ETA) redrawn in place.
-class Reporter {
- public:
-  Reporter(Progress mode, uint64_t total) : mode_(mode), total_(total), start_(Clock::now()) {
-    if (mode_ == Progress::kTerminal) ticker_ = std::thread([this] { tick(); });
-  }
-  ~Reporter() { stop(); }
-
-  void add(uint64_t n) { done_ += n; }
-  void line(const std::string& text) {
-    if (mode_ == Progress::kQuiet) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    std::fprintf(stderr, "%s%s\n", mode_ == Progress::kTerminal ? "\r\x1b[K" : "", text.c_str());
-    if (mode_ == Progress::kTerminal) draw();
-  }
-  void stop() {
-    if (!ticker_.joinable()) return;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    ticker_.join();
-    std::fputs("\r\x1b[K", stderr);
-  }
-  double seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
-
- private:
-  void tick() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stopping_) {
-      draw();
-      cv_.wait_for(lock, std::chrono::milliseconds(200));
-    }
-  }
-  void draw() {
-    double s = seconds();
-    uint64_t done = done_;
-    double rate = s > 0 ? done / s : 0;
-    std::string eta = rate > 0 && total_ > done ? std::to_string(int((total_ - done) / rate)) + "s" : "-";
-    std::fprintf(stderr, "\r\x1b[K%s / %s  %s/s  ETA %s", format_size(done).c_str(), format_size(total_).c_str(),
-                 format_size(uint64_t(rate)).c_str(), eta.c_str());
-    std::fflush(stderr);
-  }
-
-  Progress mode_;
-  uint64_t total_;
-  std::atomic<uint64_t> done_{0};
-  Clock::time_point start_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread ticker_;
-};
-
-}  // namespace
 
 bool pull_image(Store& store, const Reference& ref, const PullOptions& options, PullResult* result,
                 std::string* err) {
@@ -112,15 +41,12 @@ bool pull_image(Store& store, const Reference& ref, const PullOptions& options, 
   std::set<std::string> seen = {manifest.config.digest};
   for (const Descriptor& l : manifest.layers)
     if (seen.insert(l.digest).second) blobs.push_back(l);
-  uint64_t total = 0;
-  for (const Descriptor& b : blobs) total += b.size;
 
-  Reporter reporter(options.progress, total);
-  reporter.line("Pulling " + what + " (" + want.str() + ")");
+  PullProgress progress(options.progress, blobs);
+  progress.note("Pulling " + what + " (" + want.str() + ")");
+  progress.start();
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
-  std::atomic<uint64_t> fetched{0};
-  std::atomic<int> fetched_blobs{0}, present_blobs{0};
   std::mutex err_mu;
   std::string first_err;
   auto worker = [&] {
@@ -132,20 +58,13 @@ bool pull_image(Store& store, const Reference& ref, const PullOptions& options, 
       BlobWriter w;
       bool ok = w.open(store, b.digest, b.size, &e);
       if (ok && w.done()) {
-        ++present_blobs;
-        reporter.add(b.size);
-        reporter.line(short_digest(b.digest) + ": already present");
+        progress.present(i);
         continue;
       }
       if (ok) {
-        uint64_t resumed = w.offset();
-        reporter.add(resumed);
-        ok = registry.fetch_blob(ref.repository, b, w, [&](uint64_t n) { reporter.add(n), fetched += n; }, &e);
-        if (ok) {
-          ++fetched_blobs;
-          reporter.line(short_digest(b.digest) + ": done " + format_size(b.size) +
-                        (resumed ? " (resumed at " + format_size(resumed) + ")" : ""));
-        }
+        progress.downloading(i, w.offset());
+        ok = registry.fetch_blob(ref.repository, b, w, [&](uint64_t n) { progress.add(i, n); }, &e);
+        if (ok) progress.finished(i);
       }
       if (!ok) {
         std::lock_guard<std::mutex> lock(err_mu);
@@ -159,8 +78,7 @@ bool pull_image(Store& store, const Reference& ref, const PullOptions& options, 
   for (int i = 1; i < jobs; ++i) threads.emplace_back(worker);
   worker();
   for (std::thread& t : threads) t.join();
-  double seconds = reporter.seconds();
-  reporter.stop();
+  progress.stop();
   if (failed) {
     *err = first_err;
     return false;
@@ -184,16 +102,7 @@ bool pull_image(Store& store, const Reference& ref, const PullOptions& options, 
   desc.ref_name = ref_name;
   result->image = desc;
   result->ref_name = ref_name;
-  result->fetched_bytes = fetched;
-  result->fetched_blobs = fetched_blobs;
-  result->present_blobs = present_blobs;
-  if (options.progress != Progress::kQuiet) {
-    std::fprintf(stderr, "Digest: %s\n", manifest_digest.c_str());
-    double mb = double(fetched) / 1e6;
-    std::fprintf(stderr, "Pulled %s: %d blobs fetched (%s in %.1f s, %.1f MB/s), %d already present\n",
-                 ref_name.c_str(), int(fetched_blobs), format_size(fetched).c_str(), seconds,
-                 seconds > 0 ? mb / seconds : 0.0, int(present_blobs));
-  }
+  progress.summary(ref_name, manifest_digest);
   return true;
 }
 

@@ -4,17 +4,15 @@
 // in index.json. The reference appears only after every blob is in place.
 #pragma once
 
-#include <cstdint>
 #include <string>
 
 #include "oci/image.h"
+#include "oci/pull_progress.h"
 #include "oci/reference.h"
 #include "oci/registry.h"
 #include "oci/store.h"
 
 namespace ctk::oci {
-
-enum class Progress { kQuiet, kLines, kTerminal };
 
 struct PullOptions {
   RegistryOptions registry;
@@ -26,9 +24,6 @@ struct PullOptions {
 struct PullResult {
   Descriptor image;       // the stored manifest
   std::string ref_name;   // its index.json name
-  uint64_t fetched_bytes = 0;
-  int fetched_blobs = 0;
-  int present_blobs = 0;
 };
 
 bool pull_image(Store& store, const Reference& ref, const PullOptions& options, PullResult* result,

@@ -169,6 +169,10 @@ bool Registry::authenticate(http::Client& client, const std::string& challenge, 
       *err = registry_ + ": authentication required (see 'ctk login')";
       return false;
     }
+    if (!credential_->identity_token.empty()) {
+      *err = registry_ + ": the stored credential is an identity token, but the registry asks for Basic auth";
+      return false;
+    }
     std::lock_guard<std::mutex> lock(mu_);
     use_basic_ = true;
     return true;
@@ -183,16 +187,31 @@ bool Registry::authenticate(http::Client& client, const std::string& challenge, 
   if (!params["service"].empty()) query += "service=" + http::url_encode(params["service"]);
   std::string want = !params["scope"].empty() ? params["scope"] : scope;
   if (!want.empty()) query += (query.empty() ? "" : "&") + std::string("scope=") + http::url_encode(want);
-  if (!query.empty()) url.target += (url.target.find('?') == std::string::npos ? "?" : "&") + query;
   http::Headers headers;
-  if (credential_)
-    headers.emplace_back("Authorization",
-                         "Basic " + base64_encode(credential_->user + ":" + credential_->password));
+  std::string method = "GET", body;
+  if (credential_ && !credential_->identity_token.empty()) {
+    // An identity token is an OAuth2 refresh token: traded for an access
+    // token in a form POST (the distribution token spec's oauth flow).
+    method = "POST";
+    body = "grant_type=refresh_token&client_id=ctk&refresh_token=" +
+           http::url_encode(credential_->identity_token) + (query.empty() ? "" : "&" + query);
+    headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  } else {
+    if (!query.empty()) url.target += (url.target.find('?') == std::string::npos ? "?" : "&") + query;
+    if (credential_)
+      headers.emplace_back("Authorization",
+                           "Basic " + base64_encode(credential_->user + ":" + credential_->password));
+  }
+  // The lifetime counts from before the request, so a slow answer never
+  // makes the token seem to live longer than it does.
+  Clock::time_point asked = Clock::now();
   http::Response resp;
-  if (!client.request("GET", url, headers, nullptr, &resp, err)) return false;
+  if (!client.request(method, url, headers, body, nullptr, &resp, err)) return false;
   if (resp.status == 401 || resp.status == 403) {
-    *err = registry_ + ": " + (credential_ ? "wrong username or password" : "authentication required (see 'ctk login')") +
-           " (token server " + url.origin() + ": " + status_text(resp) + ")";
+    std::string why = !credential_                          ? "authentication required (see 'ctk login')"
+                      : credential_->identity_token.empty() ? "wrong username or password"
+                                                            : "identity token rejected";
+    *err = registry_ + ": " + why + " (token server " + url.origin() + ": " + status_text(resp) + ")";
     return false;
   }
   if (resp.status != 200) {
@@ -209,9 +228,11 @@ bool Registry::authenticate(http::Client& client, const std::string& challenge, 
     *err = registry_ + ": token server " + url.origin() + " returned no token";
     return false;
   }
-  int64_t ttl = doc.contains("expires_in") && doc["expires_in"].is_number_integer() ? doc["expires_in"].get<int64_t>() : 60;
-  // Renew a little early so a token does not expire mid-request.
-  Token t{token, Clock::now() + std::chrono::seconds(std::max<int64_t>(ttl - 10, 5))};
+  // The spec's default lifetime is 60 s. Renew a little early (10 s, or a
+  // quarter of a short lifetime) so a token does not expire in flight.
+  int64_t ttl = doc.contains("expires_in") && doc["expires_in"].is_number_integer() ? doc["expires_in"].get<int64_t>() : 0;
+  std::chrono::milliseconds life = std::chrono::seconds(ttl > 0 ? ttl : 60);
+  Token t{token, asked + life - std::min<std::chrono::milliseconds>(std::chrono::seconds(10), life / 4)};
   std::lock_guard<std::mutex> lock(mu_);
   tokens_[scope] = t;
   return true;
@@ -219,7 +240,7 @@ bool Registry::authenticate(http::Client& client, const std::string& challenge, 
 
 Registry::Outcome Registry::request_once(http::Client& client, const http::Url& url, const http::Headers& headers,
                                          const http::Sink* sink, http::Response* resp, std::string* err) {
-  if (client.request("GET", url, headers, sink, resp, err)) return Outcome::kOk;
+  if (client.request("GET", url, headers, {}, sink, resp, err)) return Outcome::kOk;
   if (client.failure() == http::Failure::kNotTls) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!may_fall_back_to_http_) {

@@ -2,7 +2,9 @@
 // both OCI and Docker types, blobs streamed into the store with resume.
 // Auth follows the registry's 401 challenge: Basic with stored credentials,
 // or the Bearer token flow (realm, service, scope) with tokens reused across
-// requests and threads until they expire. Transient failures (429, 5xx,
+// requests and threads until shortly before they expire; a token the
+// registry rejects anyway (401) is replaced once per request. An identity
+// token is traded for access tokens by OAuth2 POST. Transient failures (429, 5xx,
 // dropped connections) are retried with backoff. Thread-safe: pull workers
 // share one Registry; each request takes a pooled connection.
 #pragma once
