@@ -116,10 +116,11 @@ bool build_initfs(const InitfsRequest& req, InitfsResult* result, std::string* e
         dirs.insert(base + "/" + p.substr(0, s));
     }
     for (const std::string& d : dirs) cpio.dir(d);  // std::set: parents sort first
+    bool strip = !kernel_requires_signatures(req.kernel.image, req.kernel.release);
     for (const std::string& p : paths) {
       std::string data;
       if (!read_file(req.kernel.modules_dir + "/" + p, &data, err)) return false;
-      cpio.file(base + "/" + p, 0644, data);
+      cpio.file(base + "/" + p, 0644, strip ? without_signature(data) : data);
       // The guest loads modules.dep top to bottom: this list is already in
       // load order, so each line needs no dependencies of its own.
       dep += p + ":\n";

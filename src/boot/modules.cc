@@ -1,6 +1,7 @@
 #include "boot/modules.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 
 #include "base/error.h"
@@ -21,6 +22,26 @@ const std::vector<std::string>& guest_modules() {
       "vmw_vsock_virtio_transport", "overlay", "ext4", "virtio_rng",
   };
   return names;
+}
+
+std::string_view without_signature(std::string_view module) {
+  constexpr std::string_view kMagic = "~Module signature appended~\n";
+  constexpr size_t kInfo = 12;  // struct module_signature; its last 4 bytes: big-endian sig_len
+  if (!module.ends_with(kMagic) || module.size() < kMagic.size() + kInfo) return module;
+  const auto* info = reinterpret_cast<const unsigned char*>(module.data() + module.size() - kMagic.size() - kInfo);
+  uint32_t sig_len = uint32_t(info[8]) << 24 | uint32_t(info[9]) << 16 | uint32_t(info[10]) << 8 | info[11];
+  size_t trailer = kMagic.size() + kInfo + sig_len;
+  if (trailer > module.size()) return module;
+  return module.substr(0, module.size() - trailer);
+}
+
+bool kernel_requires_signatures(const std::string& image, const std::string& release) {
+  std::ifstream config(std::filesystem::path(image).parent_path() / ("config-" + release));
+  if (!config) return true;
+  std::string line;
+  while (std::getline(config, line))
+    if (line == "CONFIG_MODULE_SIG_FORCE=y") return true;
+  return false;
 }
 
 bool ModuleDb::load(const std::string& dir, std::string* err) {

@@ -38,6 +38,18 @@ class ModuleDb {
 // "kernel/drivers/block/virtio_blk.ko.xz" -> "virtio_blk".
 std::string module_name(std::string_view path);
 
+// A module file without its appended signature (PKCS#7 + struct
+// module_signature + "~Module signature appended~\n"), or all of it when it
+// has none. The guest kernel checks a signature with RSA as it loads a module:
+// under emulation that is a large part of the boot, for files ctk took from
+// the host's own module tree.
+std::string_view without_signature(std::string_view module);
+
+// Whether the kernel refuses unsigned modules (CONFIG_MODULE_SIG_FORCE=y in
+// the config-RELEASE file beside the image). Unknown (no config file) counts
+// as yes, so signatures are kept.
+bool kernel_requires_signatures(const std::string& image, const std::string& release);
+
 // The modules a ctk guest loads: virtio transports, disks, console, network,
 // vsock, overlayfs, entropy.
 const std::vector<std::string>& guest_modules();

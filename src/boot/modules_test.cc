@@ -39,3 +39,28 @@ TEST_CASE("closure loads dependencies first, each once") {
   CHECK_FALSE(db.load(dir.string(), &err));
   CHECK(err.find("modules.dep") != std::string::npos);
 }
+
+TEST_CASE("module signatures are cut off whole, and only when present") {
+  std::string body = "\x7f" "ELF module body";
+  std::string pkcs7(681, 'S');
+  std::string info = {0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 2, char(169)};  // sig_len 681
+  std::string signed_module = body + pkcs7 + info + "~Module signature appended~\n";
+  CHECK(without_signature(signed_module) == body);
+  CHECK(without_signature(body) == body);
+  // A length beyond the file is not trusted.
+  std::string bogus = body + std::string(4, 0) + std::string{0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0, 0, 0} +
+                      "~Module signature appended~\n";
+  CHECK(without_signature(bogus) == bogus);
+}
+
+TEST_CASE("signatures are kept unless the kernel's config says they are optional") {
+  auto dir = std::filesystem::temp_directory_path() / ("ctk-sigtest-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string image = (dir / "vmlinuz-6.1.0-test").string();
+  CHECK(kernel_requires_signatures(image, "6.1.0-test"));  // no config: keep them
+  std::ofstream(dir / "config-6.1.0-test") << "CONFIG_MODULE_SIG=y\n# CONFIG_MODULE_SIG_FORCE is not set\n";
+  CHECK_FALSE(kernel_requires_signatures(image, "6.1.0-test"));
+  std::ofstream(dir / "config-6.1.0-test") << "CONFIG_MODULE_SIG=y\nCONFIG_MODULE_SIG_FORCE=y\n";
+  CHECK(kernel_requires_signatures(image, "6.1.0-test"));
+  std::filesystem::remove_all(dir);
+}

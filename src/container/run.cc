@@ -307,26 +307,22 @@ bool run(const RunOptions& options, Timings& timings, int* exit_code, std::strin
   uint32_t out_ch, err_ch = 0, in_ch = 0;
   {
     Timer t(timings, "container start");
-    json ignored;
-    for (const json& m : {json{{"destination", kLower}, {"type", "ext4"}, {"source", "/dev/vda"}, {"options", {"ro"}}},
-                          json{{"destination", kScratch}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"mode=0755"}}}}) {
-      if (!agent.call("mount", m, &ignored, err)) return false;
-    }
-    for (const char* d : {"/run/ctk/rw/upper", "/run/ctk/rw/work"})
-      if (!agent.call("mkdir", {{"path", d}}, &ignored, err)) return false;
-    json overlay = {{"destination", kRoot}, {"type", "overlay"}, {"source", "overlay"},
-                    {"options", {std::string("lowerdir=") + kLower, "upperdir=/run/ctk/rw/upper",
-                                 "workdir=/run/ctk/rw/work"}}};
-    if (!agent.call("mount", overlay, &ignored, err)) return false;
+    // One round trip for the whole setup: each call costs a guest wake-up.
+    std::vector<proto::Client::Call> setup = {
+        {"mount", {{"destination", kLower}, {"type", "ext4"}, {"source", "/dev/vda"}, {"options", {"ro"}}}},
+        {"mount", {{"destination", kScratch}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"mode=0755"}}}},
+        {"mkdir", {{"path", "/run/ctk/rw/upper"}}},
+        {"mkdir", {{"path", "/run/ctk/rw/work"}}},
+        {"mount", {{"destination", kRoot}, {"type", "overlay"}, {"source", "overlay"},
+                   {"options", {std::string("lowerdir=") + kLower, "upperdir=/run/ctk/rw/upper",
+                                "workdir=/run/ctk/rw/work"}}}}};
     if (machine.network == vz::Network::nat) {
       // QEMU's user networking: the guest is 10.0.2.15, the host's loopback
       // is reachable as the gateway 10.0.2.2, its DNS forwarder is 10.0.2.3.
-      if (!agent.call("network", {{"interface", "eth0"}, {"address", "10.0.2.15/24"}, {"gateway", "10.0.2.2"}},
-                      &ignored, err) ||
-          !agent.call("mkdir", {{"path", std::string(kRoot) + "/etc"}}, &ignored, err) ||
-          !agent.call("write_file", {{"path", std::string(kRoot) + "/etc/resolv.conf"},
-                                     {"data", "nameserver 10.0.2.3\n"}}, &ignored, err))
-        return false;
+      setup.push_back({"network", {{"interface", "eth0"}, {"address", "10.0.2.15/24"}, {"gateway", "10.0.2.2"}}});
+      setup.push_back({"mkdir", {{"path", std::string(kRoot) + "/etc"}}});
+      setup.push_back({"write_file", {{"path", std::string(kRoot) + "/etc/resolv.conf"},
+                                      {"data", "nameserver 10.0.2.3\n"}}});
     }
 
     out_ch = agent.open_channel();
@@ -342,10 +338,13 @@ bool run(const RunOptions& options, Timings& timings, int* exit_code, std::strin
         create["stdin"] = in_ch;
       }
     }
-    if (!agent.call("create", create, &ignored, err)) return false;
+    setup.push_back({"create", create});
+    setup.push_back({"start", {{"container", "main"}}});
     std::string code;
-    if (!agent.call("start", {{"container", "main"}}, &ignored, err, &code)) {
-      *exit_code = exit_code_for(code);
+    size_t failed = 0;
+    if (!agent.call_all(setup, err, &code, &failed)) {
+      // Only a process that never ran gets docker's 126/127.
+      if (failed == setup.size() - 1) *exit_code = exit_code_for(code);
       return false;
     }
   }

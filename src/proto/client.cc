@@ -103,19 +103,47 @@ bool Client::take_reply(int64_t id, json* reply) {
   return true;
 }
 
-bool Client::call(const std::string& op, json args, json* result, std::string* err,
-                  std::string* code) {
-  int64_t id = request(op, std::move(args));
+namespace {
+
+// Waits for the reply to id; false with err (and code) for an error reply.
+bool await_reply(Client& c, int64_t id, json* result, std::string* err, std::string* code) {
   json reply;
-  while (!take_reply(id, &reply))
-    if (!pump(-1, err)) return false;
+  while (!c.take_reply(id, &reply))
+    if (!c.pump(-1, err)) return false;
   if (reply.contains("error")) {
     *err = reply["error"].value("message", "");
     if (code) *code = reply["error"].value("code", "");
     return false;
   }
-  *result = reply.value("result", json::object());
+  if (result) *result = reply.value("result", json::object());
   return true;
+}
+
+}  // namespace
+
+bool Client::call(const std::string& op, json args, json* result, std::string* err,
+                  std::string* code) {
+  return await_reply(*this, request(op, std::move(args)), result, err, code);
+}
+
+bool Client::call_all(const std::vector<Call>& calls, std::string* err, std::string* code,
+                      size_t* failed) {
+  std::vector<int64_t> ids;
+  for (const Call& c : calls) ids.push_back(request(c.op, c.args));
+  bool ok = true;
+  // Every reply is collected, so none is left behind for a later take_reply.
+  for (size_t i = 0; i < ids.size(); ++i) {
+    json reply;
+    while (!take_reply(ids[i], &reply))
+      if (!pump(-1, err)) return false;
+    if (ok && reply.contains("error")) {
+      ok = false;
+      if (failed) *failed = i;
+      *err = reply["error"].value("message", "");
+      if (code) *code = reply["error"].value("code", "");
+    }
+  }
+  return ok;
 }
 
 bool Client::hello(json* info, std::string* err) {

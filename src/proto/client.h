@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,17 @@ class Client {
   // returns false with err "message" and code the protocol's error code.
   bool call(const std::string& op, nlohmann::json args, nlohmann::json* result, std::string* err,
             std::string* code = nullptr);
+
+  // Sends every request at once, then waits for the replies: one round trip
+  // instead of one per call (the agent handles requests in order, so later
+  // ones see what earlier ones did). The first error reply is the result,
+  // with the index of its call in *failed; requests after it have run too.
+  struct Call {
+    std::string op;
+    nlohmann::json args;
+  };
+  bool call_all(const std::vector<Call>& calls, std::string* err, std::string* code = nullptr,
+                size_t* failed = nullptr);
 
   // Sends a request without waiting; pump() collects the reply for take_reply().
   int64_t request(const std::string& op, nlohmann::json args);

@@ -68,6 +68,15 @@ TEST_CASE("client calls, streams and errors") {
   CHECK_FALSE(client.call("boom", json::object(), &info, &err, &code));
   CHECK(code == "not_found");
   CHECK(err == "no boom");
+  // Pipelined: the first error wins, and every reply is consumed.
+  code.clear();
+  CHECK(client.call_all({{"hello", {{"version", 1}}}, {"hello", {{"version", 1}}}}, &err, &code));
+  CHECK(code.empty());
+  size_t failed = 9;
+  CHECK_FALSE(client.call_all({{"hello", {{"version", 1}}}, {"boom", json::object()}, {"hello", {{"version", 1}}}},
+                              &err, &code, &failed));
+  CHECK(code == "not_found");
+  CHECK(failed == 1);
   uint32_t in = client.open_channel(), out = client.open_channel();
   REQUIRE(out == in + 1);
   REQUIRE(client.call("upper", {{"channel", in}}, &info, &err));

@@ -1,6 +1,8 @@
 #include "vz/machine.h"
 
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -130,15 +132,21 @@ bool Machine::connect_agent(int timeout_ms, std::string* err) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   // The guest opens its port only when vminitd runs; what the host sends
-  // before is lost, so the hello is repeated until one is answered.
+  // before is lost, so the hello is repeated (every 10 ms: a late answer is
+  // boot time lost, an extra hello costs the guest nothing) until one is
+  // answered. A new one goes out only when QEMU has taken the last from the
+  // socket: QEMU may stop reading while the port is closed, and hellos piling
+  // up in the socket would fill it and block this loop for good.
   int64_t id = -1;
   int last_sent = -1000;
   for (;;) {
-    if (ms_since(start) - last_sent >= 50) {
+    int unread = 0;
+    if (::ioctl(agent_.fd(), SIOCOUTQ, &unread) != 0) unread = 0;
+    if (unread == 0 && ms_since(start) - last_sent >= 10) {
       id = agent_.request("hello", {{"version", proto::kVersion}});
       last_sent = ms_since(start);
     }
-    if (!agent_.pump(20, err)) {
+    if (!agent_.pump(10, err)) {
       died(err, 5000);  // a VM going down closes the socket first: say why
       return false;
     }
