@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 
 #include "base/error.h"
@@ -88,10 +87,12 @@ bool Agent::listen(const std::string& address, std::string* err) {
   return true;
 }
 
+bool Agent::setup_cgroups(uint64_t memory_max, std::string* err) {
+  if (!cgroups_.init("/sys/fs/cgroup/ctk", err)) return false;
+  return !memory_max || cgroups_.limit_agent_memory(memory_max, err);
+}
+
 bool Agent::run(std::string* err) {
-  // Without cgroup2 containers still run, only without resource limits.
-  std::string why;
-  if (!cgroups_.init("/sys/fs/cgroup/ctk", &why)) std::fprintf(stderr, "vminitd: no cgroups: %s\n", why.c_str());
   // Children are noticed through a signalfd; a peer that hangs up must not kill the agent.
   sigset_t mask;
   sigemptyset(&mask);

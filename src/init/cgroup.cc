@@ -144,8 +144,21 @@ bool Cgroups::init(const std::string& base, std::string* err) {
       write_text(base + "/cgroup.subtree_control", plus);
   }
   base_ = base;
+  mount_ = parent;
   available_ = true;
   return true;
+}
+
+bool Cgroups::limit_agent_memory(uint64_t bytes, std::string* err) {
+  if (!available_) {
+    *err = "no cgroup for the agent: " + why_;
+    return false;
+  }
+  std::string file = base_ + "/agent/memory.max";
+  if (write_text(file, std::to_string(bytes))) return true;
+  *err = errno == ENOENT ? "the memory controller is not available for " + file
+                         : sys_error(file + " = " + std::to_string(bytes));
+  return false;
 }
 
 bool Cgroups::create(const std::string& id, const Resources& r, std::string* path, std::string* err) {
@@ -203,6 +216,32 @@ bool Cgroups::stats(const std::string& path, json* out, std::string* err) const 
   if (exists(path + "/pids.current"))
     pids = {{"current", read_value(path + "/pids.current")}, {"max", read_value(path + "/pids.max")}};
   *out = {{"memory", memory}, {"cpu", cpu}, {"pids", pids}};
+  return true;
+}
+
+bool Cgroups::own_stats(json* out, std::string* err) const {
+  if (!available_) {
+    *err = "the agent has no cgroup: " + why_;
+    return false;
+  }
+  std::string text, path;
+  if (!read_text("/proc/self/cgroup", &text)) {
+    *err = sys_error("/proc/self/cgroup");
+    return false;
+  }
+  // cgroup2's line is "0::PATH", relative to the cgroup namespace's root,
+  // which is where mount_ is rooted.
+  for (size_t pos = 0; pos < text.size() && path.empty();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    if (text.compare(pos, 3, "0::") == 0) path = text.substr(pos + 3, end - pos - 3);
+    pos = end + 1;
+  }
+  if (path.empty() || !stats(mount_ + path, out, err)) {
+    if (path.empty()) *err = "no cgroup2 entry in /proc/self/cgroup";
+    return false;
+  }
+  (*out)["cgroup"] = path;
   return true;
 }
 

@@ -427,9 +427,10 @@ bool Agent::op_delete(const json& req, std::string* code, std::string* err) {
 }
 
 bool Agent::op_stats(const json& req, json* result, std::string* code, std::string* err) {
-  Container* ct = find_container(req, code, err);
-  if (!ct) return false;
-  if (!cgroups_.stats(ct->cgroup, result, err)) {
+  // Without a container: the agent's own cgroup, where its memory budget is.
+  Container* ct = req.contains("container") ? find_container(req, code, err) : nullptr;
+  if (req.contains("container") && !ct) return false;
+  if (!(ct ? cgroups_.stats(ct->cgroup, result, err) : cgroups_.own_stats(result, err))) {
     *code = "internal";
     return false;
   }
