@@ -5,6 +5,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -565,7 +566,7 @@ class VminitdTest(unittest.TestCase):
         self.c.call("start", container=cid)
 
         def expect(text):
-            self.c.wait_for(lambda: text.encode() in self.c.channels[tty].buf)
+            self.c.wait_for(lambda: re.search(text.encode(), self.c.channels[tty].buf, re.DOTALL))
             self.c.read(tty)
 
         self.c.write(tty, b"stty size; echo $TERM\n")
@@ -581,11 +582,14 @@ class VminitdTest(unittest.TestCase):
         self.c.write(tty, b"sh -c 'echo $((6*7))-ready; exec sleep 100'\n")
         expect("42-ready")
         self.c.write(tty, b"\x03")
+        # The prompt, once the shell took the interrupt: what is typed ahead of it may be dropped.
+        expect(r"\^C.*/ # ")
         self.c.write(tty, b"echo status=$?\n")
         expect(f"status={128 + signal.SIGINT}")
         self.c.write(tty, b"sh -c 'echo $((7*8))-again; exec cat'\n")
         expect("56-again")
         self.c.write(tty, b"\x03")
+        expect(r"\^C.*/ # ")
         self.c.write(tty, b"exit $?\n")
         rid = self.c.request("wait", container=cid)
         self.c.read_until_eof(tty)
@@ -634,6 +638,51 @@ class VminitdTest(unittest.TestCase):
         with self.assertRaises(AgentError) as e:
             self.c.call("copy_out", container=cid, path="/tmp/none", channel=self.c.open_channel())
         self.assertEqual(e.exception.code, "not_found")
+        self.c.call("delete", container=cid, force=True)
+
+    def test_copy_in_is_written_from_another_cgroup(self):
+        # A tmpfs file's memory is charged to whoever writes it: a writer in
+        # the container's cgroup (or ctk-files, for the agent's own
+        # filesystem) keeps it off the agent's memory budget.
+        def small_tmpfs(cfg):
+            cfg["mounts"].append({"destination": "/small", "type": "tmpfs", "source": "tmpfs",
+                                  "options": ["size=1m"]})
+        cid = self.start_sleeper(edit=small_tmpfs)
+        own_file = os.path.join(self.tmp, "copied")
+        for where, cgroup, args in (("container", self.container_cgroup(cid), {"container": cid, "path": "/tmp/part"}),
+                                    ("agent", os.path.join(self.cgroup, "ctk-files"), {"path": own_file})):
+            with self.subTest(where=where):
+                procs = os.path.join(cgroup, "cgroup.procs")
+                with open(procs) as f:
+                    before = f.read().split()
+                ch = self.c.open_channel()
+                rid = self.c.request("copy_in", channel=ch, **args)
+                self.c.write(ch, b"first half ")
+                # Ordering, not time: a hello answered means the copy_in was
+                # handled, and the writer is born in its cgroup.
+                self.c.hello()
+                with open(procs) as f:
+                    self.assertEqual(len(set(f.read().split()) - set(before)), 1, "the writer is there")
+                self.c.write(ch, b"second half")
+                self.c.send_eof(ch)
+                self.assertEqual(self.c.result(rid)["size"], 22)
+                with open(procs) as f:
+                    self.assertEqual(f.read().split(), before, "the writer is gone when copy_in replies")
+                out = self.c.open_channel()
+                self.c.call("copy_out", channel=out, **args)
+                self.assertEqual(self.c.read_until_eof(out), b"first half second half")
+        # What the writer fails at comes back as the reply's error.
+        ch = self.c.open_channel()
+        rid = self.c.request("copy_in", container=cid, path="/small/big", channel=ch)
+        try:
+            self.c.write(ch, os.urandom(2 << 20))
+            self.c.send_eof(ch)
+        except BrokenPipeError:
+            pass  # the agent stopped taking data once the writer failed
+        with self.assertRaises(AgentError) as e:
+            self.c.result(rid)
+        self.assertEqual((e.exception.code, e.exception.message),
+                         ("internal", "write /small/big: No space left on device"))
         self.c.call("delete", container=cid, force=True)
 
     def free_port(self):

@@ -94,6 +94,7 @@ class Agent {
   std::string container_path(Container* ct, const std::string& path);
   void process_exited(Proc* p, int code, const std::string& message);
   void finish_waits(Proc* p);
+  void finish_copy_in(Stream* s);
   void reply(Conn* c, const json& id, const json& result);
   void reply_error(Conn* c, const json& id, const std::string& code, const std::string& message);
 

@@ -145,6 +145,7 @@ bool Cgroups::init(const std::string& base, std::string* err) {
   }
   base_ = base;
   mount_ = parent;
+  if (::mkdir((base + "-files").c_str(), 0755) == 0 || errno == EEXIST) files_ = base + "-files";
   available_ = true;
   return true;
 }

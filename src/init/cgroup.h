@@ -39,6 +39,10 @@ class Cgroups {
   // when cgroup2 is not mounted on the parent of base or cannot be used.
   bool init(const std::string& base, std::string* err);
   bool available() const { return available_; }
+  // Where copy_in's writer goes for files in the agent's own filesystem:
+  // base's sibling "<base>-files", so that they are not charged to the agent
+  // (a tmpfs file never leaves RAM). "" without cgroup2.
+  const std::string& files() const { return files_; }
   // Sets memory.max of the agent's own cgroup (base/agent); false with why
   // when the memory controller cannot be had there.
   bool limit_agent_memory(uint64_t bytes, std::string* err);
@@ -59,6 +63,7 @@ class Cgroups {
   bool available_ = false;
   std::string base_;
   std::string mount_;  // base's parent: where cgroup2 is mounted
+  std::string files_;
   std::string why_;
   std::vector<std::string> doomed_;
 };
