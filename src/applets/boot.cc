@@ -61,7 +61,8 @@ extern const Applet kBootApplet = {
     .description =
         "Finds a kernel, builds the initramfs when no cached one matches this ctk and kernel,\n"
         "starts the VM (QEMU: KVM when /dev/kvm is usable, else software emulation) and waits\n"
-        "for the guest's vminitd to answer on the agent channel, then shuts the VM down.",
+        "for the guest's vminitd to answer on the agent channel, prints the agent's version\n"
+        "and its cgroup's memory use and budget, then shuts the VM down.",
     .options = kOptions,
     .run = boot_main,
 };

@@ -103,9 +103,11 @@ extern const Applet kVminitdApplet = {
         "kill and delete containers described by OCI runtime-spec config.json, with their\n"
         "stdio or pty streamed over flow-controlled channels, and copy files in and out.\n"
         "Runs as root. SIGTERM kills every container process and ends the agent.\n"
+        "With cgroup2 it lives in its own cgroup, /sys/fs/cgroup/ctk/agent, beside the\n"
+        "containers' /sys/fs/cgroup/ctk/ID; --memory-max caps that cgroup's memory.\n"
         "As PID 1 of a VM (the initramfs's /init) it mounts /proc, /sys, /dev and cgroup2,\n"
-        "loads the kernel modules shipped with it, and serves vsock port 1024 when the VM has\n"
-        "a vsock device, else the virtio-serial port ctk.agent.",
+        "loads the kernel modules shipped with it, caps its own memory at 64M, and serves\n"
+        "vsock port 1024 when the VM has a vsock device, else the virtio-serial port ctk.agent.",
     .options = kOptions,
     .run = vminitd_main,
 };
