@@ -422,8 +422,9 @@ class VminitdTest(unittest.TestCase):
         # A's hostname and namespaces; its pid namespace, whose PID 1 is A's sleep.
         self.assertEqual(out.decode().split(), ["alpha", ns["uts"], ns["net"], ns["pid"], "sleep"])
         # A namespace that is not there, or not of its kind, fails the start.
-        for path, kind, message in ((f"/proc/{pid}/ns/nosuch", "uts", f"namespace /proc/{pid}/ns/nosuch: "),
-                                    (f"/proc/{pid}/ns/net", "uts", f"setns /proc/{pid}/ns/net: Invalid argument")):
+        bad = ((f"/proc/{pid}/ns/nosuch", "uts", f"namespace /proc/{pid}/ns/nosuch: "),
+               (f"/proc/{pid}/ns/net", "uts", f"setns /proc/{pid}/ns/net: Invalid argument"))
+        for path, kind, message in bad:
             with self.subTest(path=path):
                 cid = self.new_id()
                 cfg = config(self.root, ["true"])
@@ -649,8 +650,9 @@ class VminitdTest(unittest.TestCase):
                                   "options": ["size=1m"]})
         cid = self.start_sleeper(edit=small_tmpfs)
         own_file = os.path.join(self.tmp, "copied")
-        for where, cgroup, args in (("container", self.container_cgroup(cid), {"container": cid, "path": "/tmp/part"}),
-                                    ("agent", os.path.join(self.cgroup, "ctk-files"), {"path": own_file})):
+        cases = (("container", self.container_cgroup(cid), {"container": cid, "path": "/tmp/part"}),
+                 ("agent", os.path.join(self.cgroup, "ctk-files"), {"path": own_file}))
+        for where, cgroup, args in cases:
             with self.subTest(where=where):
                 procs = os.path.join(cgroup, "cgroup.procs")
                 with open(procs) as f:

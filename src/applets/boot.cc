@@ -40,7 +40,9 @@ int boot_main(const Flags& flags) {
     std::printf("agent cgroup: none (%s)\n", err.c_str());
   } else {
     const nlohmann::json& mem = own["memory"];
-    auto number = [&](const char* key) { return mem.is_object() && mem.contains(key) ? mem.at(key).dump() : "unknown"; };
+    auto number = [&](const char* key) {
+      return mem.is_object() && mem.contains(key) ? mem.at(key).dump() : "unknown";
+    };
     std::printf("agent cgroup %s: memory.current %s, memory.max %s\n",
                 own.value("cgroup", "?").c_str(), number("current").c_str(), number("max").c_str());
   }

@@ -28,7 +28,8 @@ const Option kOptions[] = {
 // the agent's limit.
 void setup_pid1_cgroups(init::Agent* agent) {
   std::string why;
-  if (!agent->setup_cgroups(init::kAgentMemoryMax, &why)) std::fprintf(stderr, "vminitd: cgroups: %s\n", why.c_str());
+  if (!agent->setup_cgroups(init::kAgentMemoryMax, &why))
+    std::fprintf(stderr, "vminitd: cgroups: %s\n", why.c_str());
 }
 
 // As the VM's PID 1: set the system up, serve the host on vsock port 1024

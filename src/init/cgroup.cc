@@ -44,20 +44,25 @@ json read_value(const std::string& path) {
   return std::strtoull(text.c_str(), nullptr, 10);
 }
 
+template <typename F>
+void for_each_line(const std::string& text, F f) {
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    f(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+}
+
 // "key value" lines (cpu.stat, memory.events) as a map.
 std::map<std::string, uint64_t> read_keyed(const std::string& path) {
   std::map<std::string, uint64_t> out;
   std::string text;
   if (!read_text(path, &text)) return out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
+  for_each_line(text, [&](const std::string& line) {
     size_t space = line.find(' ');
     if (space != std::string::npos) out[line.substr(0, space)] = std::strtoull(line.c_str() + space + 1, nullptr, 10);
-    pos = end + 1;
-  }
+  });
   return out;
 }
 
@@ -232,16 +237,14 @@ bool Cgroups::own_stats(json* out, std::string* err) const {
   }
   // cgroup2's line is "0::PATH", relative to the cgroup namespace's root,
   // which is where mount_ is rooted.
-  for (size_t pos = 0; pos < text.size() && path.empty();) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    if (text.compare(pos, 3, "0::") == 0) path = text.substr(pos + 3, end - pos - 3);
-    pos = end + 1;
-  }
-  if (path.empty() || !stats(mount_ + path, out, err)) {
-    if (path.empty()) *err = "no cgroup2 entry in /proc/self/cgroup";
+  for_each_line(text, [&](const std::string& line) {
+    if (line.starts_with("0::")) path = line.substr(3);
+  });
+  if (path.empty()) {
+    *err = "no cgroup2 entry in /proc/self/cgroup";
     return false;
   }
+  if (!stats(mount_ + path, out, err)) return false;
   (*out)["cgroup"] = path;
   return true;
 }

@@ -84,7 +84,8 @@ void mount_one(const std::string& root, const MountSpec& m, int status_fd) {
     // configs have one) gets the container's cgroup2 view, as runc gives it
     // on a cgroup2-only host.
     std::string type = m.type == "cgroup" ? "cgroup2" : m.type;
-    if (::mount(m.source.c_str(), target.c_str(), type.c_str(), m.flags, m.data.empty() ? nullptr : m.data.c_str()))
+    if (::mount(m.source.c_str(), target.c_str(), type.c_str(), m.flags,
+                m.data.empty() ? nullptr : m.data.c_str()))
       die(status_fd, kExitSetupFailed, sys_error("mount " + type + " on " + target));
   }
   if (m.propagation && ::mount(nullptr, target.c_str(), nullptr, m.propagation, nullptr))

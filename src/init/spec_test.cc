@@ -97,7 +97,8 @@ TEST_CASE("namespaces joined by path") {
   j["linux"]["namespaces"] = json::parse(R"([{"type": "mount"}, {"type": "ipc", "path": "ns/ipc"}])");
   CHECK_FALSE(parse_spec(j, "/b", &(s = Spec()), &err));
   CHECK(err == "namespace path 'ns/ipc' is not absolute");
-  j["linux"]["namespaces"] = json::parse(R"([{"type": "mount"}, {"type": "uts"}, {"type": "uts", "path": "/x"}])");
+  j["linux"]["namespaces"] =
+      json::parse(R"([{"type": "mount"}, {"type": "uts"}, {"type": "uts", "path": "/x"}])");
   CHECK_FALSE(parse_spec(j, "/b", &(s = Spec()), &err));
   CHECK(err == "namespace type 'uts' is listed twice");
 }
