@@ -53,6 +53,8 @@ class VmTest(unittest.TestCase):
         r = self.run_ctk("boot")
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         self.assertIn(b"agent ready: ctk", r.stdout)
+        # As PID 1 the agent lives in its own cgroup, under its memory budget (64 MiB).
+        self.assertRegex(r.stdout, rb"agent cgroup /ctk/agent: memory.current \d+, memory.max 67108864\n")
         for phase in (b"initramfs", b"vm start", b"kernel to agent ready", b"total"):
             self.assertIn(phase, r.stderr)
         self.assert_clean()

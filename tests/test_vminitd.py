@@ -5,6 +5,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -36,6 +37,34 @@ def own_cgroup(name):
     cgroup = os.path.join(mount + path, name)
     os.makedirs(cgroup, exist_ok=True)
     return cgroup
+
+
+def spawn_agent(cgroup, sock, stdout, *flags):
+    """Starts an agent on unix:SOCK in a private mount namespace with a pure
+    cgroup2 hierarchy on /sys/fs/cgroup, rooted (cgroup namespace) at CGROUP."""
+    def enter_cgroup():
+        with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
+            f.write("0")
+    return subprocess.Popen(
+        ["unshare", "-m", "-C", "sh", "-c",
+         'mount -t cgroup2 none /sys/fs/cgroup && exec "$0" vminitd --listen "unix:$1" "$@"',
+         CTK, sock, *flags], stdout=stdout, stderr=subprocess.STDOUT, preexec_fn=enter_cgroup)
+
+
+def wait_for_socket(agent, sock):
+    """True once the agent listens on sock, False if it exited first."""
+    while agent.poll() is None:
+        if os.path.exists(sock):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def remove_cgroup(cgroup):
+    for parent, dirs, _ in os.walk(cgroup, topdown=False):
+        for d in dirs:
+            os.rmdir(os.path.join(parent, d))
+    os.rmdir(cgroup)
 
 
 def config(root, args, terminal=False, env=None, cwd="/", uid=0, gid=0, readonly=False,
@@ -77,18 +106,8 @@ class VminitdTest(unittest.TestCase):
         # running side by side do not share /sys/fs/cgroup/ctk.
         cls.cgroup = own_cgroup(f"ctk-vminitd-{os.getpid()}")
         cls.log = open(os.path.join(cls.tmp, "agent.log"), "w")
-
-        def enter_cgroup():
-            with open(os.path.join(cls.cgroup, "cgroup.procs"), "w") as f:
-                f.write("0")
-        cls.agent = subprocess.Popen(
-            ["unshare", "-m", "-C", "sh", "-c",
-             'mount -t cgroup2 none /sys/fs/cgroup && exec "$0" vminitd --listen "unix:$1"',
-             CTK, cls.sock], stdout=cls.log, stderr=subprocess.STDOUT, preexec_fn=enter_cgroup)
-        for _ in range(200):
-            if os.path.exists(cls.sock):
-                break
-            time.sleep(0.02)
+        cls.agent = spawn_agent(cls.cgroup, cls.sock, cls.log)
+        wait_for_socket(cls.agent, cls.sock)
 
     @classmethod
     def tearDownClass(cls):
@@ -96,10 +115,7 @@ class VminitdTest(unittest.TestCase):
         cls.agent.wait(10)
         cls.log.close()
         shutil.rmtree(cls.tmp)
-        for parent, dirs, _ in os.walk(cls.cgroup, topdown=False):
-            for d in dirs:
-                os.rmdir(os.path.join(parent, d))
-        os.rmdir(cls.cgroup)
+        remove_cgroup(cls.cgroup)
 
     def setUp(self):
         self.assertIsNone(self.agent.poll(), "the agent died")
@@ -172,6 +188,22 @@ class VminitdTest(unittest.TestCase):
         self.assertEqual(code, 126)
         self.assertEqual(res["message"], 'exec: "/etc/data.txt": permission denied')
 
+    def test_exit_codes_of_setup_failures_and_signals(self):
+        code, _, _, res = self.run_container(["/bin"])
+        self.assertEqual((code, res["message"]), (126, 'exec: "/bin": is a directory'))
+        code, _, _, res = self.run_container(["true"], cwd="/no/such/dir")
+        self.assertEqual((code, res["message"]),
+                         (125, 'chdir to cwd ("/no/such/dir") set in config.json failed: '
+                               'no such file or directory'))
+        # 128+N for a process that a signal ends, sent from outside or by itself.
+        cid = self.start_sleeper()
+        eid = self.exec(cid, ["sleep", "1000"])
+        self.c.call("kill", container=cid, exec_id=eid, signal="TERM")
+        self.assertEqual(self.c.call("wait", container=cid, exec_id=eid)["exit_code"], 128 + 15)
+        eid = self.exec(cid, ["sh", "-c", "kill -SEGV $$"])
+        self.assertEqual(self.c.call("wait", container=cid, exec_id=eid)["exit_code"], 128 + 11)
+        self.c.call("delete", container=cid, force=True)
+
     def test_start_reports_exec_failure(self):
         cid = self.new_id()
         self.c.call("create", container=cid, config=config(self.root, ["nosuch"]))
@@ -230,6 +262,49 @@ class VminitdTest(unittest.TestCase):
         with self.assertRaises(AgentError) as e:
             self.c.call("stats", container=cid)
         self.assertEqual(e.exception.code, "not_found")
+
+    def test_agent_cgroup_and_memory_budget(self):
+        # The agent lives in its own cgroup, ctk/agent, beside the containers'.
+        with open(f"/proc/{self.agent.pid}/cgroup") as f:
+            line = next(l for l in f if l.startswith("0::"))
+        self.assertTrue(line.strip().endswith(f"/{os.path.basename(self.cgroup)}/ctk/agent"), line)
+        own = self.c.call("stats")  # no container: the agent's own cgroup
+        self.assertEqual(own["cgroup"], "/ctk/agent")
+        if "memory" not in self.available_controllers():
+            self.assertIsNone(own["memory"])
+        bad = subprocess.run([CTK, "vminitd", "--listen", "unix:/nonexistent/x", "--memory-max", "lots"],
+                             capture_output=True, text=True)
+        self.assertEqual((bad.returncode, bad.stderr),
+                         (2, "ctk vminitd: --memory-max: 'lots' is not a size like 64M\n"))
+        # A second agent asked for a memory budget.
+        cgroup = own_cgroup(f"ctk-vminitd-{os.getpid()}-budget")
+        sock = os.path.join(self.tmp, "budget.sock")
+        agent = spawn_agent(cgroup, sock, subprocess.PIPE, "--memory-max", "48M")
+        try:
+            with open(os.path.join(cgroup, "cgroup.controllers")) as f:
+                has_memory = "memory" in f.read().split()
+            if not has_memory:
+                # This host keeps the memory controller in cgroup v1: a limit
+                # that cannot hold is refused, not ignored.
+                out, _ = agent.communicate(timeout=10)
+                self.assertEqual(agent.returncode, 1)
+                self.assertEqual(out.decode(), "ctk vminitd: --memory-max: the memory controller is not "
+                                 "available for /sys/fs/cgroup/ctk/agent/memory.max\n")
+                return
+            self.assertTrue(wait_for_socket(agent, sock), agent.stdout.read())
+            with open(f"/proc/{agent.pid}/cgroup") as f:
+                self.assertIn(f"0::/{os.path.basename(cgroup)}/ctk/agent\n", f.read())
+            with open(os.path.join(cgroup, "ctk", "agent", "memory.max")) as f:
+                self.assertEqual(f.read(), f"{48 << 20}\n")
+            c = Client(sock)
+            c.hello()
+            self.assertEqual(c.call("stats")["memory"]["max"], 48 << 20)
+            c.close()
+        finally:
+            if agent.poll() is None:
+                agent.send_signal(signal.SIGTERM)
+                agent.communicate(timeout=10)
+            remove_cgroup(cgroup)
 
     def test_resource_limits(self):
         # The host's hybrid hierarchy keeps most controllers in v1; where one
@@ -329,6 +404,74 @@ class VminitdTest(unittest.TestCase):
             self.assertIn(node, out.decode().split())
         self.assertIn("Read-only file system", err.decode())
 
+    def test_join_namespaces_by_path(self):
+        a = self.new_id()
+        self.c.call("create", container=a, config=config(self.root, ["sleep", "1000"], hostname="alpha"))
+        pid = self.c.call("start", container=a)["pid"]
+        ns = {t: os.readlink(f"/proc/{pid}/ns/{t}") for t in ("uts", "net", "pid")}
+
+        def join(cfg):
+            cfg.pop("hostname")
+            cfg["linux"]["namespaces"] = [{"type": "mount"}, {"type": "ipc"}] + [
+                {"type": kind, "path": f"/proc/{pid}/ns/{name}"}
+                for kind, name in (("uts", "uts"), ("network", "net"), ("pid", "pid"))]
+        code, out, err, _ = self.run_container(
+            ["sh", "-c", "hostname; for t in uts net pid; do readlink /proc/self/ns/$t; done;"
+             "cat /proc/1/comm"], edit=join)
+        self.assertEqual((code, err), (0, b""))
+        # A's hostname and namespaces; its pid namespace, whose PID 1 is A's sleep.
+        self.assertEqual(out.decode().split(), ["alpha", ns["uts"], ns["net"], ns["pid"], "sleep"])
+        # A namespace that is not there, or not of its kind, fails the start.
+        bad = ((f"/proc/{pid}/ns/nosuch", "uts", f"namespace /proc/{pid}/ns/nosuch: "),
+               (f"/proc/{pid}/ns/net", "uts", f"setns /proc/{pid}/ns/net: Invalid argument"))
+        for path, kind, message in bad:
+            with self.subTest(path=path):
+                cid = self.new_id()
+                cfg = config(self.root, ["true"])
+                cfg.pop("hostname")
+                cfg["linux"]["namespaces"] = [{"type": "mount"}, {"type": kind, "path": path}]
+                self.c.call("create", container=cid, config=cfg)
+                with self.assertRaises(AgentError) as e:
+                    self.c.call("start", container=cid)
+                self.assertEqual(e.exception.code, "internal")
+                self.assertTrue(e.exception.message.startswith(message), e.exception.message)
+                self.c.call("delete", container=cid, force=True)
+        self.c.call("delete", container=a, force=True)
+
+    def test_mqueue_and_cgroup2_mounts(self):
+        # docker's configs say "cgroup"; the agent knows cgroup2 alone and mounts that.
+        for cgroup_type in ("cgroup2", "cgroup"):
+            with self.subTest(type=cgroup_type):
+                def mounts(cfg):
+                    cfg["linux"]["namespaces"].append({"type": "cgroup"})
+                    cfg["mounts"] += [
+                        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+                         "options": ["nosuid", "noexec", "nodev"]},
+                        {"destination": "/sys/fs/cgroup", "type": cgroup_type, "source": "cgroup",
+                         "options": ["ro", "nosuid", "noexec", "nodev"]}]
+                code, out, err, _ = self.run_container(
+                    ["sh", "-c", "cat /proc/self/mountinfo; echo ==; grep ^0:: /proc/self/cgroup;"
+                     "cat /sys/fs/cgroup/cgroup.procs; echo ==; ls /sys/fs/cgroup"], edit=mounts)
+                self.assertEqual((code, err), (0, b""))
+                mountinfo, procs, listing = out.decode().split("==\n")
+                seen = {}
+                for line in mountinfo.splitlines():
+                    fields = line.split()
+                    sep = fields.index("-")
+                    seen[fields[4]] = (fields[3], fields[sep + 1], set(fields[5].split(",")))
+                root, fstype, options = seen["/dev/mqueue"]
+                self.assertEqual(fstype, "mqueue")
+                self.assertLessEqual({"nosuid", "noexec", "nodev"}, options)
+                root, fstype, options = seen["/sys/fs/cgroup"]
+                self.assertEqual((root, fstype), ("/", "cgroup2"))
+                self.assertIn("ro", options)
+                # Rooted at the container's own cgroup: its init (PID 1 here)
+                # is in it, and none of the agent's cgroups show.
+                self.assertEqual(procs.splitlines()[0], "0::/")
+                self.assertIn("1", procs.split()[1:])
+                self.assertIn("cgroup.procs", listing.split())
+                self.assertNotIn("agent", listing.split())
+
     def test_exec_into_running_container(self):
         cid = self.start_sleeper(hostname="execbox")
         out = self.c.open_channel()
@@ -354,27 +497,56 @@ class VminitdTest(unittest.TestCase):
         self.assertEqual(self.c.call("wait", container=cid)["exit_code"], 137)
         self.c.call("delete", container=cid)
 
-    def test_stdin_20mb_while_other_output_flows(self):
+    def test_stdin_100mb_while_other_output_flows(self):
         cid = self.start_sleeper()
         # A process whose output nobody reads: its channel stalls at the window.
         stalled = self.c.open_channel(auto_credit=False)
         noisy = self.exec(cid, ["yes"], stdout=stalled)
-        # 20 MB through cat, checksummed.
-        data = os.urandom(20 * 1024 * 1024)
+        # 100 MB through cat, checksummed as it goes.
+        size, step = 100 << 20, 10 << 20
         cin, cout = self.c.open_channel(), self.c.open_channel()
         cat = self.exec(cid, ["cat"], stdin=cin, stdout=cout)
-        # And a third process whose output must keep flowing meanwhile.
-        tout = self.c.open_channel()
-        ticker = self.exec(cid, ["sh", "-c", "for i in $(seq 1 200); do echo tick$i; done"],
-                           stdout=tout)
-        self.c.write(cin, data)
-        self.c.send_eof(cin)
-        got = self.c.read_until_eof(cout, timeout=120)
-        self.assertEqual(len(got), len(data))
-        self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(data).hexdigest())
+        # And a second container printing a counter, one number per line it is sent.
+        counter = self.new_id()
+        tin, tout = self.c.open_channel(), self.c.open_channel()
+        self.c.call("create", container=counter, stdin=tin, stdout=tout, config=config(
+            self.root, ["sh", "-c", "i=0; while read x; do i=$((i+1)); echo tick$i; done"]))
+        self.c.call("start", container=counter)
+        sent, got = hashlib.sha256(), hashlib.sha256()
+        received = 0
+        at_tick = []  # cat's output received when each tick arrived
+
+        def take():
+            nonlocal received
+            data = self.c.read(cout)
+            got.update(data)
+            received += len(data)
+
+        for k in range(size // step):
+            data = os.urandom(step)
+            sent.update(data)
+            self.c.write(cin, data)
+            take()
+            # Mid-transfer, the counter answers.
+            self.c.write(tin, b"\n")
+            tick = f"tick{k + 1}\n".encode()
+            self.c.wait_for(lambda: tick in self.c.channels[tout].buf)
+            self.assertEqual(self.c.read(tout), tick)
+            take()
+            at_tick.append(received)
+        self.c.send_eof(cin)  # every tick came before this, with cat's transfer in flight
+        got.update(self.c.read_until_eof(cout, timeout=120))
+        self.assertEqual(got.hexdigest(), sent.hexdigest())
         self.assertEqual(self.c.call("wait", container=cid, exec_id=cat)["exit_code"], 0)
-        self.assertEqual(self.c.read_until_eof(tout).count(b"tick"), 200)
-        self.assertEqual(self.c.call("wait", container=cid, exec_id=ticker)["exit_code"], 0)
+        # The transfer moved on between ticks: cat's input was sent only as
+        # fast as its output came back (the windows bound what is in flight,
+        # well under 2 MiB), so each tick found most of the data sent before it echoed.
+        for k, n in enumerate(at_tick):
+            self.assertLessEqual((k + 1) * step - (2 << 20), n)
+            self.assertLessEqual(n, (k + 1) * step)
+        self.c.send_eof(tin)
+        self.assertEqual(self.c.call("wait", container=counter)["exit_code"], 0)
+        self.c.call("delete", container=counter)
         # The unread channel held no more than its window.
         self.assertLessEqual(len(self.c.channels[stalled].buf), 256 * 1024)
         self.c.call("kill", container=cid, exec_id=noisy, signal=9)
@@ -395,7 +567,7 @@ class VminitdTest(unittest.TestCase):
         self.c.call("start", container=cid)
 
         def expect(text):
-            self.c.wait_for(lambda: text.encode() in self.c.channels[tty].buf)
+            self.c.wait_for(lambda: re.search(text.encode(), self.c.channels[tty].buf, re.DOTALL))
             self.c.read(tty)
 
         self.c.write(tty, b"stty size; echo $TERM\n")
@@ -403,16 +575,31 @@ class VminitdTest(unittest.TestCase):
         self.c.call("resize", container=cid, rows=30, cols=100)
         self.c.write(tty, b"stty size\n")
         expect("30 100")
-        self.c.write(tty, b"tty; exit 5\n")
+        self.c.write(tty, b"tty\n")
+        expect("/dev/pts/0")  # the container's own devpts
+        # ^C reaches the foreground job as SIGINT; the shell lives on and its
+        # exit status says how the job ended. The job prints 42-ready (not in
+        # the echoed command line) once it is in the foreground.
+        self.c.write(tty, b"sh -c 'echo $((6*7))-ready; exec sleep 100'\n")
+        expect("42-ready")
+        self.c.write(tty, b"\x03")
+        # The prompt, once the shell took the interrupt: what is typed ahead of it may be dropped.
+        expect(r"\^C.*/ # ")
+        self.c.write(tty, b"echo status=$?\n")
+        expect(f"status={128 + signal.SIGINT}")
+        self.c.write(tty, b"sh -c 'echo $((7*8))-again; exec cat'\n")
+        expect("56-again")
+        self.c.write(tty, b"\x03")
+        expect(r"\^C.*/ # ")
+        self.c.write(tty, b"exit $?\n")
         rid = self.c.request("wait", container=cid)
-        out = self.c.read_until_eof(tty)
-        self.assertIn(b"/dev/pts/0", out)  # the container's own devpts
-        self.assertEqual(self.c.result(rid)["exit_code"], 5)
+        self.c.read_until_eof(tty)
+        self.assertEqual(self.c.result(rid)["exit_code"], 128 + signal.SIGINT)
         self.c.call("delete", container=cid)
 
     def test_concurrent_processes(self):
         cids, outs, waits = [], [], []
-        for i in range(16):
+        for i in range(20):
             cid = self.new_id()
             out = self.c.open_channel()
             self.c.call("create", container=cid, stdout=out,
@@ -452,6 +639,52 @@ class VminitdTest(unittest.TestCase):
         with self.assertRaises(AgentError) as e:
             self.c.call("copy_out", container=cid, path="/tmp/none", channel=self.c.open_channel())
         self.assertEqual(e.exception.code, "not_found")
+        self.c.call("delete", container=cid, force=True)
+
+    def test_copy_in_is_written_from_another_cgroup(self):
+        # A tmpfs file's memory is charged to whoever writes it: a writer in
+        # the container's cgroup (or ctk-files, for the agent's own
+        # filesystem) keeps it off the agent's memory budget.
+        def small_tmpfs(cfg):
+            cfg["mounts"].append({"destination": "/small", "type": "tmpfs", "source": "tmpfs",
+                                  "options": ["size=1m"]})
+        cid = self.start_sleeper(edit=small_tmpfs)
+        own_file = os.path.join(self.tmp, "copied")
+        cases = (("container", self.container_cgroup(cid), {"container": cid, "path": "/tmp/part"}),
+                 ("agent", os.path.join(self.cgroup, "ctk-files"), {"path": own_file}))
+        for where, cgroup, args in cases:
+            with self.subTest(where=where):
+                procs = os.path.join(cgroup, "cgroup.procs")
+                with open(procs) as f:
+                    before = f.read().split()
+                ch = self.c.open_channel()
+                rid = self.c.request("copy_in", channel=ch, **args)
+                self.c.write(ch, b"first half ")
+                # Ordering, not time: a hello answered means the copy_in was
+                # handled, and the writer is born in its cgroup.
+                self.c.hello()
+                with open(procs) as f:
+                    self.assertEqual(len(set(f.read().split()) - set(before)), 1, "the writer is there")
+                self.c.write(ch, b"second half")
+                self.c.send_eof(ch)
+                self.assertEqual(self.c.result(rid)["size"], 22)
+                with open(procs) as f:
+                    self.assertEqual(f.read().split(), before, "the writer is gone when copy_in replies")
+                out = self.c.open_channel()
+                self.c.call("copy_out", channel=out, **args)
+                self.assertEqual(self.c.read_until_eof(out), b"first half second half")
+        # What the writer fails at comes back as the reply's error.
+        ch = self.c.open_channel()
+        rid = self.c.request("copy_in", container=cid, path="/small/big", channel=ch)
+        try:
+            self.c.write(ch, os.urandom(2 << 20))
+            self.c.send_eof(ch)
+        except BrokenPipeError:
+            pass  # the agent stopped taking data once the writer failed
+        with self.assertRaises(AgentError) as e:
+            self.c.result(rid)
+        self.assertEqual((e.exception.code, e.exception.message),
+                         ("internal", "write /small/big: No space left on device"))
         self.c.call("delete", container=cid, force=True)
 
     def free_port(self):

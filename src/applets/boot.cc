@@ -35,6 +35,18 @@ int boot_main(const Flags& flags) {
   if (!machine.agent().hello(&info, &err)) return fail(self, err);
   std::printf("agent ready: %s, protocol %d\n", info.value("agent", "?").c_str(),
               info.value("version", 0));
+  // The agent's own cgroup and memory budget, as the guest kernel counts them.
+  nlohmann::json own;
+  if (!machine.agent().call("stats", nlohmann::json::object(), &own, &err)) {
+    std::printf("agent cgroup: none (%s)\n", err.c_str());
+  } else {
+    const nlohmann::json& mem = own["memory"];
+    auto number = [&](const char* key) {
+      return mem.is_object() && mem.contains(key) ? mem.at(key).dump() : "unknown";
+    };
+    std::printf("agent cgroup %s: memory.current %s, memory.max %s\n",
+                own.value("cgroup", "?").c_str(), number("current").c_str(), number("max").c_str());
+  }
   {
     Timer t(timings, "shutdown");
     machine.shutdown();
@@ -52,7 +64,8 @@ extern const Applet kBootApplet = {
     .description =
         "Finds a kernel, builds the initramfs when no cached one matches this ctk and kernel,\n"
         "starts the VM (QEMU: KVM when /dev/kvm is usable, else software emulation) and waits\n"
-        "for the guest's vminitd to answer on the agent channel, then shuts the VM down.",
+        "for the guest's vminitd to answer on the agent channel, prints the agent's version\n"
+        "and its cgroup's memory use and budget, then shuts the VM down.",
     .options = kOptions,
     .run = boot_main,
 };

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 
 #include "base/error.h"
@@ -88,10 +87,12 @@ bool Agent::listen(const std::string& address, std::string* err) {
   return true;
 }
 
+bool Agent::setup_cgroups(uint64_t memory_max, std::string* err) {
+  if (!cgroups_.init("/sys/fs/cgroup/ctk", err)) return false;
+  return !memory_max || cgroups_.limit_agent_memory(memory_max, err);
+}
+
 bool Agent::run(std::string* err) {
-  // Without cgroup2 containers still run, only without resource limits.
-  std::string why;
-  if (!cgroups_.init("/sys/fs/cgroup/ctk", &why)) std::fprintf(stderr, "vminitd: no cgroups: %s\n", why.c_str());
   // Children are noticed through a signalfd; a peer that hangs up must not kill the agent.
   sigset_t mask;
   sigemptyset(&mask);
@@ -238,7 +239,8 @@ void Agent::stream_write(Stream* s) {
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   // The reader is gone (EPIPE) or the file failed: tell the peer to stop.
-  if (s->reply_pending) {
+  // A copier that failed says why when it is reaped.
+  if (s->reply_pending && s->copier < 0) {
     reply_error(s->conn, s->reply_id, "internal", sys_error("write"));
     s->reply_pending = false;
   }
@@ -289,6 +291,11 @@ void Agent::reap() {
       mark(ct->init.get());
       for (auto& [eid, p] : ct->execs) mark(p.get());
     }
+    for (auto& s : streams_)
+      if (s->copier == pid) {
+        s->copier_reaped = true;
+        s->copier_status = status;
+      }
   }
 }
 
@@ -368,11 +375,8 @@ void Agent::settle() {
     Stream* s = sp.get();
     if (s->dead) continue;
     proto::Mux& mux = s->conn->mux;
-    if (s->sink == End::kOpen && mux.received(s->ch).empty() && mux.peer_eof(s->ch)) {
-      close_sink(s, false);
-      if (s->reply_pending) reply(s->conn, s->reply_id, {{"size", s->bytes}});
-      s->reply_pending = false;
-    }
+    if (s->sink == End::kOpen && mux.received(s->ch).empty() && mux.peer_eof(s->ch)) close_sink(s, false);
+    if (s->reply_pending && s->sink == End::kDone && (s->copier < 0 || s->copier_reaped)) finish_copy_in(s);
     if (s->sink == End::kNone || s->sink == End::kDone) mux.consume(s->ch, mux.received(s->ch).size());
     if (s->source == End::kOpen && mux.peer_closed(s->ch)) close_source(s);
     // A process that never ran produces no output.
@@ -403,6 +407,20 @@ void Agent::settle() {
     it = containers_.erase(it);
   }
   std::erase_if(conns_, [](const auto& c) { return c->dead; });
+}
+
+// copy_in's reply, once all of the file is written: by the agent, or by a
+// copier that exits 0 or with the errno of its failure.
+void Agent::finish_copy_in(Stream* s) {
+  s->reply_pending = false;
+  int st = s->copier_status;
+  if (s->copier < 0 || (WIFEXITED(st) && WEXITSTATUS(st) == 0))
+    reply(s->conn, s->reply_id, {{"size", s->bytes}});
+  else if (WIFEXITED(st))
+    reply_error(s->conn, s->reply_id, "internal", sys_error("write " + s->path, WEXITSTATUS(st)));
+  else
+    reply_error(s->conn, s->reply_id, "internal",
+                "write " + s->path + ": the writer was killed by signal " + std::to_string(WTERMSIG(st)));
 }
 
 void Agent::finish_waits(Proc* p) {

@@ -31,6 +31,11 @@ class Agent {
   // "unix:PATH" (replacing a stale socket), "vsock:PORT" (any CID; "vsock:"
   // for port 1024) or "fd:N" (an inherited, connected stream).
   bool listen(const std::string& address, std::string* err);
+  // Moves the agent into its own cgroup (/sys/fs/cgroup/ctk/agent, beside
+  // the containers' ones) with memory.max at memory_max bytes (0: no limit).
+  // False with why when cgroup2 or the limit cannot be had; without cgroup2
+  // containers run without cgroups and limits.
+  bool setup_cgroups(uint64_t memory_max, std::string* err);
   // Serves until a fatal error; returns false with err set then.
   bool run(std::string* err);
 
@@ -89,6 +94,7 @@ class Agent {
   std::string container_path(Container* ct, const std::string& path);
   void process_exited(Proc* p, int code, const std::string& message);
   void finish_waits(Proc* p);
+  void finish_copy_in(Stream* s);
   void reply(Conn* c, const json& id, const json& result);
   void reply_error(Conn* c, const json& id, const std::string& code, const std::string& message);
 

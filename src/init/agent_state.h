@@ -34,6 +34,12 @@ struct Agent::Stream {
   // copy_in replies when the file is complete.
   bool reply_pending = false;
   json reply_id;
+  // copy_in into a container: the child in its cgroup that writes the file
+  // (spawn_copier), its wait status once reaped, and the path for errors.
+  pid_t copier = -1;
+  bool copier_reaped = false;
+  int copier_status = 0;
+  std::string path;
   uint64_t bytes = 0;
   // A forwarded TCP connection (forward.cc): sink_fd and source_fd are the
   // same socket, so ending the sink must shut down its sending half.

@@ -44,20 +44,25 @@ json read_value(const std::string& path) {
   return std::strtoull(text.c_str(), nullptr, 10);
 }
 
+template <typename F>
+void for_each_line(const std::string& text, F f) {
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    f(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+}
+
 // "key value" lines (cpu.stat, memory.events) as a map.
 std::map<std::string, uint64_t> read_keyed(const std::string& path) {
   std::map<std::string, uint64_t> out;
   std::string text;
   if (!read_text(path, &text)) return out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
+  for_each_line(text, [&](const std::string& line) {
     size_t space = line.find(' ');
     if (space != std::string::npos) out[line.substr(0, space)] = std::strtoull(line.c_str() + space + 1, nullptr, 10);
-    pos = end + 1;
-  }
+  });
   return out;
 }
 
@@ -144,8 +149,22 @@ bool Cgroups::init(const std::string& base, std::string* err) {
       write_text(base + "/cgroup.subtree_control", plus);
   }
   base_ = base;
+  mount_ = parent;
+  if (::mkdir((base + "-files").c_str(), 0755) == 0 || errno == EEXIST) files_ = base + "-files";
   available_ = true;
   return true;
+}
+
+bool Cgroups::limit_agent_memory(uint64_t bytes, std::string* err) {
+  if (!available_) {
+    *err = "no cgroup for the agent: " + why_;
+    return false;
+  }
+  std::string file = base_ + "/agent/memory.max";
+  if (write_text(file, std::to_string(bytes))) return true;
+  *err = errno == ENOENT ? "the memory controller is not available for " + file
+                         : sys_error(file + " = " + std::to_string(bytes));
+  return false;
 }
 
 bool Cgroups::create(const std::string& id, const Resources& r, std::string* path, std::string* err) {
@@ -203,6 +222,30 @@ bool Cgroups::stats(const std::string& path, json* out, std::string* err) const 
   if (exists(path + "/pids.current"))
     pids = {{"current", read_value(path + "/pids.current")}, {"max", read_value(path + "/pids.max")}};
   *out = {{"memory", memory}, {"cpu", cpu}, {"pids", pids}};
+  return true;
+}
+
+bool Cgroups::own_stats(json* out, std::string* err) const {
+  if (!available_) {
+    *err = "the agent has no cgroup: " + why_;
+    return false;
+  }
+  std::string text, path;
+  if (!read_text("/proc/self/cgroup", &text)) {
+    *err = sys_error("/proc/self/cgroup");
+    return false;
+  }
+  // cgroup2's line is "0::PATH", relative to the cgroup namespace's root,
+  // which is where mount_ is rooted.
+  for_each_line(text, [&](const std::string& line) {
+    if (line.starts_with("0::")) path = line.substr(3);
+  });
+  if (path.empty()) {
+    *err = "no cgroup2 entry in /proc/self/cgroup";
+    return false;
+  }
+  if (!stats(mount_ + path, out, err)) return false;
+  (*out)["cgroup"] = path;
   return true;
 }
 

@@ -39,6 +39,13 @@ class Cgroups {
   // when cgroup2 is not mounted on the parent of base or cannot be used.
   bool init(const std::string& base, std::string* err);
   bool available() const { return available_; }
+  // Where copy_in's writer goes for files in the agent's own filesystem:
+  // base's sibling "<base>-files", so that they are not charged to the agent
+  // (a tmpfs file never leaves RAM). "" without cgroup2.
+  const std::string& files() const { return files_; }
+  // Sets memory.max of the agent's own cgroup (base/agent); false with why
+  // when the memory controller cannot be had there.
+  bool limit_agent_memory(uint64_t bytes, std::string* err);
   // Creates base/id with r applied; its path into *path.
   bool create(const std::string& id, const Resources& r, std::string* path, std::string* err);
   // Kills what is left in the cgroup and removes it; a cgroup whose
@@ -48,10 +55,15 @@ class Cgroups {
   // {"memory": {"current", "max", "oom_kills"}, "cpu": {"usage_usec", ...},
   //  "pids": {"current", "max"}}; null where the controller is not enabled.
   bool stats(const std::string& path, nlohmann::json* out, std::string* err) const;
+  // The same for the cgroup this process is in (by /proc/self/cgroup), with
+  // "cgroup": its path below the cgroup2 mount.
+  bool own_stats(nlohmann::json* out, std::string* err) const;
 
  private:
   bool available_ = false;
   std::string base_;
+  std::string mount_;  // base's parent: where cgroup2 is mounted
+  std::string files_;
   std::string why_;
   std::vector<std::string> doomed_;
 };

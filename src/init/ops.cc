@@ -427,9 +427,10 @@ bool Agent::op_delete(const json& req, std::string* code, std::string* err) {
 }
 
 bool Agent::op_stats(const json& req, json* result, std::string* code, std::string* err) {
-  Container* ct = find_container(req, code, err);
-  if (!ct) return false;
-  if (!cgroups_.stats(ct->cgroup, result, err)) {
+  // Without a container: the agent's own cgroup, where its memory budget is.
+  Container* ct = req.contains("container") ? find_container(req, code, err) : nullptr;
+  if (req.contains("container") && !ct) return false;
+  if (!(ct ? cgroups_.stats(ct->cgroup, result, err) : cgroups_.own_stats(result, err))) {
     *code = "internal";
     return false;
   }
@@ -478,11 +479,28 @@ bool Agent::op_copy_in(Conn* c, const json& req, std::string* code, std::string*
     return false;
   }
   ::fchmod(fd, req.value("mode", 0644u));  // exactly, whatever the umask
+  // A child in the container's cgroup (or, for the agent's own files, in
+  // cgroups_.files()) writes the file: a tmpfs file's memory is then not
+  // charged to the agent's budget.
+  pid_t copier = -1;
+  const std::string& cgroup = ct ? ct->cgroup : cgroups_.files();
+  if (!cgroup.empty()) {
+    int input;
+    bool ok = spawn_copier(fd, cgroup, &copier, &input, err);
+    ::close(fd);
+    if (!ok) {
+      *code = "internal";
+      return false;
+    }
+    fd = input;
+  }
   Stream* s = open_stream(c, ch);
   s->sink = End::kOpen;
   s->sink_fd = fd;
   s->reply_pending = true;
   s->reply_id = req["id"];
+  s->copier = copier;
+  s->path = path;
   return true;
 }
 

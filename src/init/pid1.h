@@ -3,10 +3,19 @@
 // Nothing here exits on failure: problems are collected for the host to see.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace ctk::init {
+
+// memory.max of the agent's own cgroup in a VM. What the agent holds is
+// bounded by the protocol: per connection at most 16 MiB of unsent output
+// plus 256 KiB per channel and direction (the windows), a 1 MiB control
+// message, 256 KiB read buffers. This leaves room for a few connections with
+// dozens of busy channels each; the containers' memory is charged to their
+// own cgroups, siblings of the agent's.
+constexpr uint64_t kAgentMemoryMax = 64ull << 20;
 
 // Mounts /proc, /sys, /dev (devtmpfs), /dev/pts, /dev/shm, /run, /tmp and
 // cgroup2 at /sys/fs/cgroup; loads /lib/modules/<release>/modules.dep in

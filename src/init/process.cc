@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/sched.h>  // clone_args, CLONE_INTO_CGROUP
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -78,9 +79,14 @@ void mount_one(const std::string& root, const MountSpec& m, int status_fd) {
     if (m.flags & ~MS_REC &&
         ::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | (m.flags & ~MS_REC), nullptr))
       die(status_fd, kExitSetupFailed, sys_error("remount " + target));
-  } else if (::mount(m.source.c_str(), target.c_str(), m.type.c_str(), m.flags,
-                     m.data.empty() ? nullptr : m.data.c_str())) {
-    die(status_fd, kExitSetupFailed, sys_error("mount " + m.type + " on " + target));
+  } else {
+    // The agent manages cgroup v2 alone: a v1 "cgroup" mount (docker's
+    // configs have one) gets the container's cgroup2 view, as runc gives it
+    // on a cgroup2-only host.
+    std::string type = m.type == "cgroup" ? "cgroup2" : m.type;
+    if (::mount(m.source.c_str(), target.c_str(), type.c_str(), m.flags,
+                m.data.empty() ? nullptr : m.data.c_str()))
+      die(status_fd, kExitSetupFailed, sys_error("mount " + type + " on " + target));
   }
   if (m.propagation && ::mount(nullptr, target.c_str(), nullptr, m.propagation, nullptr))
     die(status_fd, kExitSetupFailed, sys_error("set propagation of " + target));
@@ -306,6 +312,84 @@ pid_t clone_child(int flags) {
   return pid_t(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
 }
 
+// setns into a pid namespace moves only later children, so the agent steps
+// in for the clone and back out: the process is its direct child and can be
+// waited for like any other. pidns -1: the agent's own. In the agent, returns
+// the child's pid (or -1 with errno); the child gets 0.
+pid_t clone_in_pidns(int pidns, int flags, const std::string& what, std::string* err) {
+  int own = -1;
+  if (pidns >= 0) {
+    own = ::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    if (own < 0 || ::setns(pidns, CLONE_NEWPID)) {
+      *err = sys_error("join the pid namespace " + what);
+      if (own >= 0) ::close(own);
+      return -1;
+    }
+  }
+  pid_t pid = clone_child(flags);
+  if (pid == 0) return 0;
+  int clone_errno = errno;
+  if (own >= 0) {
+    // Cannot fail: the agent's own namespace is always allowed.
+    ::setns(own, CLONE_NEWPID);
+    ::close(own);
+  }
+  if (pid < 0) *err = sys_error("clone", clone_errno);
+  return pid;
+}
+
+// The namespaces a process joins, opened by the agent (paths as it sees
+// them) before the clone, so that a missing one fails the start at once.
+class Joined {
+ public:
+  Joined() = default;
+  Joined(const Joined&) = delete;
+  Joined& operator=(const Joined&) = delete;
+  ~Joined() {
+    for (int fd : fds_) ::close(fd);
+  }
+
+  bool open(const std::vector<NamespaceJoin>& joins, std::string* err) {
+    for (const NamespaceJoin& ns : joins) {
+      int fd = ::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        *err = sys_error("namespace " + ns.path);
+        return false;
+      }
+      joins_.push_back(ns);
+      fds_.push_back(fd);
+    }
+    return true;
+  }
+  int flags() const {
+    int f = 0;
+    for (const NamespaceJoin& ns : joins_) f |= ns.flag;
+    return f;
+  }
+  // The pid namespace's fd and path: clone_in_pidns joins it for the clone.
+  int pid_fd() const {
+    for (size_t i = 0; i < fds_.size(); ++i)
+      if (joins_[i].flag == CLONE_NEWPID) return fds_[i];
+    return -1;
+  }
+  std::string pid_path() const {
+    for (const NamespaceJoin& ns : joins_)
+      if (ns.flag == CLONE_NEWPID) return ns.path;
+    return "";
+  }
+  // In the child: all but the pid namespace, which clone_in_pidns joined.
+  // setns checks that each is a namespace of its kind.
+  void enter(int status_fd) const {
+    for (size_t i = 0; i < fds_.size(); ++i)
+      if (joins_[i].flag != CLONE_NEWPID && ::setns(fds_[i], joins_[i].flag))
+        die(status_fd, kExitSetupFailed, sys_error("setns " + joins_[i].path));
+  }
+
+ private:
+  std::vector<NamespaceJoin> joins_;
+  std::vector<int> fds_;
+};
+
 bool make_status_pipe(int fds[2], std::string* err) {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds)) {
     *err = sys_error("socketpair");
@@ -318,23 +402,22 @@ bool make_status_pipe(int fds[2], std::string* err) {
 
 bool spawn_container(const Spec& spec, const Stdio& stdio, int cgroup_procs, Spawned* out,
                      std::string* err) {
+  Joined joined;
+  if (!joined.open(spec.joins, err)) return false;
   int status[2];
   if (!make_status_pipe(status, err)) return false;
   // A cgroup namespace is rooted at the cgroup its creator is in: the child
   // makes its own once it joined the container's.
-  pid_t pid = clone_child(spec.namespaces & ~CLONE_NEWCGROUP);
-  if (pid < 0) {
-    *err = sys_error("clone");
-    ::close(status[0]);
-    ::close(status[1]);
-    return false;
-  }
+  int create = spec.namespaces & ~joined.flags();
+  pid_t pid = clone_in_pidns(joined.pid_fd(), create & ~CLONE_NEWCGROUP, joined.pid_path(), err);
   if (pid == 0) {
     ::close(status[0]);
     reset_signals();
     join_cgroup(cgroup_procs, status[1]);
-    if (spec.namespaces & CLONE_NEWCGROUP && ::unshare(CLONE_NEWCGROUP))
+    if (create & CLONE_NEWCGROUP && ::unshare(CLONE_NEWCGROUP))
       die(status[1], kExitSetupFailed, sys_error("unshare the cgroup namespace"));
+    // Before the mounts: mqueue, sysfs and cgroup2 show the namespaces of the one who mounts them.
+    joined.enter(status[1]);
     setup_stdio(stdio, status[1]);
     setup_root(spec, status[1]);
     setup_tty(stdio, status[1]);
@@ -344,6 +427,10 @@ bool spawn_container(const Spec& spec, const Stdio& stdio, int cgroup_procs, Spa
     exec_process(spec.process, status[1]);
   }
   ::close(status[1]);
+  if (pid < 0) {
+    ::close(status[0]);
+    return false;
+  }
   *out = {pid, status[0]};
   return true;
 }
@@ -357,67 +444,77 @@ bool spawn_exec(pid_t init_pid, int namespaces, const ProcessSpec& process, cons
   // The mount namespace last: after it, /proc is the container's.
   static constexpr Ns kOrder[] = {{CLONE_NEWIPC, "ipc"}, {CLONE_NEWUTS, "uts"},
                                   {CLONE_NEWNET, "net"}, {CLONE_NEWCGROUP, "cgroup"},
-                                  {CLONE_NEWNS, "mnt"}};
+                                  {CLONE_NEWNS, "mnt"},  {CLONE_NEWPID, "pid"}};
   std::string proc = "/proc/" + std::to_string(init_pid) + "/ns/";
-  std::vector<std::pair<int, int>> fds;  // fd, flag
-  auto close_all = [&] {
-    for (auto [fd, flag] : fds) ::close(fd);
-  };
-  for (const Ns& ns : kOrder) {
-    if (!(namespaces & ns.flag)) continue;
-    int fd = ::open((proc + ns.name).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      *err = sys_error(proc + ns.name);
-      close_all();
-      return false;
-    }
-    fds.push_back({fd, ns.flag});
-  }
-  // setns into a pid namespace moves only later children, so the agent steps
-  // in for the fork and back out: the process is its direct child and can be
-  // waited for like any other.
-  int own_pidns = -1, target_pidns = -1;
-  if (namespaces & CLONE_NEWPID) {
-    own_pidns = ::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-    target_pidns = ::open((proc + "pid").c_str(), O_RDONLY | O_CLOEXEC);
-    if (own_pidns < 0 || target_pidns < 0 || ::setns(target_pidns, CLONE_NEWPID)) {
-      *err = sys_error(proc + "pid");
-      if (own_pidns >= 0) ::close(own_pidns);
-      if (target_pidns >= 0) ::close(target_pidns);
-      close_all();
-      return false;
-    }
-  }
+  std::vector<NamespaceJoin> joins;
+  for (const Ns& ns : kOrder)
+    if (namespaces & ns.flag) joins.push_back({ns.flag, proc + ns.name});
+  Joined joined;
+  if (!joined.open(joins, err)) return false;
   int status[2];
-  bool ok = make_status_pipe(status, err);
-  pid_t pid = ok ? clone_child(0) : -1;
+  if (!make_status_pipe(status, err)) return false;
+  pid_t pid = clone_in_pidns(joined.pid_fd(), 0, joined.pid_path(), err);
   if (pid == 0) {
     ::close(status[0]);
     reset_signals();
     join_cgroup(cgroup_procs, status[1]);
     setup_stdio(stdio, status[1]);
-    for (auto [fd, flag] : fds)
-      if (::setns(fd, flag)) die(status[1], kExitSetupFailed, sys_error("setns " + proc));
+    joined.enter(status[1]);
     setup_tty(stdio, status[1]);
     drop_privileges(process, status[1]);
     exec_process(process, status[1]);
   }
-  int clone_errno = errno;
-  if (own_pidns >= 0) {
-    // Cannot fail: the agent's own namespace is always allowed.
-    ::setns(own_pidns, CLONE_NEWPID);
-    ::close(own_pidns);
-    ::close(target_pidns);
-  }
-  close_all();
-  if (!ok) return false;
   ::close(status[1]);
   if (pid < 0) {
     ::close(status[0]);
-    *err = sys_error("clone", clone_errno);
     return false;
   }
   *out = {pid, status[0]};
+  return true;
+}
+
+bool spawn_copier(int file_fd, const std::string& cgroup_dir, pid_t* pid, int* input, std::string* err) {
+  int cgroup = ::open(cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fds[2] = {-1, -1};
+  if (cgroup < 0 || ::pipe2(fds, O_CLOEXEC)) {
+    *err = sys_error(cgroup < 0 ? cgroup_dir : "pipe");
+    if (cgroup >= 0) ::close(cgroup);
+    return false;
+  }
+  // Born in the cgroup (clone3's CLONE_INTO_CGROUP), so it is there before
+  // the agent serves anything else; like fork, the child goes on from here.
+  clone_args args{};
+  args.flags = CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = uint64_t(cgroup);
+  *pid = pid_t(::syscall(SYS_clone3, &args, sizeof args));
+  if (*pid == 0) {
+    // It runs no program: it must drop the agent's fds itself, lest it hold
+    // other processes' pipes open.
+    if (::dup2(fds[0], 0) < 0 || ::dup2(file_fd, 1) < 0) ::_exit(errno);
+    ::close_range(3, ~0u, 0);
+    char buf[64 * 1024];
+    for (ssize_t n; (n = ::read(0, buf, sizeof buf)) != 0;) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) ::_exit(errno);
+      for (ssize_t off = 0, w; off < n; off += w)
+        if ((w = ::write(1, buf + off, size_t(n - off))) < 0) {
+          if (errno != EINTR) ::_exit(errno);
+          w = 0;
+        }
+    }
+    ::_exit(0);
+  }
+  int clone_errno = errno;
+  ::close(cgroup);
+  ::close(fds[0]);
+  if (*pid < 0) {
+    ::close(fds[1]);
+    *err = sys_error("clone3 into " + cgroup_dir, clone_errno);
+    return false;
+  }
+  ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
+  *input = fds[1];
   return true;
 }
 

@@ -172,11 +172,24 @@ bool parse_spec(const json& j, const std::string& bundle, Spec* s, std::string* 
         *err = "unsupported namespace type '" + type + "'";
         return false;
       }
-      if (ns.contains("path")) {
-        *err = "joining an existing " + type + " namespace is not supported";
+      if (s->namespaces & flag) {
+        *err = "namespace type '" + type + "' is listed twice";
         return false;
       }
       s->namespaces |= flag;
+      if (!ns.contains("path")) continue;
+      std::string path = ns["path"].get<std::string>();
+      // The container's root is assembled in a mount namespace of its own:
+      // joining another's would mount over that container's files.
+      if (flag == CLONE_NEWNS) {
+        *err = "joining an existing mount namespace (" + path + ") is not supported";
+        return false;
+      }
+      if (path.empty() || path[0] != '/') {
+        *err = "namespace path '" + path + "' is not absolute";
+        return false;
+      }
+      s->joins.push_back({flag, path});
     }
     const json& lnx = j["linux"];
     if (lnx.contains("resources") && !parse_resources(lnx["resources"], &s->resources, err))

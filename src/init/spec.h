@@ -44,12 +44,19 @@ struct MountSpec {
   bool bind = false;
 };
 
+// A namespace the container joins instead of creating (linux.namespaces[].path).
+struct NamespaceJoin {
+  int flag;          // CLONE_NEW*
+  std::string path;  // e.g. /proc/PID/ns/uts, as the agent sees it
+};
+
 struct Spec {
   ProcessSpec process;
   std::string root;  // absolute host path
   bool readonly = false;
   std::string hostname;
-  int namespaces = 0;  // CLONE_NEW* flags
+  int namespaces = 0;  // CLONE_NEW* flags: the container's namespaces, new or joined
+  std::vector<NamespaceJoin> joins;  // those of them joined by path (setns), in config order
   std::vector<MountSpec> mounts;
   Resources resources;
   std::vector<std::string> masked_paths;    // /dev/null or an empty read-only tmpfs over them

@@ -78,3 +78,27 @@ TEST_CASE("environment defaults") {
   CHECK(env_value(q.env, "HOME") == "/");
   CHECK(env_value(q.env, "TERM").empty());
 }
+
+TEST_CASE("namespaces joined by path") {
+  std::string err;
+  Spec s;
+  json j = minimal();
+  j["linux"]["namespaces"] = json::parse(R"([{"type": "mount"}, {"type": "uts", "path": "/proc/7/ns/uts"},
+                                             {"type": "network", "path": "/run/netns/a"}, {"type": "pid"}])");
+  REQUIRE_MESSAGE(parse_spec(j, "/b", &s, &err), err);
+  CHECK(s.namespaces == (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID));
+  REQUIRE(s.joins.size() == 2);
+  CHECK((s.joins[0].flag == CLONE_NEWUTS && s.joins[0].path == "/proc/7/ns/uts"));
+  CHECK((s.joins[1].flag == CLONE_NEWNET && s.joins[1].path == "/run/netns/a"));
+
+  j["linux"]["namespaces"] = json::parse(R"([{"type": "mount", "path": "/proc/7/ns/mnt"}])");
+  CHECK_FALSE(parse_spec(j, "/b", &(s = Spec()), &err));
+  CHECK(err == "joining an existing mount namespace (/proc/7/ns/mnt) is not supported");
+  j["linux"]["namespaces"] = json::parse(R"([{"type": "mount"}, {"type": "ipc", "path": "ns/ipc"}])");
+  CHECK_FALSE(parse_spec(j, "/b", &(s = Spec()), &err));
+  CHECK(err == "namespace path 'ns/ipc' is not absolute");
+  j["linux"]["namespaces"] =
+      json::parse(R"([{"type": "mount"}, {"type": "uts"}, {"type": "uts", "path": "/x"}])");
+  CHECK_FALSE(parse_spec(j, "/b", &(s = Spec()), &err));
+  CHECK(err == "namespace type 'uts' is listed twice");
+}
