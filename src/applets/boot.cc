@@ -34,11 +34,13 @@ int boot_main(const Flags& flags) {
   if (!machine.agent().hello(&info, &err)) return fail(self, err);
   std::printf("agent ready: %s, protocol %d\n", info.value("agent", "?").c_str(),
               info.value("version", 0));
+  bool clean;
   {
     Timer t(timings, "shutdown");
-    machine.shutdown();
+    clean = machine.shutdown();
   }
   timings.print();
+  if (!clean) return fail(self, "the guest did not power off when asked; it was killed");
   return 0;
 }
 
@@ -51,7 +53,8 @@ extern const Applet kBootApplet = {
     .description =
         "Finds a kernel, builds the initramfs when no cached one matches this ctk and kernel,\n"
         "starts the VM (QEMU: KVM when /dev/kvm is usable, else software emulation) and waits\n"
-        "for the guest's vminitd to answer on the agent channel, then shuts the VM down.",
+        "for the guest's vminitd to answer on the agent channel, then asks it to shut down\n"
+        "and waits for the VM to power off (exit 1 if it had to be killed).",
     .options = kOptions,
     .run = boot_main,
 };

@@ -318,16 +318,18 @@ bool run(const RunOptions& options, Timings& timings, int* exit_code, std::strin
                     {"options", {std::string("lowerdir=") + kLower, "upperdir=/run/ctk/rw/upper",
                                  "workdir=/run/ctk/rw/work"}}};
     if (!agent.call("mount", overlay, &ignored, err)) return false;
+    // The container's /etc/hosts: localhost and its hostname, as docker writes one.
+    json dns = {{"root", kRoot}, {"hosts", json::array()}};
+    if (!o.hostname.empty()) dns["hostname"] = o.hostname;
     if (machine.network == vz::Network::nat) {
       // QEMU's user networking: the guest is 10.0.2.15, the host's loopback
       // is reachable as the gateway 10.0.2.2, its DNS forwarder is 10.0.2.3.
       if (!agent.call("network", {{"interface", "eth0"}, {"address", "10.0.2.15/24"}, {"gateway", "10.0.2.2"}},
-                      &ignored, err) ||
-          !agent.call("mkdir", {{"path", std::string(kRoot) + "/etc"}}, &ignored, err) ||
-          !agent.call("write_file", {{"path", std::string(kRoot) + "/etc/resolv.conf"},
-                                     {"data", "nameserver 10.0.2.3\n"}}, &ignored, err))
+                      &ignored, err))
         return false;
+      dns["nameservers"] = {"10.0.2.3"};
     }
+    if (!agent.call("dns", dns, &ignored, err)) return false;
 
     out_ch = agent.open_channel();
     json create = {{"container", "main"}, {"config", container_config(o, rows, cols)}, {"stdout", out_ch}};

@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -147,7 +149,8 @@ bool Machine::connect_agent(int timeout_ms, std::string* err) {
         *err = "agent: " + reply["error"].value("message", "");
         return false;
       }
-      return true;
+      agent_ready_ = true;
+      return set_guest_clock(err);
     }
     if (died(err)) return false;
     if (ms_since(start) > timeout_ms) {
@@ -156,6 +159,18 @@ bool Machine::connect_agent(int timeout_ms, std::string* err) {
       return false;
     }
   }
+}
+
+// The guest has no clock the host's time could be read from (at best an
+// emulated RTC, whole seconds): it gets the host's right after hello.
+bool Machine::set_guest_clock(std::string* err) {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  nlohmann::json ignored;
+  if (agent_.call("set_time", {{"sec", int64_t(now.tv_sec)}, {"nsec", int64_t(now.tv_nsec)}}, &ignored, err))
+    return true;
+  *err = "agent: " + *err;
+  return false;
 }
 
 std::string Machine::console_tail(size_t lines) const {
@@ -183,15 +198,36 @@ void Machine::follow_console() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  // The guest's last words (its shutdown) came before the stop.
+  ssize_t n;
+  while (fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0) (void)!::write(2, buf, size_t(n));
   if (fd >= 0) ::close(fd);
 }
 
-void Machine::shutdown() {
-  if (vm_) vm_->kill();
+// Asks the agent to shut down and waits up to timeout_ms for the VMM to exit.
+bool Machine::power_off(int timeout_ms) {
+  auto start = Clock::now();
+  // Whatever still runs gets a grace period to end on SIGTERM.
+  int64_t id = agent_.request("shutdown", {{"grace_ms", timeout_ms / 2}});
+  nlohmann::json reply;
+  std::string ignored;
+  // A guest going down closes the channel; the reply may never come.
+  while (ms_since(start) < timeout_ms && !agent_.take_reply(id, &reply))
+    if (!agent_.pump(timeout_ms - ms_since(start), &ignored)) break;
+  int status;
+  return vm_->wait(std::max(0, timeout_ms - ms_since(start)), &status);
+}
+
+bool Machine::shutdown() {
+  constexpr int kPowerOffMs = 10000;  // a TCG guest powers off in well under this
+  bool clean = !vm_ || !agent_ready_ || power_off(kPowerOffMs);
+  agent_ready_ = false;
+  if (vm_) vm_->kill();  // one that did not power off in time
   stop_console_ = true;
   if (console_thread_.joinable()) console_thread_.join();
   if (!dir_.empty()) remove_tree(dir_);
   dir_.clear();
+  return clean;
 }
 
 }  // namespace ctk::vz

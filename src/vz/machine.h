@@ -39,12 +39,17 @@ class Machine {
   const std::string& notice() const { return notice_; }
   // The last lines the guest printed, for error messages.
   std::string console_tail(size_t lines) const;
-  // Ends the VM (the guest's disks are read-only or throwaway) and removes its runtime files.
-  void shutdown();
+  // Ends the VM and removes its runtime files: the agent is asked to stop
+  // what runs, sync and power the guest off; a guest that has not within a
+  // time-out (or whose agent never answered) is killed. True unless a
+  // running guest had to be killed.
+  bool shutdown();
 
  private:
   bool prepare_initfs(const MachineConfig& config, std::string* path, std::string* err);
   bool connect_agent(int timeout_ms, std::string* err);
+  bool set_guest_clock(std::string* err);
+  bool power_off(int timeout_ms);
   void follow_console();
 
   std::unique_ptr<Vm> vm_;
@@ -54,6 +59,7 @@ class Machine {
   std::string notice_;
   std::thread console_thread_;
   std::atomic<bool> stop_console_{false};
+  bool agent_ready_ = false;  // hello answered: the agent can be asked to shut down
 };
 
 }  // namespace ctk::vz
