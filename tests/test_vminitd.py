@@ -931,7 +931,14 @@ class GuestSystemTest(unittest.TestCase):
         c = Client(sock)
         try:
             c.hello()
+            # A container created but never started: its wait is answered, not left hanging.
+            c.call("create", container="idle", config=config(self.root, ["true"]))
+            wait = c.request("wait", container="idle")
             self.assertEqual(c.call("shutdown", grace_ms=0), {})
+            with self.assertRaises(AgentError) as e:
+                c.result(wait)
+            self.assertEqual((e.exception.code, e.exception.message),
+                             ("not_found", "never started; the agent shut down"))
             self.assertEqual(agent.wait(30), 0)
         finally:
             c.close()

@@ -86,11 +86,11 @@ int Agent::shutdown_timeout_ms() const {
 
 bool Agent::shutdown_step() {
   if (!shutdown_) return false;
-  // Done when every process has exited and every wait for one is answered
-  // (which needs its output delivered).
+  // Done when every process has exited and every wait for one that ran is
+  // answered (which needs its output delivered).
   bool busy = false;
   for_each_proc([&](Container*, Proc* p) {
-    busy |= (p->pid > 0 && p->state != Proc::State::kExited) || !p->waits.empty();
+    busy |= p->pid > 0 && (p->state != Proc::State::kExited || !p->waits.empty());
   });
   if (busy) {
     if (!shutdown_->killed && Clock::now() >= shutdown_->deadline) {
@@ -99,6 +99,11 @@ bool Agent::shutdown_step() {
     }
     return false;
   }
+  // A process created but never started will not run now.
+  for_each_proc([&](Container*, Proc* p) {
+    for (auto& [c, id] : p->waits) reply_error(c, id, "not_found", "never started; the agent shut down");
+    p->waits.clear();
+  });
   // What a container left behind (a daemon outside its pid namespace) goes with its cgroup.
   for (auto& [id, ct] : containers_) {
     if (!ct->deleted) cgroups_.remove(ct->cgroup);
