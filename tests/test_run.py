@@ -92,6 +92,20 @@ class VmTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         self.assertEqual(r.stdout, b"bar 1000:1000 /home/user box\n")
 
+    def test_guest_clock_and_hosts_file(self):
+        # The host sends its time right after hello: the guest's clock reads
+        # between the host's before and after the run (whole seconds, so one
+        # second of slack each side for the truncation).
+        before = time.time()
+        r = self.ctk_run("--hostname", "box", ["sh", "-c", "date +%s; cat /etc/hosts"])
+        after = time.time()
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        lines = r.stdout.decode().splitlines()
+        self.assertTrue(before - 1 <= int(lines[0]) <= after + 1, (before, lines[0], after))
+        self.assertEqual(lines[1:], ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
+                                     "127.0.1.1\tbox"])
+        self.assert_clean()
+
     def test_container_writes_go_to_a_throwaway_layer(self):
         r = self.ctk_run(["sh", "-c", "echo new > /etc/new && rm /bin/vi && cat /etc/new && ls /bin/vi"])
         self.assertEqual(r.stdout, b"new\n")

@@ -39,16 +39,22 @@ def own_cgroup(name):
     return cgroup
 
 
-def spawn_agent(cgroup, sock, stdout, *flags):
-    """Starts an agent on unix:SOCK in a private mount namespace with a pure
-    cgroup2 hierarchy on /sys/fs/cgroup, rooted (cgroup namespace) at CGROUP."""
+def spawn_agent(sock, cgroup, log, *flags, unshare=(), prefix=()):
+    """Starts `ctk vminitd --listen unix:SOCK FLAGS`. The host's cgroups are a
+    v1+v2 hybrid: the agent gets a private mount namespace with a pure cgroup2
+    hierarchy on /sys/fs/cgroup, rooted (cgroup namespace) at CGROUP, so that
+    agents running side by side do not share /sys/fs/cgroup/ctk. `unshare`
+    adds namespaces; `prefix` wraps the agent's command (setpriv). Returns
+    once the agent listens (or has exited: see wait_for_socket)."""
     def enter_cgroup():
         with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
             f.write("0")
-    return subprocess.Popen(
-        ["unshare", "-m", "-C", "sh", "-c",
-         'mount -t cgroup2 none /sys/fs/cgroup && exec "$0" vminitd --listen "unix:$1" "$@"',
-         CTK, sock, *flags], stdout=stdout, stderr=subprocess.STDOUT, preexec_fn=enter_cgroup)
+    agent = subprocess.Popen(
+        ["unshare", "-m", "-C", *unshare, "sh", "-c", 'mount -t cgroup2 none /sys/fs/cgroup && exec "$@"', "sh",
+         *prefix, CTK, "vminitd", "--listen", f"unix:{sock}", *flags],
+        stdout=log, stderr=subprocess.STDOUT, preexec_fn=enter_cgroup)
+    wait_for_socket(agent, sock)
+    return agent
 
 
 def wait_for_socket(agent, sock):
@@ -100,14 +106,9 @@ class VminitdTest(unittest.TestCase):
         cls.root = os.path.join(cls.tmp, "rootfs")
         make_rootfs(cls.root)
         cls.sock = os.path.join(cls.tmp, "agent.sock")
-        # The host's cgroups are a v1+v2 hybrid: the agent gets a private
-        # mount namespace with a pure cgroup2 hierarchy on /sys/fs/cgroup,
-        # rooted (cgroup namespace) at a cgroup of its own, so that agents
-        # running side by side do not share /sys/fs/cgroup/ctk.
         cls.cgroup = own_cgroup(f"ctk-vminitd-{os.getpid()}")
         cls.log = open(os.path.join(cls.tmp, "agent.log"), "w")
-        cls.agent = spawn_agent(cls.cgroup, cls.sock, cls.log)
-        wait_for_socket(cls.agent, cls.sock)
+        cls.agent = spawn_agent(cls.sock, cls.cgroup, cls.log)
 
     @classmethod
     def tearDownClass(cls):
@@ -279,7 +280,7 @@ class VminitdTest(unittest.TestCase):
         # A second agent asked for a memory budget.
         cgroup = own_cgroup(f"ctk-vminitd-{os.getpid()}-budget")
         sock = os.path.join(self.tmp, "budget.sock")
-        agent = spawn_agent(cgroup, sock, subprocess.PIPE, "--memory-max", "48M")
+        agent = spawn_agent(sock, cgroup, subprocess.PIPE, "--memory-max", "48M")
         try:
             with open(os.path.join(cgroup, "cgroup.controllers")) as f:
                 has_memory = "memory" in f.read().split()
@@ -818,6 +819,93 @@ class VminitdTest(unittest.TestCase):
             self.assertEqual(agent.wait(10), 0)
         bind()
 
+    def test_stat(self):
+        d = tempfile.mkdtemp(dir=self.tmp)
+        f = os.path.join(d, "file")
+        with open(f, "wb") as out:
+            out.write(b"x" * 1234)
+        os.chown(f, 1234, 5678)  # before chmod, which would lose the setuid bit to it
+        os.chmod(f, 0o4751)
+        os.utime(f, ns=(1_600_000_000_123_456_789, 1_700_000_000_987_654_321))
+        os.link(f, os.path.join(d, "hard"))
+        os.symlink("file", os.path.join(d, "link"))
+        os.mkfifo(os.path.join(d, "fifo"))
+        st = self.c.call("stat", path=f)
+        self.assertEqual(st, {"type": "file", "mode": 0o4751, "uid": 1234, "gid": 5678, "size": 1234,
+                              "nlink": 2, "mtime_ns": 1_700_000_000_987_654_321})
+        link = self.c.call("stat", path=os.path.join(d, "link"))
+        self.assertEqual((link["type"], link["target"], link["size"]), ("symlink", "file", 4))
+        self.assertEqual(self.c.call("stat", path=os.path.join(d, "link"), follow=True), st)
+        types = {p: self.c.call("stat", path=p)["type"] for p in (d, os.path.join(d, "fifo"), "/dev/null")}
+        self.assertEqual(list(types.values()), ["directory", "fifo", "char"])
+        for missing in ("nosuch", "file/below"):
+            with self.assertRaises(AgentError) as e:
+                self.c.call("stat", path=os.path.join(d, missing))
+            self.assertEqual(e.exception.code, "not_found")
+        # Inside a running container: its own tmpfs on /dev, the image's files.
+        cid = self.start_sleeper()
+        dev = self.c.call("stat", container=cid, path="/dev")
+        self.assertEqual((dev["type"], dev["mode"]), ("directory", 0o755))
+        data = self.c.call("stat", container=cid, path="/etc/data.txt")
+        self.assertEqual(data["size"], os.stat(os.path.join(self.root, "etc/data.txt")).st_size)
+        with self.assertRaises(AgentError) as e:
+            self.c.call("stat", container="nope", path="/")
+        self.assertEqual(e.exception.code, "not_found")
+        self.c.call("delete", container=cid, force=True)
+
+    def test_processes(self):
+        sleeper = self.start_sleeper()
+        eid = self.exec(sleeper, ["sleep", "1000"])
+        done = self.new_id()
+        self.c.call("create", container=done, config=config(self.root, ["sh", "-c", "exit 3"]))
+        self.c.call("start", container=done)
+        self.assertEqual(self.c.call("wait", container=done)["exit_code"], 3)
+        created = self.new_id()
+        self.c.call("create", container=created, config=config(self.root, ["true"]))
+        mine = (sleeper, done, created)
+        procs = {(p["container"], p["exec_id"]): p for p in self.c.call("processes")["processes"]
+                 if p["container"] in mine}
+        self.assertEqual(set(procs), {(sleeper, ""), (sleeper, eid), (done, ""), (created, "")})
+        for key in ((sleeper, ""), (sleeper, eid)):
+            p = procs[key]
+            self.assertEqual((p["state"], p["command"]), ("running", ["sleep", "1000"]))
+            self.assertNotIn("exit_code", p)
+            with open(f"/proc/{p['pid']}/cmdline", "rb") as f:  # the agent's pid is the host's here
+                self.assertEqual(f.read(), b"sleep\0" + b"1000\0")
+        self.assertEqual((procs[(done, "")]["state"], procs[(done, "")]["exit_code"]), ("exited", 3))
+        self.assertEqual((procs[(created, "")]["state"], procs[(created, "")]["pid"]), ("created", None))
+        only = self.c.call("processes", container=sleeper)["processes"]
+        self.assertEqual([p["exec_id"] for p in only], ["", eid])
+        with self.assertRaises(AgentError) as e:
+            self.c.call("processes", container="nope")
+        self.assertEqual(e.exception.code, "not_found")
+        for cid in mine:
+            self.c.call("delete", container=cid, force=True)
+        left = [p for p in self.c.call("processes")["processes"] if p["container"] in mine]
+        self.assertEqual(left, [])
+
+    def test_dns_writes_resolv_conf_and_hosts(self):
+        root = tempfile.mkdtemp(dir=self.tmp)  # no etc/ yet: it is made
+        self.c.call("dns", root=root, nameservers=["10.0.2.3", "fd00::3"], search=["example.com"],
+                    options=["ndots:2"], hostname="box",
+                    hosts=[{"address": "10.0.2.2", "names": ["host.ctk.internal", "gw"]}])
+        resolv, hosts = os.path.join(root, "etc/resolv.conf"), os.path.join(root, "etc/hosts")
+        with open(resolv) as f:
+            self.assertEqual(f.read(), "nameserver 10.0.2.3\nnameserver fd00::3\nsearch example.com\n"
+                                       "options ndots:2\n")
+        want_hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tbox\n"
+                      "10.0.2.2\thost.ctk.internal gw\n")
+        with open(hosts) as f:
+            self.assertEqual(f.read(), want_hosts)
+        self.assertEqual([os.stat(p).st_mode & 0o7777 for p in (resolv, hosts)], [0o644, 0o644])
+        # Only the file whose parts are given is written.
+        self.c.call("dns", root=root + "/", nameservers=["1.1.1.1"])
+        with open(resolv) as f:
+            self.assertEqual(f.read(), "nameserver 1.1.1.1\n")
+        with open(hosts) as f:
+            self.assertEqual(f.read(), want_hosts)
+        self.assertEqual(sorted(os.listdir(os.path.join(root, "etc"))), ["hosts", "resolv.conf"])
+
     def test_errors_have_codes(self):
         with self.assertRaises(AgentError) as e:
             self.c.call("start", container="nope")
@@ -863,6 +951,31 @@ class VminitdTest(unittest.TestCase):
         self.assertTrue(all(m["error"]["code"] == "invalid_argument" for m in c.unsolicited))
         with self.assertRaises(AgentError):
             c.result(6)
+        # Malformed arguments of the guest ops (those that could change the
+        # host are in GuestSystemTest): checked before anything is done.
+        junk = os.path.join(self.tmp, "junk")
+        for op, args in [
+                ("stat", {"path": 5}), ("stat", {"path": "relative"}), ("stat", {"path": "/", "follow": "yes"}),
+                ("sysctl", {}), ("sysctl", {"keys": ["net..ipv4"]}), ("sysctl", {"keys": "kernel.hostname"}),
+                ("sysctl", {"settings": ["x"]}), ("sysctl", {"settings": {"ctk.nonexistent": 5}}),
+                ("set_time", {}), ("set_time", {"sec": "now"}), ("set_time", {"sec": -5}),
+                ("set_time", {"sec": 1, "nsec": 10**9}), ("set_time", {"sec": 1.5}),
+                ("processes", {"container": 5}),
+                ("shutdown", {"grace_ms": "soon"}), ("shutdown", {"grace_ms": -1}),
+                ("network", {}), ("network", {"interface": "ctk-none0", "address": "10.0.0.1/33"}),
+                ("network", {"interface": "ctk-none0", "addresses": "10.0.0.1/8"}),
+                ("network", {"interface": "ctk-none0", "gateway": "10.0.0.1/8"}),
+                ("network", {"interface": "x" * 20}),
+                ("dns", {"root": junk}), ("dns", {"root": junk, "nameservers": ["nope"]}),
+                ("dns", {"root": junk, "nameservers": "1.1.1.1"}), ("dns", {"root": junk, "search": ["a b"]}),
+                ("dns", {"root": junk, "hosts": [{"address": "1.2.3.4"}]}),
+                ("dns", {"root": "relative", "nameservers": ["1.1.1.1"]}),
+                ("set_hostname", {}), ("write_file", {"path": junk, "data": "", "mode": -1})]:
+            with self.subTest(op=op, args=args):
+                with self.assertRaises(AgentError) as e:
+                    c.call(op, **args)
+                self.assertEqual(e.exception.code, "invalid_argument", e.exception.message)
+        self.assertFalse(os.path.exists(junk))
         self.assertEqual(self.run_container(["echo", "alive"])[1], b"alive\n")
         # A frame length over the maximum ends that connection, not the agent.
         c.send_raw(HEADER.pack(0, 0, 0, 1, 1 << 30))
@@ -873,6 +986,190 @@ class VminitdTest(unittest.TestCase):
         c2.hello()
         c2.close()
         self.assertIsNone(self.agent.poll())
+
+
+CAP_SYS_TIME = 25
+
+
+@unittest.skipUnless(os.geteuid() == 0 and os.path.exists(BUSYBOX) and
+                     all(shutil.which(t) for t in ("unshare", "setpriv", "nsenter", "ip")),
+                     "needs root, busybox-static, unshare, setpriv, nsenter and ip")
+class GuestSystemTest(unittest.TestCase):
+    """The ops that change the guest itself (network, hostname, sysctls, the
+    clock, shutdown), against agents in private uts and network namespaces
+    and without CAP_SYS_TIME, so that nothing here can change the host."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="ctk-guest-")
+        cls.root = os.path.join(cls.tmp, "rootfs")
+        make_rootfs(cls.root)
+        cls.log = open(os.path.join(cls.tmp, "agent.log"), "w")
+        cls.cgroups = []
+        cls.sock = os.path.join(cls.tmp, "agent.sock")
+        cls.agent = cls.spawn(cls.sock)
+
+    @classmethod
+    def spawn(cls, sock):
+        cgroup = own_cgroup(f"ctk-guest-{os.getpid()}-{len(cls.cgroups)}")
+        cls.cgroups.append(cgroup)
+        return spawn_agent(sock, cgroup, cls.log, unshare=("-u", "-n"),
+                           prefix=("setpriv", "--bounding-set", "-sys_time"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.send_signal(signal.SIGTERM)
+        cls.agent.wait(10)
+        cls.log.close()
+        shutil.rmtree(cls.tmp)
+        for cgroup in cls.cgroups:
+            remove_cgroup(cgroup)
+
+    def setUp(self):
+        self.assertIsNone(self.agent.poll(), "the agent died")
+        self.c = Client(self.sock)
+        self.c.hello()
+
+    def tearDown(self):
+        self.c.close()
+
+    def ns(self, kind, *cmd):
+        """Runs cmd in the agent's namespace of this kind (-n, -u)."""
+        return subprocess.run(["nsenter", "-t", str(self.agent.pid), kind, *cmd], capture_output=True,
+                              text=True, check=True).stdout
+
+    def assert_code(self, code, op, **args):
+        with self.assertRaises(AgentError) as e:
+            self.c.call(op, **args)
+        self.assertEqual(e.exception.code, code, e.exception.message)
+        return e.exception.message
+
+    def test_network_over_netlink(self):
+        # A new network namespace has lo, down: no module is needed for it.
+        self.assertNotIn("UP", self.ns("-n", "ip", "-o", "link", "show", "lo").split(">")[0])
+        request = {"interface": "lo", "address": "127.0.0.2/8", "addresses": ["10.9.8.7/24", "fd00::7/64"],
+                   "gateway": "10.9.8.1"}
+        self.c.call("network", **request)
+        self.c.call("network", **request)  # again: nothing changes, no error
+        self.assertIn(",UP", self.ns("-n", "ip", "-o", "link", "show", "lo"))
+        addrs = self.ns("-n", "ip", "-o", "addr", "show", "dev", "lo")
+        for want in ("inet 127.0.0.1/8", "inet 127.0.0.2/8 brd 127.255.255.255 scope host",
+                     "inet 10.9.8.7/24 brd 10.9.8.255 scope global", "inet6 fd00::7/64 scope global"):
+            self.assertIn(want, addrs)
+        self.assertEqual(addrs.count("10.9.8.7"), 1)
+        self.assertEqual(self.ns("-n", "ip", "route", "show", "default").split(), ["default", "via", "10.9.8.1",
+                                                                                  "dev", "lo"])
+        self.assertEqual(self.assert_code("not_found", "network", interface="eth0", address="10.0.0.1/24"),
+                         "no interface 'eth0'")
+        # The kernel's refusal, with its reason (the extended ack).
+        message = self.assert_code("internal", "network", interface="lo", gateway="192.0.2.1")
+        self.assertTrue(message.startswith("default route via 192.0.2.1 on lo: "), message)
+        self.assertIn("gateway", message)
+        for bad in ({"address": "10.0.0.1/33"}, {"address": "10.0.0/8"}, {"gateway": "x"},
+                    {"addresses": [5]}):
+            self.assert_code("invalid_argument", "network", interface="lo", **bad)
+
+    def test_set_hostname_in_the_agents_uts_namespace(self):
+        host = socket.gethostname()
+        self.c.call("set_hostname", hostname="ctk-guest")
+        self.assertEqual(self.ns("-u", "hostname").strip(), "ctk-guest")
+        self.assertEqual(self.c.call("sysctl", keys=["kernel.hostname"])["values"],
+                         {"kernel.hostname": "ctk-guest"})
+        for bad in ("", "x" * 65, "bad name", "-x", "a/b", 5):
+            self.assert_code("invalid_argument", "set_hostname", hostname=bad)
+        self.assertEqual(self.ns("-u", "hostname").strip(), "ctk-guest")
+        self.assertEqual(socket.gethostname(), host)
+
+    def test_sysctl_reads_and_writes(self):
+        key = "net.ipv4.ip_forward"  # per network namespace
+        with open("/proc/sys/net/ipv4/ip_forward") as f:
+            host = f.read().strip()
+        before = self.c.call("sysctl", keys=[key])["values"][key]
+        want = "0" if before == "1" else "1"
+        res = self.c.call("sysctl", settings={key: want}, keys=[key, "net/ipv4/conf/all/forwarding"])
+        self.assertEqual(res, {"values": {key: want, "net/ipv4/conf/all/forwarding": want}})
+        self.assertEqual(self.ns("-n", "cat", "/proc/sys/net/ipv4/ip_forward").strip(), want)
+        with open("/proc/sys/net/ipv4/ip_forward") as f:
+            self.assertEqual(f.read().strip(), host)
+        self.assertEqual(self.assert_code("not_found", "sysctl", keys=["net.ipv4.nosuch"]),
+                         "sysctl net.ipv4.nosuch: No such file or directory")
+        self.assert_code("invalid_argument", "sysctl", settings={key: "banana"})  # the kernel's EINVAL
+        for bad in ("", "net..ipv4.ip_forward", ".net.ipv4.ip_forward", "net.ipv4.", "/net/ipv4/ip_forward",
+                    "net/ipv4/../../../etc/passwd", "net/./ipv4/ip_forward"):
+            self.assertEqual(self.assert_code("invalid_argument", "sysctl", settings={bad: want}),
+                             f"bad sysctl key '{bad}'")
+        # Nothing was written when one key of several is bad.
+        self.assert_code("invalid_argument", "sysctl", settings={key: before, "net..x": "1"})
+        self.assertEqual(self.ns("-n", "cat", "/proc/sys/net/ipv4/ip_forward").strip(), want)
+
+    def test_set_time_arguments(self):
+        # The agent lacks CAP_SYS_TIME (its bounding set): a request that gets
+        # past the checks fails in clock_settime, the host clock stays as it is.
+        with open(f"/proc/{self.agent.pid}/status") as f:
+            eff = next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
+        self.assertFalse(eff & (1 << CAP_SYS_TIME))
+        for bad in ({}, {"sec": "now"}, {"sec": -1}, {"sec": 1.5}, {"sec": 1, "nsec": 10**9},
+                    {"sec": 1, "nsec": -1}, {"sec": 1, "nsec": "0"}):
+            self.assert_code("invalid_argument", "set_time", **bad)
+        message = self.assert_code("internal", "set_time", sec=int(time.time()), nsec=0)
+        self.assertEqual(message, "set the clock: Operation not permitted")
+
+    def test_shutdown_terms_then_kills_then_exits(self):
+        sock = os.path.join(self.tmp, "shutdown.sock")
+        agent = self.spawn(sock)
+        c = Client(sock)
+        try:
+            c.hello()
+            out = c.open_channel()
+            # sh with a trap ends on SIGTERM; sleep, its namespace's init,
+            # ignores SIGTERM and needs SIGKILL.
+            c.call("create", container="trap", stdout=out, config=config(
+                self.root, ["sh", "-c", "trap 'exit 7' TERM; echo ready; while true; do sleep 0.1; done"]))
+            c.call("start", container="trap")
+            c.call("create", container="stubborn", config=config(self.root, ["sleep", "1000"]))
+            c.call("start", container="stubborn")
+            c.wait_for(lambda: b"ready" in c.channels[out].buf)
+            waits = [c.request("wait", container=cid) for cid in ("trap", "stubborn")]
+            first = c.request("shutdown", grace_ms=600000)
+            self.assertEqual(c.result(waits[0])["exit_code"], 7)
+            with self.assertRaises(AgentError) as e:
+                c.call("create", container="late", config=config(self.root, ["true"]))
+            self.assertEqual(e.exception.message, "the agent is shutting down")
+            states = {p["container"]: p["state"] for p in c.call("processes")["processes"]}
+            self.assertEqual(states, {"trap": "exited", "stubborn": "running"})
+            # A second request with a shorter grace period brings SIGKILL forward.
+            second = c.request("shutdown", grace_ms=200)
+            self.assertEqual(c.result(second), {})
+            self.assertIn(waits[1], c.replies)  # answered before the shutdown
+            self.assertEqual(c.result(waits[1])["exit_code"], 137)
+            self.assertEqual(c.result(first), {})
+            self.assertEqual(agent.wait(30), 0)
+        finally:
+            c.close()
+            if agent.poll() is None:
+                agent.kill()
+                agent.wait()
+
+    def test_shutdown_with_nothing_running(self):
+        sock = os.path.join(self.tmp, "idle.sock")
+        agent = self.spawn(sock)
+        c = Client(sock)
+        try:
+            c.hello()
+            # A container created but never started: its wait is answered, not left hanging.
+            c.call("create", container="idle", config=config(self.root, ["true"]))
+            wait = c.request("wait", container="idle")
+            self.assertEqual(c.call("shutdown", grace_ms=0), {})
+            with self.assertRaises(AgentError) as e:
+                c.result(wait)
+            self.assertEqual((e.exception.code, e.exception.message),
+                             ("not_found", "never started; the agent shut down"))
+            self.assertEqual(agent.wait(30), 0)
+        finally:
+            c.close()
+            if agent.poll() is None:
+                agent.kill()
+                agent.wait()
 
 
 if __name__ == "__main__":

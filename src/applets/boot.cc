@@ -47,11 +47,15 @@ int boot_main(const Flags& flags) {
     std::printf("agent cgroup %s: memory.current %s, memory.max %s\n",
                 own.value("cgroup", "?").c_str(), number("current").c_str(), number("max").c_str());
   }
+  bool clean;
   {
     Timer t(timings, "shutdown");
+    // Asked, not killed: this is the one place a plain boot proves the guest powers off.
+    clean = machine.power_off(10000);
     machine.shutdown();
   }
   timings.print();
+  if (!clean) return fail(self, "the guest did not power off when asked; it was killed");
   return 0;
 }
 
@@ -65,7 +69,8 @@ extern const Applet kBootApplet = {
         "Finds a kernel, builds the initramfs when no cached one matches this ctk and kernel,\n"
         "starts the VM (QEMU: KVM when /dev/kvm is usable, else software emulation) and waits\n"
         "for the guest's vminitd to answer on the agent channel, prints the agent's version\n"
-        "and its cgroup's memory use and budget, then shuts the VM down.",
+        "and its cgroup's memory use and budget, then asks it to shut down and waits for the\n"
+        "VM to power off (exit 1 if it had to be killed).",
     .options = kOptions,
     .run = boot_main,
 };

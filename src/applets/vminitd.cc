@@ -46,7 +46,8 @@ void setup_pid1_cgroups(init::Agent* agent) {
     init::Agent agent;
     setup_pid1_cgroups(&agent);
     std::fprintf(stderr, "vminitd: ready on vsock at %s s uptime\n", init::uptime().c_str());
-    if (agent.listen("vsock:", &err) && agent.run(&err)) err = "the agent stopped";
+    if (agent.listen("vsock:", &err) && agent.run(&err))
+      err = agent.shut_down() ? "shutdown requested" : "the agent stopped";
     std::fprintf(stderr, "vminitd: %s; powering off\n", err.c_str());
     init::pid1_poweroff();
   }
@@ -61,7 +62,7 @@ void setup_pid1_cgroups(init::Agent* agent) {
     setup_pid1_cgroups(&agent);
     if (fd < 0) err = sys_error(port);
     else if (agent.listen("fd:" + std::to_string(fd), &err) && agent.run(&err))
-      err = "the host closed the agent channel";
+      err = agent.shut_down() ? "shutdown requested" : "the host closed the agent channel";
   }
   std::fprintf(stderr, "vminitd: %s; powering off\n", err.c_str());
   init::pid1_poweroff();
@@ -103,7 +104,8 @@ extern const Applet kVminitdApplet = {
         "Serves the ctk agent protocol (docs/PROTOCOL.md) on ADDR: create, start, exec, wait,\n"
         "kill and delete containers described by OCI runtime-spec config.json, with their\n"
         "stdio or pty streamed over flow-controlled channels, and copy files in and out.\n"
-        "Runs as root. SIGTERM kills every container process and ends the agent.\n"
+        "Runs as root. SIGTERM kills every container process and ends the agent; the shutdown\n"
+        "request ends it gracefully (SIGTERM, SIGKILL after a grace period, exit 0).\n"
         "With cgroup2 it lives in its own cgroup, /sys/fs/cgroup/ctk/agent, beside the\n"
         "containers' /sys/fs/cgroup/ctk/ID; --memory-max caps that cgroup's memory.\n"
         "As PID 1 of a VM (the initramfs's /init) it mounts /proc, /sys, /dev and cgroup2,\n"

@@ -309,6 +309,7 @@ bool run(const RunOptions& options, Timings& timings, int* exit_code, std::strin
     Timer t(timings, "container start");
     // One round trip for the whole setup: each call costs a guest wake-up.
     std::vector<proto::Client::Call> setup = {
+        vm.clock_call(),
         {"mount", {{"destination", kLower}, {"type", "ext4"}, {"source", "/dev/vda"}, {"options", {"ro"}}}},
         {"mount", {{"destination", kScratch}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"mode=0755"}}}},
         {"mkdir", {{"path", "/run/ctk/rw/upper"}}},
@@ -316,14 +317,16 @@ bool run(const RunOptions& options, Timings& timings, int* exit_code, std::strin
         {"mount", {{"destination", kRoot}, {"type", "overlay"}, {"source", "overlay"},
                    {"options", {std::string("lowerdir=") + kLower, "upperdir=/run/ctk/rw/upper",
                                 "workdir=/run/ctk/rw/work"}}}}};
+    // The container's /etc/hosts: localhost and its hostname, as docker writes one.
+    json dns = {{"root", kRoot}, {"hosts", json::array()}};
+    if (!o.hostname.empty()) dns["hostname"] = o.hostname;
     if (machine.network == vz::Network::nat) {
       // QEMU's user networking: the guest is 10.0.2.15, the host's loopback
       // is reachable as the gateway 10.0.2.2, its DNS forwarder is 10.0.2.3.
       setup.push_back({"network", {{"interface", "eth0"}, {"address", "10.0.2.15/24"}, {"gateway", "10.0.2.2"}}});
-      setup.push_back({"mkdir", {{"path", std::string(kRoot) + "/etc"}}});
-      setup.push_back({"write_file", {{"path", std::string(kRoot) + "/etc/resolv.conf"},
-                                      {"data", "nameserver 10.0.2.3\n"}}});
+      dns["nameservers"] = {"10.0.2.3"};
     }
+    setup.push_back({"dns", dns});
 
     out_ch = agent.open_channel();
     json create = {{"container", "main"}, {"config", container_config(o, rows, cols)}, {"stdout", out_ch}};

@@ -118,7 +118,7 @@ bool Agent::run(std::string* err) {
       cgroups_.retry_removals();
     });
     build_poll_set(&set);
-    if (::poll(set.fds.data(), set.fds.size(), -1) < 0) {
+    if (::poll(set.fds.data(), set.fds.size(), shutdown_timeout_ms()) < 0) {
       if (errno == EINTR) continue;
       *err = sys_error("poll");
       return false;
@@ -126,6 +126,7 @@ bool Agent::run(std::string* err) {
     for (size_t i = 0; i < set.fds.size(); ++i)
       if (set.fds[i].revents) set.handlers[i](set.fds[i].revents);
     settle();
+    if (shutdown_step()) break;
     if (listen_fd_ < 0 && conns_.empty()) break;  // the inherited stream is gone
   }
   // Nothing outlives the agent.
@@ -454,6 +455,7 @@ void Agent::drop_conn(Conn* c) {
     forget(ct->init.get());
     for (auto& [eid, p] : ct->execs) forget(p.get());
   }
+  if (shutdown_) std::erase_if(shutdown_->waiters, [c](const auto& w) { return w.first == c; });
 }
 
 // Paths and messages may hold bytes that are not UTF-8; they go out replaced, not thrown.

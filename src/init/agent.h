@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,6 +39,8 @@ class Agent {
   bool setup_cgroups(uint64_t memory_max, std::string* err);
   // Serves until a fatal error; returns false with err set then.
   bool run(std::string* err);
+  // Whether run() ended because the host asked for it (the shutdown op).
+  bool shut_down() const { return shutdown_done_; }
 
  private:
   struct Conn;
@@ -45,6 +48,7 @@ class Agent {
   struct Container;
   struct Stream;
   struct Poll;
+  struct Shutdown;
   using json = nlohmann::json;
 
   // Loop (agent.cc).
@@ -76,13 +80,32 @@ class Agent {
   bool op_mount(const json& req, std::string* code, std::string* err);
   bool op_umount(const json& req, std::string* code, std::string* err);
   bool op_mkdir(const json& req, std::string* code, std::string* err);
-  bool op_network(const json& req, std::string* code, std::string* err);
   bool op_write_file(const json& req, std::string* code, std::string* err);
+  bool op_stat(const json& req, json* result, std::string* code, std::string* err);
   bool op_delete(const json& req, std::string* code, std::string* err);
   bool op_resize(const json& req, std::string* code, std::string* err);
   bool op_copy_in(Conn* c, const json& req, std::string* code, std::string* err);
   bool op_copy_out(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   bool op_stats(const json& req, json* result, std::string* code, std::string* err);
+  // The guest's network and names: interfaces over rtnetlink, resolv.conf
+  // and hosts, the hostname (net_ops.cc).
+  bool op_network(const json& req, std::string* code, std::string* err);
+  bool op_dns(const json& req, std::string* code, std::string* err);
+  bool op_set_hostname(const json& req, std::string* code, std::string* err);
+  // Kernel settings (settings_ops.cc).
+  bool op_sysctl(const json& req, json* result, std::string* code, std::string* err);
+  bool op_set_time(const json& req, std::string* code, std::string* err);
+  // Listing processes and ending the agent (lifecycle_ops.cc).
+  bool op_processes(const json& req, json* result, std::string* code, std::string* err);
+  bool op_shutdown(Conn* c, const json& req, std::string* err);
+  // While a shutdown is under way: how long poll may wait (-1: no limit), and
+  // the step run after every round; true once it is done and replied to.
+  int shutdown_timeout_ms() const;
+  bool shutdown_step();
+  // Every process of every container not deleted, inits first.
+  void for_each_proc(const std::function<void(Container*, Proc*)>& fn);
+  // Sends sig to every process that runs.
+  void signal_live(int sig);
   // Port forwarding (forward.cc).
   bool op_connect(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   void connected(Stream* s);
@@ -104,6 +127,8 @@ class Agent {
   std::map<std::string, std::unique_ptr<Container>> containers_;
   std::vector<std::unique_ptr<Stream>> streams_;
   Cgroups cgroups_;
+  std::unique_ptr<Shutdown> shutdown_;
+  bool shutdown_done_ = false;
 };
 
 }  // namespace ctk::init

@@ -5,6 +5,7 @@
 
 #include <poll.h>
 
+#include <chrono>
 #include <functional>
 
 #include "init/agent.h"
@@ -78,6 +79,14 @@ struct Agent::Container {
   std::map<std::string, std::unique_ptr<Proc>> execs;
   std::string cgroup;  // its cgroup's path; "" without cgroup2
   bool deleted = false;
+};
+
+// A shutdown under way (lifecycle_ops.cc): the requests waiting for its
+// reply, and when SIGTERM's grace period ends.
+struct Agent::Shutdown {
+  std::vector<std::pair<Conn*, json>> waiters;
+  std::chrono::steady_clock::time_point deadline;
+  bool killed = false;  // SIGKILL sent
 };
 
 struct Agent::Poll {

@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "init/agent_state.h"
+#include "init/guest_files.h"
 #include "init/users.h"
 
 namespace ctk::init {
@@ -20,7 +21,8 @@ namespace {
 
 const char* const kOps[] = {"hello", "create", "start", "exec", "wait", "kill", "delete",
                             "resize", "copy_in", "copy_out", "mount", "umount", "mkdir",
-                            "network", "write_file", "connect", "stats"};
+                            "network", "write_file", "connect", "stats", "stat", "sysctl",
+                            "set_time", "set_hostname", "processes", "shutdown", "dns"};
 
 // A signal as a number or a name with or without "SIG".
 int parse_signal(const nlohmann::json& j) {
@@ -98,6 +100,10 @@ bool Agent::dispatch(Conn* c, const json& req, json* result, std::string* code,
     *err = "the first request must be hello";
     return false;
   }
+  if (shutdown_ && (op == "create" || op == "start" || op == "exec")) {
+    *err = "the agent is shutting down";
+    return false;
+  }
   if (op == "create") return op_create(c, req, result, code, err);
   if (op == "kill") return op_kill(req, code, err);
   if (op == "delete") return op_delete(req, code, err);
@@ -109,6 +115,12 @@ bool Agent::dispatch(Conn* c, const json& req, json* result, std::string* code,
   if (op == "mkdir") return op_mkdir(req, code, err);
   if (op == "network") return op_network(req, code, err);
   if (op == "write_file") return op_write_file(req, code, err);
+  if (op == "stat") return op_stat(req, result, code, err);
+  if (op == "dns") return op_dns(req, code, err);
+  if (op == "set_hostname") return op_set_hostname(req, code, err);
+  if (op == "sysctl") return op_sysctl(req, result, code, err);
+  if (op == "set_time") return op_set_time(req, code, err);
+  if (op == "processes") return op_processes(req, result, code, err);
   if (op == "connect") return op_connect(c, req, result, code, err);  // maybe later
   // The rest reply later.
   *result = nullptr;
@@ -116,6 +128,7 @@ bool Agent::dispatch(Conn* c, const json& req, json* result, std::string* code,
   if (op == "exec") return op_exec(c, req, code, err);
   if (op == "wait") return op_wait(c, req, code, err);
   if (op == "copy_in") return op_copy_in(c, req, code, err);
+  if (op == "shutdown") return op_shutdown(c, req, err);
   *err = op.empty() ? "request without an op" : "unknown op '" + op + "'";
   return false;
 }
@@ -462,10 +475,7 @@ bool Agent::op_copy_in(Conn* c, const json& req, std::string* code, std::string*
   if (req.contains("container") && !ct) return false;
   std::string path = req.at("path").get<std::string>();
   uint32_t ch = req.at("channel").get<uint32_t>();
-  if (path.empty() || path[0] != '/') {
-    *err = "path '" + path + "' is not absolute";
-    return false;
-  }
+  if (!check_absolute(path, err)) return false;
   if (!ch || c->mux.is_open(ch)) {
     *code = "already_exists";
     *err = "channel " + std::to_string(ch) + " is in use";

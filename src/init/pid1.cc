@@ -3,25 +3,24 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "base/error.h"
 #include "boot/modules.h"
+#include "init/netlink.h"
 
 namespace ctk::init {
 
@@ -107,16 +106,11 @@ void pid1_setup(std::vector<std::string>* problems) {
   }
   if (::uname(&uts) == 0) load_modules(std::string("/lib/modules/") + uts.release, skip, problems);
 
-  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s >= 0) {
-    struct ifreq ifr = {};
-    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-    if (::ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-      ifr.ifr_flags = short(ifr.ifr_flags | IFF_UP);
-      if (::ioctl(s, SIOCSIFFLAGS, &ifr) != 0) problems->push_back(sys_error("bringing up lo"));
-    }
-    ::close(s);
-  }
+  Netlink nl;
+  std::string why;
+  if (!nl.open(&why)) problems->push_back(why);
+  else if (nl.call(link_up_message(::if_nametoindex("lo"), nl.next_seq()), &why) != 0)
+    problems->push_back("bringing up lo: " + why);
 }
 
 std::string find_virtio_port(const std::string& name, int timeout_ms) {
@@ -138,11 +132,27 @@ std::string uptime() {
 }
 
 void pid1_poweroff() {
-  ::kill(-1, SIGTERM);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  ::kill(-1, SIGKILL);
+  // What still runs gets a moment to end (nothing does after a shutdown
+  // request: then kill fails with ESRCH and no time is spent).
+  if (::kill(-1, SIGTERM) == 0) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+    // Every process descends from PID 1: no children left means none at all.
+    while (std::chrono::steady_clock::now() < deadline) {
+      pid_t pid = ::waitpid(-1, nullptr, WNOHANG);
+      if (pid < 0 && errno == ECHILD) break;
+      if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ::kill(-1, SIGKILL);
+  }
   ::sync();
-  ::umount2("/mnt", MNT_DETACH);
+  // Innermost first: a container's overlay before the disk under it.
+  std::vector<std::string> targets;
+  std::ifstream mounts("/proc/self/mounts");
+  std::string source, target, rest;
+  while (mounts >> source >> target && std::getline(mounts, rest))
+    if (target != "/") targets.push_back(target);
+  for (auto it = targets.rbegin(); it != targets.rend(); ++it)
+    if (::umount2(it->c_str(), 0) != 0) ::umount2(it->c_str(), MNT_DETACH);
   ::reboot(RB_POWER_OFF);
   for (;;) ::pause();  // reboot() only returns on failure; PID 1 must not exit
 }

@@ -1,25 +1,35 @@
-// Requests that act on the guest itself rather than a container: mounting the
-// disks a container's root is made of, unmounting, making directories.
-#include <arpa/inet.h>
+// Requests that act on the guest's files rather than a container: mounting
+// the disks a container's root is made of, unmounting, making directories,
+// writing small files, and looking at one.
 #include <fcntl.h>
-#include <net/if.h>
-#include <net/route.h>
-#include <netinet/in.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <filesystem>
 
+#include "base/atomic_file.h"
 #include "base/error.h"
-#include "init/agent.h"
+#include "init/agent_state.h"
+#include "init/guest_files.h"
 
 namespace ctk::init {
 
 namespace {
+
+const char* file_type(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return "file";
+    case S_IFDIR: return "directory";
+    case S_IFLNK: return "symlink";
+    case S_IFCHR: return "char";
+    case S_IFBLK: return "block";
+    case S_IFIFO: return "fifo";
+    default: return "socket";
+  }
+}
+
+}  // namespace
 
 bool make_dirs(const std::string& path, std::string* code, std::string* err) {
   std::error_code ec;
@@ -32,87 +42,36 @@ bool make_dirs(const std::string& path, std::string* code, std::string* err) {
   return true;
 }
 
-sockaddr ipv4(in_addr a) {
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_addr = a;
-  sockaddr out;
-  std::memcpy(&out, &sin, sizeof sin);
-  return out;
-}
-
-}  // namespace
-
-// {"op":"network", "interface":"eth0", "address":"10.0.2.15/24", "gateway":"10.0.2.2"}
-// Brings the link up with the address and, when given, a default route.
-bool Agent::op_network(const json& req, std::string* code, std::string* err) {
-  std::string ifname = req.at("interface").get<std::string>();
-  std::string cidr = req.at("address").get<std::string>();
-  size_t slash = cidr.find('/');
-  int prefix = slash == std::string::npos ? 32 : std::atoi(cidr.c_str() + slash + 1);
-  in_addr addr{}, gateway{};
-  if (ifname.empty() || ifname.size() >= IFNAMSIZ || prefix < 0 || prefix > 32 ||
-      ::inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &addr) != 1 ||
-      (req.contains("gateway") && ::inet_pton(AF_INET, req["gateway"].get<std::string>().c_str(), &gateway) != 1)) {
-    *err = "bad interface, address or gateway";
-    return false;
-  }
-  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) {
-    *code = "internal";
-    *err = sys_error("socket");
-    return false;
-  }
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  auto fail_with = [&](const std::string& what) {
-    *code = errno == ENODEV ? "not_found" : "internal";
-    *err = sys_error(what + " " + ifname);
-    ::close(s);
-    return false;
-  };
-  ifr.ifr_addr = ipv4(addr);
-  if (::ioctl(s, SIOCSIFADDR, &ifr) != 0) return fail_with("address of");
-  in_addr mask{htonl(prefix ? ~0u << (32 - prefix) : 0)};
-  ifr.ifr_netmask = ipv4(mask);
-  if (::ioctl(s, SIOCSIFNETMASK, &ifr) != 0) return fail_with("netmask of");
-  if (::ioctl(s, SIOCGIFFLAGS, &ifr) != 0) return fail_with("flags of");
-  ifr.ifr_flags = short(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
-  if (::ioctl(s, SIOCSIFFLAGS, &ifr) != 0) return fail_with("bringing up");
-  if (req.contains("gateway")) {
-    rtentry route{};
-    route.rt_dst = ipv4(in_addr{});
-    route.rt_genmask = ipv4(in_addr{});
-    route.rt_gateway = ipv4(gateway);
-    route.rt_flags = RTF_UP | RTF_GATEWAY;
-    route.rt_dev = ifr.ifr_name;
-    if (::ioctl(s, SIOCADDRT, &route) != 0 && errno != EEXIST) return fail_with("default route via");
-  }
-  ::close(s);
-  return true;
-}
-
-// {"op":"write_file", "path":"/abs", "data":"...", "mode":420}: small files
-// (resolv.conf, hosts), written whole and replaced atomically.
-bool Agent::op_write_file(const json& req, std::string* code, std::string* err) {
-  std::string path = req.at("path").get<std::string>();
-  std::string data = req.at("data").get<std::string>();
-  mode_t mode = req.value("mode", 0644);
-  if (path.empty() || path[0] != '/') {
-    *err = "path '" + path + "' is not absolute";
-    return false;
-  }
-  std::string temp = path + ".ctk-new";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  bool ok = fd >= 0 && ::write(fd, data.data(), data.size()) == ssize_t(data.size());
-  if (fd >= 0) ok = ::close(fd) == 0 && ok;
-  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
+bool replace_file(const std::string& path, const std::string& data, mode_t mode, std::string* code,
+                  std::string* err) {
+  AtomicFile file;
+  if (!file.open(path, err)) {
     *code = errno == ENOENT ? "not_found" : "internal";
     *err = sys_error(path);
-    ::unlink(temp.c_str());
     return false;
   }
-  return true;
+  *code = "internal";
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(file.fd(), data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *err = sys_error(path);
+      return false;
+    }
+    done += size_t(n);
+  }
+  if (::fchmod(file.fd(), mode) != 0) {  // exactly, whatever the umask
+    *err = sys_error(path);
+    return false;
+  }
+  return file.commit(err);
+}
+
+bool check_absolute(const std::string& path, std::string* err) {
+  if (!path.empty() && path[0] == '/') return true;
+  *err = "path '" + path + "' is not absolute";
+  return false;
 }
 
 // {"op":"mount", "destination":"/abs", "type":"ext4", "source":"/dev/vda", "options":["ro"]}
@@ -150,11 +109,56 @@ bool Agent::op_umount(const json& req, std::string* code, std::string* err) {
 // {"op":"mkdir", "path":"/abs"}: with parents, like mkdir -p.
 bool Agent::op_mkdir(const json& req, std::string* code, std::string* err) {
   std::string path = req.at("path").get<std::string>();
-  if (path.empty() || path[0] != '/') {
-    *err = "path '" + path + "' is not absolute";
+  return check_absolute(path, err) && make_dirs(path, code, err);
+}
+
+// {"op":"write_file", "path":"/abs", "data":"...", "mode":420}: small files,
+// written whole and replaced atomically.
+bool Agent::op_write_file(const json& req, std::string* code, std::string* err) {
+  std::string path = req.at("path").get<std::string>();
+  std::string data = req.at("data").get<std::string>();
+  unsigned mode = req.value("mode", 0644u);
+  if (!check_absolute(path, err)) return false;
+  if (mode > 07777) {
+    *err = "mode " + std::to_string(mode) + " is not a permission mode";
     return false;
   }
-  return make_dirs(path, code, err);
+  return replace_file(path, data, mode, code, err);
+}
+
+// {"op":"stat", "path":"/abs", "container":"ID"?, "follow":false}: lstat, or
+// stat with follow; the path is inside the container when one is named.
+bool Agent::op_stat(const json& req, json* result, std::string* code, std::string* err) {
+  Container* ct = req.contains("container") ? find_container(req, code, err) : nullptr;
+  if (req.contains("container") && !ct) return false;
+  std::string path = req.at("path").get<std::string>();
+  bool follow = req.value("follow", false);
+  if (!check_absolute(path, err)) return false;
+  std::string real = container_path(ct, path);
+  struct stat st;
+  if ((follow ? ::stat(real.c_str(), &st) : ::lstat(real.c_str(), &st)) != 0) {
+    *code = errno == ENOENT || errno == ENOTDIR ? "not_found" : "internal";
+    *err = sys_error(path);
+    return false;
+  }
+  *result = {{"type", file_type(st.st_mode)},
+             {"mode", st.st_mode & 07777},
+             {"uid", st.st_uid},
+             {"gid", st.st_gid},
+             {"size", st.st_size},
+             {"nlink", st.st_nlink},
+             {"mtime_ns", int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec}};
+  if (S_ISLNK(st.st_mode)) {
+    char target[4096];
+    ssize_t n = ::readlink(real.c_str(), target, sizeof target);
+    if (n < 0) {
+      *code = "internal";
+      *err = sys_error("readlink " + path);
+      return false;
+    }
+    (*result)["target"] = std::string(target, size_t(n));
+  }
+  return true;
 }
 
 }  // namespace ctk::init

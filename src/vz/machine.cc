@@ -4,8 +4,10 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -82,6 +84,7 @@ bool Machine::boot(const MachineConfig& config, Timings& timings, std::string* e
   vm.cpus = config.cpus;
   vm.memory_mib = config.memory_mib;
   vm.disks = config.disks;
+  writable_ = std::any_of(config.disks.begin(), config.disks.end(), [](const Disk& d) { return !d.read_only; });
   vm.network = config.network;
   {
     Timer t(timings, "initramfs");
@@ -158,6 +161,7 @@ bool Machine::connect_agent(int timeout_ms, std::string* err) {
         *err = "agent: " + reply["error"].value("message", "");
         return false;
       }
+      agent_ready_ = true;
       return true;
     }
     if (died(err)) return false;
@@ -167,6 +171,12 @@ bool Machine::connect_agent(int timeout_ms, std::string* err) {
       return false;
     }
   }
+}
+
+proto::Client::Call Machine::clock_call() const {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return {"set_time", {{"sec", int64_t(now.tv_sec)}, {"nsec", int64_t(now.tv_nsec)}}};
 }
 
 std::string Machine::console_tail(size_t lines) const {
@@ -194,15 +204,37 @@ void Machine::follow_console() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  // The guest's last words (its shutdown) came before the stop.
+  ssize_t n;
+  while (fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0) (void)!::write(2, buf, size_t(n));
   if (fd >= 0) ::close(fd);
 }
 
-void Machine::shutdown() {
-  if (vm_) vm_->kill();
+// Asks the agent to shut down and waits up to timeout_ms for the VMM to exit.
+bool Machine::power_off(int timeout_ms) {
+  if (!vm_ || !agent_ready_) return !vm_;
+  agent_ready_ = false;  // asked once
+  auto start = Clock::now();
+  // Whatever still runs gets a grace period to end on SIGTERM.
+  int64_t id = agent_.request("shutdown", {{"grace_ms", timeout_ms / 2}});
+  nlohmann::json reply;
+  std::string ignored;
+  // A guest going down closes the channel; the reply may never come.
+  while (ms_since(start) < timeout_ms && !agent_.take_reply(id, &reply))
+    if (!agent_.pump(timeout_ms - ms_since(start), &ignored)) break;
+  int status;
+  return vm_->wait(std::max(0, timeout_ms - ms_since(start)), &status);
+}
+
+bool Machine::shutdown() {
+  constexpr int kPowerOffMs = 10000;  // a TCG guest powers off in well under this
+  bool clean = !writable_ || power_off(kPowerOffMs);
+  if (vm_) vm_->kill();  // one that did not power off in time
   stop_console_ = true;
   if (console_thread_.joinable()) console_thread_.join();
   if (!dir_.empty()) remove_tree(dir_);
   dir_.clear();
+  return clean;
 }
 
 }  // namespace ctk::vz

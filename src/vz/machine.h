@@ -40,8 +40,19 @@ class Machine {
   const std::string& notice() const { return notice_; }
   // The last lines the guest printed, for error messages.
   std::string console_tail(size_t lines) const;
-  // Ends the VM (the guest's disks are read-only or throwaway) and removes its runtime files.
-  void shutdown();
+  // The request that sets the guest's clock to the host's: the guest has no
+  // clock to read it from (at best an emulated RTC, whole seconds). Callers
+  // send it first in their first batch of requests, saving a round trip.
+  proto::Client::Call clock_call() const;
+  // Asks the agent to stop what runs (SIGTERM, SIGKILL after a grace
+  // period), sync and power the guest off; true once the VMM has exited
+  // within timeout_ms.
+  bool power_off(int timeout_ms);
+  // Ends the VM and removes its runtime files. A VM with a writable disk is
+  // powered off first; one with nothing to save is killed at once (so is one
+  // that did not power off within 10 s). True unless a guest asked to power
+  // off had to be killed.
+  bool shutdown();
 
  private:
   bool prepare_initfs(const MachineConfig& config, const boot::Kernel& kernel, std::string* path,
@@ -56,6 +67,8 @@ class Machine {
   std::string notice_;
   std::thread console_thread_;
   std::atomic<bool> stop_console_{false};
+  bool agent_ready_ = false;  // hello answered: the agent can be asked to shut down
+  bool writable_ = false;     // a disk the guest writes to: power off, never just kill
 };
 
 }  // namespace ctk::vz

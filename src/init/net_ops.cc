@@ -1,0 +1,180 @@
+// The guest's network and names: interfaces configured over rtnetlink, the
+// resolver's files (resolv.conf, hosts) and the hostname.
+#include <net/if.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "init/agent_state.h"
+#include "init/guest_files.h"
+#include "init/netlink.h"
+
+namespace ctk::init {
+
+namespace {
+
+// RFC 1123 names (letters, digits, '-', dot-separated; '_' as docker allows),
+// at most HOST_NAME_MAX bytes.
+bool valid_hostname(const std::string& name) {
+  return !name.empty() && name.size() <= 64 && name.front() != '.' && name.front() != '-' &&
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") ==
+             std::string::npos;
+}
+
+// One word of resolv.conf or hosts: a comment or a blank inside would change its meaning.
+bool one_word(const std::string& w) {
+  return !w.empty() && w.size() <= 255 && w.find_first_of(" \t\r\n#;") == std::string::npos;
+}
+
+bool words(const nlohmann::json& req, const char* key, std::vector<std::string>* out, std::string* err) {
+  if (!req.contains(key)) return true;
+  *out = req[key].get<std::vector<std::string>>();
+  for (const std::string& w : *out) {
+    if (!one_word(w)) {
+      *err = std::string(key) + ": '" + w + "' is not one word";
+      return false;
+    }
+  }
+  return true;
+}
+
+bool address(const std::string& text, const char* what, std::string* err) {
+  IpAddress a;
+  if (parse_ip(text, false, &a)) return true;
+  *err = std::string(what) + " '" + text + "' is not an IPv4 or IPv6 address";
+  return false;
+}
+
+}  // namespace
+
+// {"op":"network", "interface":"eth0", "address":"10.0.2.15/24",
+//  "addresses":["fd00::2/64"], "gateway":"10.0.2.2"}: brings the link up,
+// adds the addresses and, with a gateway, makes it the default route.
+// Repeating a request changes nothing (NLM_F_REPLACE).
+bool Agent::op_network(const json& req, std::string* code, std::string* err) {
+  std::string ifname = req.at("interface").get<std::string>();
+  std::vector<std::string> texts;
+  if (req.contains("address")) texts.push_back(req["address"].get<std::string>());
+  if (req.contains("addresses"))
+    for (const std::string& t : req["addresses"].get<std::vector<std::string>>()) texts.push_back(t);
+  std::vector<IpAddress> addresses;
+  for (const std::string& t : texts) {
+    IpAddress a;
+    if (!parse_ip(t, true, &a)) {
+      *err = "address '" + t + "' is not ADDRESS/PREFIX";
+      return false;
+    }
+    addresses.push_back(a);
+  }
+  IpAddress gateway;
+  bool has_gateway = req.contains("gateway");
+  if (has_gateway && !parse_ip(req["gateway"].get<std::string>(), false, &gateway)) {
+    *err = "gateway '" + req["gateway"].get<std::string>() + "' is not an IPv4 or IPv6 address";
+    return false;
+  }
+  if (ifname.empty() || ifname.size() >= IFNAMSIZ || ifname.find('/') != std::string::npos) {
+    *err = "bad interface name '" + ifname + "'";
+    return false;
+  }
+  unsigned index = ::if_nametoindex(ifname.c_str());
+  if (index == 0) {
+    *code = errno == ENODEV ? "not_found" : "internal";
+    *err = errno == ENODEV ? "no interface '" + ifname + "'" : sys_error("interface " + ifname);
+    return false;
+  }
+  Netlink nl;
+  *code = "internal";
+  if (!nl.open(err)) return false;
+  auto call = [&](const std::string& what, const std::string& message) {
+    std::string why;
+    int e = nl.call(message, &why);
+    if (e == ENODEV) *code = "not_found";  // the interface went away meanwhile
+    if (e) *err = what + ": " + why;
+    return e == 0;
+  };
+  if (!call("bringing up " + ifname, link_up_message(index, nl.next_seq()))) return false;
+  for (const IpAddress& a : addresses)
+    if (!call("address " + a.cidr() + " on " + ifname, add_address_message(index, a, nl.next_seq())))
+      return false;
+  if (has_gateway) {
+    if (!call("default route via " + gateway.text() + " on " + ifname,
+              default_route_message(index, gateway, nl.next_seq())))
+      return false;
+  }
+  return true;
+}
+
+// {"op":"dns", "root":"/abs", "nameservers":[...], "search":[...], "options":[...],
+//  "hostname":"box", "hosts":[{"address":"10.0.2.2", "names":["host"]}]}
+// Writes ROOT/etc/resolv.conf when any of the first three is given, and
+// ROOT/etc/hosts (localhost, the hostname, the entries) when either of the
+// last two is: what docker's --dns, --dns-search, --dns-option and --add-host give.
+bool Agent::op_dns(const json& req, std::string* code, std::string* err) {
+  std::string root = req.value("root", "/");
+  if (!check_absolute(root, err)) return false;
+  std::vector<std::string> nameservers, search, options;
+  if (!words(req, "nameservers", &nameservers, err) || !words(req, "search", &search, err) ||
+      !words(req, "options", &options, err))
+    return false;
+  for (const std::string& n : nameservers)
+    if (!address(n, "nameserver", err)) return false;
+  std::string hostname = req.value("hostname", "");
+  if (req.contains("hostname") && !valid_hostname(hostname)) {
+    *err = "hostname '" + hostname + "' is not a valid host name";
+    return false;
+  }
+  std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  // Debian's convention: the host's own name on a loopback address of its own.
+  if (!hostname.empty()) hosts += "127.0.1.1\t" + hostname + "\n";
+  for (const json& entry : req.value("hosts", json::array())) {
+    std::string ip = entry.at("address").get<std::string>();
+    std::vector<std::string> names;
+    if (!address(ip, "hosts address", err) || !words(entry, "names", &names, err)) return false;
+    if (names.empty()) {
+      *err = "hosts entry for " + ip + " has no names";
+      return false;
+    }
+    hosts += ip;
+    for (size_t i = 0; i < names.size(); ++i) hosts += (i ? " " : "\t") + names[i];
+    hosts += "\n";
+  }
+  bool resolv = req.contains("nameservers") || req.contains("search") || req.contains("options");
+  bool hosts_file = req.contains("hostname") || req.contains("hosts");
+  if (!resolv && !hosts_file) {
+    *err = "dns needs nameservers, search, options, hostname or hosts";
+    return false;
+  }
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  std::string etc = (root == "/" ? "" : root) + "/etc";
+  if (!make_dirs(etc, code, err)) return false;
+  if (resolv) {
+    std::string text;
+    for (const std::string& n : nameservers) text += "nameserver " + n + "\n";
+    auto line = [&](const char* key, const std::vector<std::string>& list) {
+      if (list.empty()) return;
+      text += key;
+      for (const std::string& w : list) text += " " + w;
+      text += "\n";
+    };
+    line("search", search);
+    line("options", options);
+    if (!replace_file(etc + "/resolv.conf", text, 0644, code, err)) return false;
+  }
+  return !hosts_file || replace_file(etc + "/hosts", hosts, 0644, code, err);
+}
+
+// {"op":"set_hostname", "hostname":"box"}: the agent's UTS namespace (the VM's).
+bool Agent::op_set_hostname(const json& req, std::string* code, std::string* err) {
+  std::string name = req.at("hostname").get<std::string>();
+  if (!valid_hostname(name)) {
+    *err = "hostname '" + name + "' is not a valid host name";
+    return false;
+  }
+  if (::sethostname(name.data(), name.size()) != 0) {
+    *code = "internal";
+    *err = sys_error("sethostname " + name);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace ctk::init
