@@ -60,10 +60,15 @@ class VmTest(unittest.TestCase):
         self.assert_clean()
 
     def test_stdout_stderr_and_exit_code(self):
-        r = self.ctk_run(["sh", "-c", "echo out; echo err >&2; exit 3"])
+        r = self.ctk_run("--timings", ["sh", "-c", "echo out; echo err >&2; exit 3"])
         self.assertEqual(r.returncode, 3, r.stderr.decode())
         self.assertEqual(r.stdout, b"out\n")
         self.assertIn(b"err\n", r.stderr)
+        # Every phase, in order, each with its time.
+        phases = [line.rsplit(None, 2)[0].strip() for line in r.stderr.decode().splitlines()
+                  if line.startswith("  ") and line.endswith(" s")]
+        self.assertEqual(phases, ["image and rootfs", "initramfs", "vm start", "kernel to agent ready",
+                                  "container start", "process", "teardown", "total"])
         self.assert_clean()
 
     def test_command_not_found_is_127(self):

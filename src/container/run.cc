@@ -296,6 +296,15 @@ bool run(const RunOptions& options, Timings& timings, int* exit_code, std::strin
     machine.disks = {{rootfs, true}};
   }
   vz::Machine vm;
+  // However run ends, the VM ends with it, timed as the last phase.
+  struct Teardown {
+    vz::Machine& vm;
+    Timings& timings;
+    ~Teardown() {
+      Timer t(timings, "teardown");
+      vm.shutdown();
+    }
+  } teardown{vm, timings};
   if (!vm.boot(machine, timings, err)) return false;
   if (!vm.notice().empty()) std::fprintf(stderr, "ctk run: %s\n", vm.notice().c_str());
   proto::Client& agent = vm.agent();
