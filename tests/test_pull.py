@@ -56,11 +56,11 @@ def image_blobs(layout, manifest_digest):
     return [manifest_digest, manifest["config"]["digest"]] + [l["digest"] for l in manifest["layers"]]
 
 
-def on_terminal(argv, env):
+def on_terminal(argv, env, rows=40):
     """Runs argv with stdin, stdout and stderr on a pseudo-terminal (120
-    columns); returns its exit status and everything it wrote there."""
+    columns, `rows` lines); returns its exit status and everything it wrote there."""
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, 120, 0, 0))
     p = subprocess.Popen(argv, env=env, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
     os.close(slave)
     out = b""
@@ -299,7 +299,7 @@ class PlainRegistryTest(Base):
         # then rewrites each row (carriage return, erase line).
         frames = out.split(f"\x1b[{rows}A")
         self.assertGreater(len(frames), 1, out)
-        final = [line.replace("\r\x1b[K", "") for line in frames[-1].split("\r\n")]
+        final = [line.replace("\r\x1b[K", "").replace("\x1b[J", "") for line in frames[-1].split("\r\n")]
         for short, line in zip(shorts, final):
             self.assertRegex(line, rf"^{short}: done [\d.]+ (B|KiB|MiB)$")
         self.assertRegex(final[len(blobs)], r"^total: ([\d.]+ MiB) / \1  [\d.]+ \w*B/s$")
@@ -310,6 +310,19 @@ class PlainRegistryTest(Base):
         sizes = json.load(open(os.path.join(self.layout, "blobs", "sha256", self.v1[7:])))["layers"]
         big = max(sizes, key=lambda l: l["size"])["digest"][7:19]
         self.assertRegex(out, rf"\r\x1b\[K{big}: downloading \d+%  [\d.]+ \w*B / [\d.]+ MiB  [\d.]+ \w*B/s  ETA ")
+
+    def test_progress_on_a_short_terminal(self):
+        # 5 blobs and the total do not fit in 5 lines: the rows that fit, then a count of the rest.
+        proxy, ref = self.slow_proxy()
+        status, out = on_terminal([rf.CTK, "pull", "--plain-http", ref], dict(self.env, TERM="xterm"), rows=5)
+        self.assertEqual(status, 0, out)
+        ups = [int(n) for n in re.findall(r"\x1b\[(\d+)A", out)]
+        self.assertTrue(ups, out)
+        self.assertLessEqual(max(ups), 4)  # never more rows than the terminal has, less the cursor's
+        final = [line.replace("\r\x1b[K", "").replace("\x1b[J", "")
+                 for line in out.split(f"\x1b[{ups[-1]}A")[-1].split("\r\n")]
+        self.assertRegex(final[ups[-1] - 2], r"^\.\.\. 3 more blobs, 3 of them finished$")
+        self.assertRegex(final[ups[-1] - 1], r"^total: ")
 
     def test_progress_without_a_terminal_is_plain_lines(self):
         r = self.pull(self.ref)

@@ -20,11 +20,13 @@ std::string rate_and_eta(uint64_t bytes, double seconds, uint64_t left) {
   return out;
 }
 
-// Rows wider than the terminal would wrap and throw off the cursor-up count.
-size_t terminal_width() {
+// Rows wider than the terminal would wrap, and more rows than it has would
+// scroll: either throws off the cursor-up count.
+winsize terminal_size() {
   winsize ws{};
-  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1) return ws.ws_col;
-  return 80;
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col < 2) ws.ws_col = 80;
+  if (ws.ws_row < 3) ws.ws_row = 24;
+  return ws;
 }
 
 }  // namespace
@@ -119,22 +121,48 @@ BlobRow PullProgress::snapshot(const Slot& s, int64_t now) const {
 
 void PullProgress::draw() {
   int64_t now = now_ns();
-  size_t width = terminal_width() - 1;
+  winsize ws = terminal_size();
+  size_t width = ws.ws_col - 1U;
   std::string frame;
   if (drawn_rows_ > 0) frame += "\x1b[" + std::to_string(drawn_rows_) + "A";
-  uint64_t done = 0;
+  size_t rows = 0;
   auto add_row = [&](std::string text) {
     if (text.size() > width) text.resize(width);
     frame += "\r\x1b[K" + text + "\n";
+    ++rows;
   };
+  std::vector<BlobRow> all;
+  uint64_t done = 0;
   for (size_t i = 0; i < count_; ++i) {
-    BlobRow row = snapshot(slots_[i], now);
-    done += row.done;
-    add_row(format_row(row));
+    all.push_back(snapshot(slots_[i], now));
+    done += all.back().done;
   }
+  // One row per blob while they fit (the total and the cursor's line take
+  // two); beyond that, downloads first, then the waiting, then the finished,
+  // and one line counting the rest.
+  size_t room = ws.ws_row - 2U;
+  std::vector<bool> shown(count_, count_ <= room);
+  if (count_ > room) {
+    size_t left = room - 1;
+    for (int phase : {BlobRow::kDownloading, BlobRow::kWaiting, BlobRow::kDone, BlobRow::kPresent})
+      for (size_t i = 0; i < count_ && left; ++i)
+        if (all[i].phase == phase) shown[i] = true, --left;
+  }
+  size_t hidden = 0, hidden_finished = 0;
+  for (size_t i = 0; i < count_; ++i) {
+    if (shown[i]) {
+      add_row(format_row(all[i]));
+    } else {
+      ++hidden;
+      hidden_finished += all[i].phase == BlobRow::kDone || all[i].phase == BlobRow::kPresent;
+    }
+  }
+  if (hidden)
+    add_row("... " + std::to_string(hidden) + " more blobs, " + std::to_string(hidden_finished) + " of them finished");
   add_row("total: " + format_size(done) + " / " + format_size(total_) + "  " +
           rate_and_eta(fetched_, double(now) / 1e9, total_ - std::min(done, total_)));
-  drawn_rows_ = count_ + 1;
+  frame += "\x1b[J";  // a frame shorter than the last leaves nothing below
+  drawn_rows_ = rows;
   std::fputs(frame.c_str(), stderr);
   std::fflush(stderr);
 }
