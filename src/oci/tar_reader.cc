@@ -31,10 +31,9 @@ std::string_view c_string(std::string_view s) { return s.substr(0, s.find('\0'))
 
 std::string_view text_field(const unsigned char* h, tar::Field f) { return c_string(chars(h + f.at, f.size)); }
 
-// A number as libarchive reads header fields and pax values: blanks, an
-// optional '-', then digits up to the first other character; saturated when
-// out of range.
-int64_t parse_digits(std::string_view s, unsigned base) {
+// A pax number as libarchive reads it: blanks, an optional '-', then digits
+// up to the first other character; saturated when out of range.
+int64_t parse_decimal(std::string_view s) {
   size_t i = 0;
   while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
   bool negative = i < s.size() && s[i] == '-';
@@ -43,10 +42,10 @@ int64_t parse_digits(std::string_view s, unsigned base) {
   uint64_t v = 0;
   for (; i < s.size(); ++i) {
     unsigned digit = unsigned(s[i] - '0');
-    if (digit >= base) break;
-    if (v > (limit - digit) / base)
+    if (digit >= 10) break;
+    if (v > (limit - digit) / 10)
       return negative ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
-    v = v * base + digit;
+    v = v * 10 + digit;
   }
   return negative ? int64_t(0 - v) : int64_t(v);
 }
@@ -70,16 +69,28 @@ int64_t parse_base256(const unsigned char* p, size_t n) {
   return int64_t(v);
 }
 
+// An octal header field, read the same way; it holds at most 12 digits (36
+// bits), so there is no overflow to check for.
+int64_t parse_octal(const unsigned char* p, size_t n) {
+  size_t i = 0;
+  while (i < n && (p[i] == ' ' || p[i] == '\t')) ++i;
+  bool negative = i < n && p[i] == '-';
+  if (negative) ++i;
+  int64_t v = 0;
+  for (; i < n && unsigned(p[i] - '0') < 8; ++i) v = v << 3 | (p[i] - '0');
+  return negative ? -v : v;
+}
+
 int64_t number_field(const unsigned char* h, tar::Field f) {
   const unsigned char* p = h + f.at;
-  return (p[0] & 0x80) ? parse_base256(p, f.size) : parse_digits(chars(p, f.size), 8);
+  return (p[0] & 0x80) ? parse_base256(p, f.size) : parse_octal(p, f.size);
 }
 
 bool checksum_ok(const unsigned char* h) {
-  std::string_view field = chars(h + tar::kChecksum.at, tar::kChecksum.size);
-  for (char c : field)
-    if (c != ' ' && c != '\0' && (c < '0' || c > '7')) return false;
-  int64_t want = parse_digits(field, 8);
+  const unsigned char* field = h + tar::kChecksum.at;
+  for (size_t i = 0; i < tar::kChecksum.size; ++i)
+    if (field[i] != ' ' && field[i] != '\0' && unsigned(field[i] - '0') >= 8) return false;
+  int64_t want = parse_octal(field, tar::kChecksum.size);
   if (want == tar::header_sum(h)) return true;
   // Some old tars (BSD, Solaris, HP-UX) summed signed bytes; libarchive
   // takes those too.
@@ -153,16 +164,16 @@ bool pax_record(std::string_view key, std::string_view value, Pax* pax, std::vec
   } else if (key == "linkpath") {
     pax->linkpath = text;
   } else if (key == "size") {
-    int64_t size = parse_digits(text, 10);
+    int64_t size = parse_decimal(text);
     if (size < 0 || size == std::numeric_limits<int64_t>::max()) {
       *err = "pax size out of range";
       return false;
     }
     pax->size = size;
   } else if (key == "uid") {
-    pax->uid = parse_digits(text, 10);
+    pax->uid = parse_decimal(text);
   } else if (key == "gid") {
-    pax->gid = parse_digits(text, 10);
+    pax->gid = parse_decimal(text);
   } else if (key == "mtime") {
     pax->mtime = pax_time(text);
   } else if (key == "atime") {
@@ -172,9 +183,9 @@ bool pax_record(std::string_view key, std::string_view value, Pax* pax, std::vec
   } else if (key == "LIBARCHIVE.creationtime") {
     pax->birthtime = pax_time(text);
   } else if (key == "SCHILY.devmajor") {
-    pax->devmajor = parse_digits(text, 10);
+    pax->devmajor = parse_decimal(text);
   } else if (key == "SCHILY.devminor") {
-    pax->devminor = parse_digits(text, 10);
+    pax->devminor = parse_decimal(text);
   } else if (key.size() > kSchily.size() && key.starts_with(kSchily)) {
     xattrs->push_back({std::string(key.substr(kSchily.size())), std::string(value)});
   } else if (key.size() > kLibarchive.size() && key.starts_with(kLibarchive)) {
@@ -224,22 +235,30 @@ bool TarReader::recognizes(const unsigned char* data, size_t len) {
   return magic == tar::kUstarMagic || magic == tar::kGnuMagic;
 }
 
-TarReader::Next TarReader::next(ArchiveEntry* entry, std::string* err) {
-  if (!in_.skip(data_left_ + padded(data_size_) - data_size_, err)) return Next::kError;
-  data_size_ = data_left_ = 0;
-
-  // The member's headers stay in the buffer, unconsumed, until the last
-  // one is read: a member handed to libarchive starts at its first.
+// Where an extension header's body lies, from in_.data().
+struct TarReader::Headers {
   struct Body {
     size_t at = 0, size = 0;
-    int count = 0;
+    bool present = false;
   } pax, long_name, long_link;
   // libarchive applies a member's headers innermost first, so the first of
   // those that can name the member (or its link target) has the last word.
   char name_first = 0, link_first = 0;
+  size_t main = 0;  // the member's own header
+};
+
+TarReader::Next TarReader::next(ArchiveEntry* entry, std::string* err) {
+  if (!in_.skip(data_left_ + padded(data_size_) - data_size_, err)) return Next::kError;
+  data_size_ = data_left_ = 0;
+  Headers headers;
+  Next next = read_headers(&headers, err);
+  return next == Next::kEntry ? interpret(headers, entry, err) : next;
+}
+
+TarReader::Next TarReader::read_headers(Headers* headers, std::string* err) {
   bool only_global = true;
-  size_t at = 0;  // the header being read, from in_.data()
-  for (int headers = 0;; ++headers) {
+  size_t& at = headers->main;
+  for (int count = 0;; ++count) {
     if (!in_.fill(at + kBlock, err)) return Next::kError;
     size_t have = in_.avail() - at;
     if (have == 0 || (have >= kBlock && zero_block(in_.data() + at))) {
@@ -256,12 +275,12 @@ TarReader::Next TarReader::next(ArchiveEntry* entry, std::string* err) {
       *err = "Damaged tar archive: bad header checksum";
       return Next::kError;
     }
-    if (headers == kMaxHeaders) {
+    if (count == kMaxHeaders) {
       *err = "too many extension headers for one member";
       return Next::kError;
     }
     char type = char(h[tar::kType]);
-    if (type != 'x' && type != 'g' && type != 'L' && type != 'K') break;
+    if (type != 'x' && type != 'g' && type != 'L' && type != 'K') return Next::kEntry;
     int64_t size = number_field(h, tar::kSize);
     if (size < 0 || size > kMaxExtension) {
       *err = "extension header too large";
@@ -276,19 +295,20 @@ TarReader::Next TarReader::next(ArchiveEntry* entry, std::string* err) {
     if (type == 'x' || type == 'g') format_ = Format::kPax;
     if (type != 'g') {
       only_global = false;
-      Body& body = type == 'x' ? pax : type == 'L' ? long_name : long_link;
+      Headers::Body& body = type == 'x' ? headers->pax : type == 'L' ? headers->long_name : headers->long_link;
       // libarchive keeps one buffer per kind and applies the last one as
       // often as there were headers: not worth copying.
-      if (body.count++ > 0) return Next::kHandOff;
-      body.at = at + kBlock;
-      body.size = size_t(size);
-      if (type != 'K' && !name_first) name_first = type;
-      if (type != 'L' && !link_first) link_first = type;
+      if (body.present) return Next::kHandOff;
+      body = {at + kBlock, size_t(size), true};
+      if (type != 'K' && !headers->name_first) headers->name_first = type;
+      if (type != 'L' && !headers->link_first) headers->link_first = type;
     }
     at = end;
   }
+}
 
-  const unsigned char* h = in_.data() + at;
+TarReader::Next TarReader::interpret(const Headers& headers, ArchiveEntry* entry, std::string* err) {
+  const unsigned char* h = in_.data() + headers.main;
   std::string_view magic = chars(h + tar::kMagic.at, tar::kMagic.size);
   const bool gnu = magic == tar::kGnuMagic;
   if (!gnu && magic != tar::kUstarMagic) return Next::kHandOff;  // old-style tar, other ustar versions
@@ -307,11 +327,12 @@ TarReader::Next TarReader::next(ArchiveEntry* entry, std::string* err) {
   if (gnu) format_ = Format::kGnu;
   else if (format_ != Format::kPax) format_ = Format::kUstar;
 
-  auto body_text = [&](const Body& b) { return chars(in_.data() + b.at, b.size); };
+  auto body_text = [&](const Headers::Body& b) { return c_string(chars(in_.data() + b.at, b.size)); };
   Pax p;
   entry->xattrs.clear();
-  if (pax.count > 0) {
-    if (!parse_pax(body_text(pax), &p, &entry->xattrs, err)) return Next::kError;
+  if (headers.pax.present) {
+    if (!parse_pax(chars(in_.data() + headers.pax.at, headers.pax.size), &p, &entry->xattrs, err))
+      return Next::kError;
     if (p.sparse) return Next::kHandOff;
   }
 
@@ -340,18 +361,16 @@ TarReader::Next TarReader::next(ArchiveEntry* entry, std::string* err) {
   path.assign(prefix);
   if (!prefix.empty() && prefix.back() != '/') path += '/';
   path.append(name);
-  std::string_view long_name_text = c_string(body_text(long_name));
-  if (name_first == 'L') path.assign(long_name_text);
+  if (headers.name_first == 'L') path.assign(body_text(headers.long_name));
   else if (!p.path.empty()) path.assign(p.path);
-  else if (long_name.count > 0) path.assign(long_name_text);
+  else if (headers.long_name.present) path.assign(body_text(headers.long_name));
 
   entry->hardlink = type == '1';
   entry->link.assign(type == '1' || type == '2' ? text_field(h, tar::kLinkname) : "");
-  std::string_view long_link_text = c_string(body_text(long_link));
   bool relinked = true;
-  if (link_first == 'K') entry->link.assign(long_link_text);
+  if (headers.link_first == 'K') entry->link.assign(body_text(headers.long_link));
   else if (!p.linkpath.empty()) entry->link.assign(p.linkpath);
-  else if (long_link.count > 0) entry->link.assign(long_link_text);
+  else if (headers.long_link.present) entry->link.assign(body_text(headers.long_link));
   else relinked = false;
   // As libarchive's archive_entry_copy_link: a symlink's target, otherwise
   // a hard link's.
@@ -382,7 +401,7 @@ TarReader::Next TarReader::next(ArchiveEntry* entry, std::string* err) {
   // libarchive lists a member's extended attributes last first.
   std::reverse(entry->xattrs.begin(), entry->xattrs.end());
 
-  in_.consume(at + kBlock);
+  in_.consume(headers.main + kBlock);
   data_size_ = data_left_ = uint64_t(data);
   return Next::kEntry;
 }

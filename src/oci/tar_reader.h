@@ -50,6 +50,13 @@ class TarReader final : public EntryData {
   // The archive's format as libarchive tracks it, which decides whether a
   // hard link's size counts.
   enum class Format { kNone, kUstar, kGnu, kPax };
+  struct Headers;  // one member's headers, in the buffer
+
+  // Reads up to the member's own header (kEntry), leaving all of them
+  // unconsumed.
+  Next read_headers(Headers* headers, std::string* err);
+  // The member the headers describe; consumes them.
+  Next interpret(const Headers& headers, ArchiveEntry* entry, std::string* err);
 
   ArchiveSource& in_;
   Format format_ = Format::kNone;
