@@ -92,7 +92,7 @@ bool LayerApplier::apply_whiteout(ext4::Node* dir, std::string_view leaf, std::s
 
 bool LayerApplier::apply_entry(const ArchiveEntry& e, EntryData& data, std::string* err) {
   ext4::Tree& tree = writer_.tree();
-  std::string path;
+  std::string& path = path_;
   if (!ext4::clean_path(e.path, &path)) {
     *err = e.path.starts_with('/') ? "absolute path" : "path escapes the image root";
     return false;

@@ -33,6 +33,7 @@ class LayerApplier {
   Sha256 identity_;
   int layer_ = 0;
   uint64_t entries_ = 0;
+  std::string path_;  // the entry's clean path, its buffer kept from entry to entry
 };
 
 }  // namespace ctk::oci
