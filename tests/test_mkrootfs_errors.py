@@ -65,6 +65,41 @@ class BadInputTest(ImageTestCase):
             f.truncate(1024 + 200)  # in the middle of second's header
         self.assert_bad_input([layer], "layer.tar")
 
+    def test_bad_header_checksum(self):
+        layer = self.tar([(tinfo("first"), b"a" * 100), (tinfo("second"), b"b")])
+        with open(layer, "r+b") as f:
+            f.seek(1024 + 10)  # the name field of second's header
+            f.write(b"X")
+        line = self.assert_bad_input([layer], "after 'first'")
+        self.assertIn("checksum", line)
+
+    def test_malformed_pax_record(self):
+        layer = self.tar([(tinfo("first"), b"a"), (tinfo("second", pax_headers={"comment": "x"}), b"b")])
+        with open(layer, "rb") as f:
+            raw = f.read()
+        at = raw.index(b" comment=x\n") - 2  # "18 comment=x\n" becomes "99 comment=x\n"
+        layer = self.path("bad-pax.tar")
+        with open(layer, "wb") as f:
+            f.write(raw[:at] + b"99" + raw[at + 2:])
+        line = self.assert_bad_input([layer], "after 'first'")
+        self.assertIn("pax", line)
+
+    def test_absurd_size(self):
+        # A header claiming 4 GiB in a small archive.
+        layer = self.tar([(tinfo("first"), b"a"), (tinfo("huge"), b"b" * 10)])
+        with open(layer, "rb") as f:
+            raw = bytearray(f.read())
+        at = raw.index(b"huge")
+        header = raw[at:at + 512]
+        header[124:136] = b"%011o\0" % (1 << 32)
+        header[148:156] = b" " * 8
+        header[148:155] = b"%06o\0" % sum(header)
+        raw[at:at + 512] = header
+        with open(layer, "wb") as f:
+            f.write(raw)
+        line = self.assert_bad_input([layer], "'huge'")
+        self.assertIn("truncated", line)
+
     def test_corrupt_gzip(self):
         raw = io.BytesIO()
         with tarfile.open(fileobj=raw, mode="w") as tf:

@@ -1,4 +1,5 @@
-// Small string utilities: size parsing and printing, closest-match suggestions.
+// Small string utilities: size parsing and printing, closest-match suggestions,
+// base64.
 #pragma once
 
 #include <cstdint>
@@ -23,5 +24,10 @@ std::optional<uint64_t> parse_size(std::string_view text);
 std::string format_size(uint64_t bytes);
 
 bool starts_with(std::string_view s, std::string_view prefix);
+
+// Standard base64 with padding. Decoding also takes the URL-safe alphabet,
+// missing padding and line breaks; anything else fails.
+std::string base64_encode(std::string_view data);
+bool base64_decode(std::string_view text, std::string* out);
 
 }  // namespace ctk

@@ -31,3 +31,14 @@ TEST_CASE("format_size") {
   CHECK(format_size(1536) == "1.5 KiB");
   CHECK(format_size(3ull << 30) == "3.0 GiB");
 }
+
+TEST_CASE("base64 round trips") {
+  for (std::string s : {"", "a", "ab", "abc", "user:pass", "\xff\x00\x10 odd"}) {
+    std::string back;
+    REQUIRE(base64_decode(base64_encode(s), &back));
+    CHECK(back == s);
+  }
+  CHECK(base64_encode("user:pass") == "dXNlcjpwYXNz");
+  std::string out;
+  CHECK_FALSE(base64_decode("a*b", &out));
+}

@@ -1,7 +1,6 @@
 #include "ext4/tree.h"
 
 #include <algorithm>
-#include <vector>
 
 namespace ctk::ext4 {
 
@@ -108,7 +107,9 @@ bool Tree::resolve_parent(std::string_view path, bool create, int layer, Node** 
 
 bool clean_path(std::string_view name, std::string* out) {
   if (!name.empty() && name[0] == '/') return false;
-  std::vector<std::string_view> parts;
+  // Built in place (".." drops the last component again): a layer cleans
+  // every member's name, so no allocation beyond out's own.
+  out->clear();
   size_t pos = 0;
   while (pos <= name.size()) {
     size_t slash = name.find('/', pos);
@@ -117,16 +118,13 @@ bool clean_path(std::string_view name, std::string* out) {
     pos = slash + 1;
     if (part.empty() || part == ".") continue;
     if (part == "..") {
-      if (parts.empty()) return false;
-      parts.pop_back();
+      if (out->empty()) return false;
+      size_t cut = out->rfind('/');
+      out->resize(cut == std::string::npos ? 0 : cut);
       continue;
     }
-    parts.push_back(part);
-  }
-  out->clear();
-  for (std::string_view p : parts) {
     if (!out->empty()) *out += '/';
-    *out += p;
+    out->append(part);
   }
   return true;
 }

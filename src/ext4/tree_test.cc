@@ -34,6 +34,9 @@ TEST_CASE("clean_path") {
   CHECK(clean(".") == "");
   CHECK(clean("a/../b") == "b");
   CHECK(clean("a/b/../..") == "");
+  CHECK(clean("a/bb/../c/../../d") == "d");
+  CHECK(clean("a/b/c/../../..") == "");
+  CHECK(clean("a/b/c/../../../..") == "<rejected>");
   CHECK(clean("...") == "...");
   CHECK(clean(".wh..wh..opq") == ".wh..wh..opq");
   CHECK(clean("../escape") == "<rejected>");

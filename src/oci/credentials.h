@@ -35,7 +35,4 @@ bool store_credential(const std::string& config, std::string_view registry, cons
 bool erase_credential(const std::string& config, std::string_view registry, bool* existed,
                       std::string* err);
 
-std::string base64_encode(std::string_view data);
-bool base64_decode(std::string_view text, std::string* out);
-
 }  // namespace ctk::oci

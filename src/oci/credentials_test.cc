@@ -10,17 +10,6 @@
 
 using namespace ctk::oci;
 
-TEST_CASE("base64 round trips") {
-  for (std::string s : {"", "a", "ab", "abc", "user:pass", "\xff\x00\x10 odd"}) {
-    std::string back;
-    REQUIRE(base64_decode(base64_encode(s), &back));
-    CHECK(back == s);
-  }
-  CHECK(base64_encode("user:pass") == "dXNlcjpwYXNz");
-  std::string out;
-  CHECK_FALSE(base64_decode("a*b", &out));
-}
-
 TEST_CASE("credentials: docker config.json") {
   char tmpl[] = "/tmp/ctk-cred-test-XXXXXX";
   REQUIRE(mkdtemp(tmpl));

@@ -1,11 +1,8 @@
 #include "oci/layer.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -16,15 +13,15 @@ namespace ctk::oci {
 
 namespace {
 
-// Below this, a file's data is usually already in libarchive's read buffer
-// and a system call per file costs more than the copy it saves.
+// Below this, a file's data is usually already in the reader's buffer and a
+// system call per file costs more than the copy it saves.
 constexpr int64_t kCopyInKernelMin = 1 << 20;
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 
-ext4::Timestamp stamp(bool set, time_t sec, long nsec, ext4::Timestamp fallback) {
-  if (!set) return fallback;
-  return {int64_t(sec), uint32_t(nsec)};
+ext4::Timestamp stamp(const EntryTime& t, ext4::Timestamp fallback) {
+  if (!t.set) return fallback;
+  return {t.sec, t.nsec};
 }
 
 }  // namespace
@@ -49,12 +46,10 @@ bool LayerApplier::apply(const std::string& path, std::string* err) {
   ++layer_;
   identity_.update("layer", 5);
   ArchiveSource source(fd);
-  auto apply_one = [&](archive* ar, archive_entry* e, std::string* err) {
-    plain_fd_ = source.plain_fd(ar);
+  auto apply_one = [&](const ArchiveEntry& e, EntryData& data, std::string* err) {
     std::string why;
-    if (!apply_entry(ar, e, &why)) {
-      const char* name = archive_entry_pathname(e);
-      *err = path + ": '" + (name ? name : "") + "': " + why;
+    if (!apply_entry(e, data, &why)) {
+      *err = path + ": '" + e.path + "': " + why;
       return false;
     }
     ++entries_;
@@ -94,52 +89,41 @@ bool LayerApplier::apply_whiteout(ext4::Node* dir, std::string_view leaf, std::s
   return true;
 }
 
-bool LayerApplier::apply_entry(archive* ar, archive_entry* e, std::string* err) {
+bool LayerApplier::apply_entry(const ArchiveEntry& e, EntryData& data, std::string* err) {
   ext4::Tree& tree = writer_.tree();
-  const char* raw = archive_entry_pathname(e);
-  std::string path;
-  if (!raw || !ext4::clean_path(raw, &path)) {
-    *err = raw && raw[0] == '/' ? "absolute path" : "path escapes the image root";
+  std::string& path = path_;
+  if (!ext4::clean_path(e.path, &path)) {
+    *err = e.path.starts_with('/') ? "absolute path" : "path escapes the image root";
     return false;
   }
 
-  uint32_t mode = archive_entry_mode(e);
-  const char* hardlink = archive_entry_hardlink(e);
-  const char* symlink = archive_entry_symlink(e);
-  int64_t size = archive_entry_size(e);
-  // Everything that identifies this entry feeds the image's identity.
+  const uint32_t mode = e.mode;
+  const int64_t size = e.size;
+  // Everything that identifies this entry feeds the image's identity; the
+  // padding is spelled out so that every byte hashed is defined.
   identity_.update(path.c_str(), path.size() + 1);
   struct {
-    uint32_t mode, uid, gid;
+    uint32_t mode, uid, gid, padding;
     int64_t size, mtime, mtime_ns;
-  } meta = {mode, uint32_t(archive_entry_uid(e)), uint32_t(archive_entry_gid(e)), size,
-            int64_t(archive_entry_mtime(e)), int64_t(archive_entry_mtime_nsec(e))};
+  } meta = {mode, uint32_t(e.uid), uint32_t(e.gid), 0, size, e.mtime.sec, int64_t(e.mtime.nsec)};
   identity_.update(&meta, sizeof meta);
-  if (hardlink) identity_.update(hardlink, strlen(hardlink) + 1);
-  if (symlink) identity_.update(symlink, strlen(symlink) + 1);
+  if (e.hardlink || S_ISLNK(mode)) identity_.update(e.link.c_str(), e.link.size() + 1);
 
   ext4::Node* root = tree.root();
-  ext4::Timestamp mtime = {int64_t(archive_entry_mtime(e)), uint32_t(archive_entry_mtime_nsec(e))};
+  ext4::Timestamp mtime = {e.mtime.sec, e.mtime.nsec};
   auto set_meta = [&](ext4::Node* n) {
     n->mode = (n->mode & S_IFMT) | (mode & 07777);
-    n->uid = uint32_t(archive_entry_uid(e));
-    n->gid = uint32_t(archive_entry_gid(e));
+    n->uid = uint32_t(e.uid);
+    n->gid = uint32_t(e.gid);
     n->mtime = mtime;
-    n->atime = stamp(archive_entry_atime_is_set(e), archive_entry_atime(e), archive_entry_atime_nsec(e), mtime);
-    n->ctime = stamp(archive_entry_ctime_is_set(e), archive_entry_ctime(e), archive_entry_ctime_nsec(e), mtime);
-    n->crtime = stamp(archive_entry_birthtime_is_set(e), archive_entry_birthtime(e),
-                      archive_entry_birthtime_nsec(e), mtime);
-    n->xattrs.clear();
-    const char* name;
-    const void* value;
-    size_t len;
-    archive_entry_xattr_reset(e);
-    while (archive_entry_xattr_next(e, &name, &value, &len) == ARCHIVE_OK)
-      n->xattrs.push_back({name, std::string(static_cast<const char*>(value), len)});
+    n->atime = stamp(e.atime, mtime);
+    n->ctime = stamp(e.ctime, mtime);
+    n->crtime = stamp(e.birthtime, mtime);
+    n->xattrs = e.xattrs;
   };
 
   if (path.empty()) {  // "./": the root directory's own metadata
-    if (!S_ISDIR(mode) || hardlink) {
+    if (!S_ISDIR(mode) || e.hardlink) {
       *err = "the image root must be a directory";
       return false;
     }
@@ -171,20 +155,20 @@ bool LayerApplier::apply_entry(archive* ar, archive_entry* e, std::string* err) 
     return false;
   }
 
-  if (hardlink) {
+  if (e.hardlink) {
     std::string target_path;
     ext4::Node* target = nullptr;
     ext4::Node* tdir;
     std::string_view tleaf;
-    if (ext4::clean_path(hardlink, &target_path) && !target_path.empty() &&
+    if (ext4::clean_path(e.link, &target_path) && !target_path.empty() &&
         tree.resolve_parent(target_path, false, layer_, &tdir, &tleaf, &why))
       target = tree.lookup(tdir, tleaf);
     if (!target) {
-      *err = "hard link to missing '" + std::string(hardlink) + "'";
+      *err = "hard link to missing '" + e.link + "'";
       return false;
     }
     if (target->is_dir()) {
-      *err = "hard link to a directory '" + std::string(hardlink) + "'";
+      *err = "hard link to a directory '" + e.link + "'";
       return false;
     }
     if (existing && existing->node == target) {
@@ -220,14 +204,14 @@ bool LayerApplier::apply_entry(archive* ar, archive_entry* e, std::string* err) 
   ext4::Node* n = tree.make(type);
   set_meta(n);
   if (type == S_IFLNK) {
-    n->symlink = symlink ? symlink : "";
+    n->symlink = e.link;
     if (n->symlink.empty()) {
       *err = "symlink with an empty target";
       return false;
     }
   } else if (type == S_IFCHR || type == S_IFBLK) {
-    n->rdev_major = uint32_t(archive_entry_rdevmajor(e));
-    n->rdev_minor = uint32_t(archive_entry_rdevminor(e));
+    n->rdev_major = e.rdev_major;
+    n->rdev_minor = e.rdev_minor;
   }
   tree.link(dir, leaf, n, layer_)->named = true;
 
@@ -238,25 +222,22 @@ bool LayerApplier::apply_entry(archive* ar, archive_entry* e, std::string* err) 
     }
     n->size = uint64_t(size);
     // Plain tar: the kernel copies the data from the layer file to its blocks
-    // (copy_file_range); libarchive then skips it with lseek.
-    if (plain_fd_ >= 0 && size >= kCopyInKernelMin && archive_entry_sparse_count(e) == 0)
-      return writer_.copy_file(n, plain_fd_, uint64_t(archive_filter_bytes(ar, 0)), uint64_t(size), err);
+    // (copy_file_range); the reader then skips it with lseek.
+    uint64_t at;
+    int fd = data.file(&at);
+    if (fd >= 0 && size >= kCopyInKernelMin) return writer_.copy_file(n, fd, at, uint64_t(size), err);
     writer_.begin_file(n);
     for (;;) {
       const void* buf;
       size_t len;
-      la_int64_t offset;
-      int r = archive_read_data_block(ar, &buf, &len, &offset);
-      if (r == ARCHIVE_EOF) break;
-      if (r < ARCHIVE_WARN) {
-        *err = archive_error(ar);
-        return false;
-      }
-      if (offset < 0 || uint64_t(offset) + len > uint64_t(size)) {
+      uint64_t offset;
+      if (!data.read(&buf, &len, &offset, err)) return false;
+      if (len == 0) break;
+      if (offset > uint64_t(size) || len > uint64_t(size) - offset) {
         *err = "data beyond the entry's size";
         return false;
       }
-      if (len && !writer_.write(uint64_t(offset), buf, len, err)) return false;
+      if (!writer_.write(offset, buf, len, err)) return false;
     }
     writer_.end_file();
   }

@@ -9,9 +9,7 @@
 
 #include "base/sha256.h"
 #include "ext4/writer.h"
-
-struct archive;
-struct archive_entry;
+#include "oci/entry.h"
 
 namespace ctk::oci {
 
@@ -28,14 +26,14 @@ class LayerApplier {
   uint64_t entries() const { return entries_; }
 
  private:
-  bool apply_entry(archive* a, archive_entry* e, std::string* err);
+  bool apply_entry(const ArchiveEntry& e, EntryData& data, std::string* err);
   bool apply_whiteout(ext4::Node* dir, std::string_view leaf, std::string* err);
 
   ext4::Writer& writer_;
   Sha256 identity_;
   int layer_ = 0;
-  int plain_fd_ = -1;  // the current layer's file when it is an uncompressed archive
   uint64_t entries_ = 0;
+  std::string path_;  // the entry's clean path, its buffer kept from entry to entry
 };
 
 }  // namespace ctk::oci

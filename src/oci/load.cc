@@ -1,8 +1,7 @@
 #include "oci/load.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
@@ -88,7 +87,7 @@ class Loader {
  private:
   using Refs = std::vector<std::pair<std::string, Descriptor>>;
 
-  bool read_entry(archive* a, const std::string& name, archive_entry* e, std::string* err);
+  bool read_entry(const std::string& name, const ArchiveEntry& e, EntryData& data, std::string* err);
   // Makes the archive's file `name` a blob in the store.
   bool store_entry(const std::string& name, Entry** out, std::string* err);
   std::string head(const Entry& e) const;
@@ -106,18 +105,17 @@ class Loader {
 
 bool Loader::read(int fd, std::string* err) {
   ArchiveSource source(fd);
-  return for_each_entry(source, what_, [&](archive* ar, archive_entry* e, std::string* err) {
-    const char* name = archive_entry_pathname(e);
-    return archive_entry_filetype(e) != AE_IFREG || read_entry(ar, clean_name(name ? name : ""), e, err);
+  return for_each_entry(source, what_, [&](const ArchiveEntry& e, EntryData& data, std::string* err) {
+    return (e.mode & S_IFMT) != S_IFREG || read_entry(clean_name(e.path), e, data, err);
   }, err);
 }
 
-bool Loader::read_entry(archive* a, const std::string& name, archive_entry* e, std::string* err) {
+bool Loader::read_entry(const std::string& name, const ArchiveEntry& e, EntryData& data, std::string* err) {
   auto fail = [&](const std::string& why) {
     *err = what_ + ": '" + name + "': " + why;
     return false;
   };
-  uint64_t size = archive_entry_size_is_set(e) ? uint64_t(archive_entry_size(e)) : 0;
+  uint64_t size = e.size > 0 ? uint64_t(e.size) : 0;
   bool top_level = name == "manifest.json" || name == "index.json";
   if (top_level && size > kMaxTopLevel) return fail("too large");
   // A file named by its digest must hold content of that digest.
@@ -130,7 +128,7 @@ bool Loader::read_entry(archive* a, const std::string& name, archive_entry* e, s
     entry.size = size;
     entry.stored = true;
     entries_[name] = std::move(entry);
-    return archive_read_data_skip(a) == ARCHIVE_OK || fail(archive_error(a));
+    return true;  // its data is skipped
   }
   bool in_memory = top_level || (size <= kSmallFile && held_ + size <= kMaxHeld);
   IngestWriter writer;
@@ -139,11 +137,11 @@ bool Loader::read_entry(archive* a, const std::string& name, archive_entry* e, s
   for (;;) {
     const void* block;
     size_t n;
-    la_int64_t offset;
-    int r = archive_read_data_block(a, &block, &n, &offset);
-    if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return fail(archive_error(a));
-    if (uint64_t(offset) != at) return fail("sparse files are not image content");
+    uint64_t offset;
+    std::string why;
+    if (!data.read(&block, &n, &offset, &why)) return fail(why);
+    if (n == 0) break;
+    if (offset != at) return fail("sparse files are not image content");
     const char* p = static_cast<const char*>(block);
     if (entry.head.size() < kHead) entry.head.append(p, std::min(n, kHead - entry.head.size()));
     if (in_memory) entry.data.append(p, n);

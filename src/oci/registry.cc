@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "base/sha256.h"
+#include "base/strings.h"
 #include "oci/reference.h"
 
 namespace ctk::oci {

@@ -8,12 +8,11 @@
 
 #include "base/error.h"
 #include "oci/fsutil.h"
+#include "oci/tar_format.h"
 
 namespace ctk::oci {
 
 namespace {
-
-constexpr size_t kBlock = 512;
 
 // An octal field of `width` bytes, NUL-terminated.
 void octal(char* field, size_t width, uint64_t value) {
@@ -23,36 +22,36 @@ void octal(char* field, size_t width, uint64_t value) {
 }  // namespace
 
 bool TarWriter::header(const std::string& name, char type, uint64_t size, std::string* err) {
-  if (name.size() >= 100) {
+  if (name.size() >= tar::kName.size) {
     *err = path_ + ": tar member name '" + name + "' is too long";
     return false;
   }
-  char h[kBlock] = {};
+  char h[tar::kBlock] = {};
   std::memcpy(h, name.data(), name.size());
-  octal(h + 100, 8, type == '5' ? 0755 : 0644);
-  octal(h + 108, 8, 0);  // uid
-  octal(h + 116, 8, 0);  // gid
+  octal(h + tar::kMode.at, tar::kMode.size, type == '5' ? 0755 : 0644);
+  octal(h + tar::kUid.at, tar::kUid.size, 0);
+  octal(h + tar::kGid.at, tar::kGid.size, 0);
   if (size < (uint64_t(1) << 33)) {
-    octal(h + 124, 12, size);
+    octal(h + tar::kSize.at, tar::kSize.size, size);
   } else {  // base-256: a set high bit, then the value big-endian
-    h[124] = char(0x80);
-    for (int i = 11; i >= 4; --i, size >>= 8) h[124 + i] = char(size & 0xff);
+    char* field = h + tar::kSize.at;
+    field[0] = char(0x80);
+    for (size_t i = tar::kSize.size - 1; i >= 4; --i, size >>= 8) field[i] = char(size & 0xff);
   }
-  octal(h + 136, 12, 0);  // mtime
-  h[156] = type;
-  std::memcpy(h + 257, "ustar", 6);
-  std::memcpy(h + 263, "00", 2);
-  std::memset(h + 148, ' ', 8);
-  unsigned sum = 0;
-  for (unsigned char c : h) sum += c;
-  std::snprintf(h + 148, 8, "%06o", sum);  // six digits, NUL, and the space left
-  return write_all(fd_, h, kBlock, path_, err);
+  octal(h + tar::kMtime.at, tar::kMtime.size, 0);
+  h[tar::kType] = type;
+  std::memcpy(h + tar::kMagic.at, tar::kUstarMagic.data(), tar::kMagic.size);
+  // Six digits, NUL, and a space.
+  std::snprintf(h + tar::kChecksum.at, tar::kChecksum.size, "%06o",
+                tar::header_sum(reinterpret_cast<const unsigned char*>(h)));
+  h[tar::kChecksum.at + 7] = ' ';
+  return write_all(fd_, h, tar::kBlock, path_, err);
 }
 
 bool TarWriter::pad(uint64_t size, std::string* err) {
-  static const char zeros[kBlock] = {};
-  size_t rest = size_t(size % kBlock);
-  return rest == 0 || write_all(fd_, zeros, kBlock - rest, path_, err);
+  static const char zeros[tar::kBlock] = {};
+  size_t rest = size_t(size % tar::kBlock);
+  return rest == 0 || write_all(fd_, zeros, tar::kBlock - rest, path_, err);
 }
 
 bool TarWriter::add_dir(const std::string& name, std::string* err) { return header(name, '5', 0, err); }
@@ -107,7 +106,7 @@ bool TarWriter::add_file_from(const std::string& name, const std::string& source
 }
 
 bool TarWriter::finish(std::string* err) {
-  static const char zeros[2 * kBlock] = {};
+  static const char zeros[2 * tar::kBlock] = {};
   return write_all(fd_, zeros, sizeof zeros, path_, err);
 }
 
