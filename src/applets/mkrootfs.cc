@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "applets/applet.h"
+#include "base/heap.h"
 #include "base/strings.h"
 #include "ext4/format.h"
 #include "oci/rootfs.h"
@@ -21,6 +22,7 @@ const Option kOptions[] = {
 
 int mkrootfs_main(const Flags& flags) {
   const Applet& self = kMkrootfsApplet;
+  reserve_huge_heap(256 << 20);  // the file tree; metadata only, so this covers large images
   oci::RootfsRequest req;
   req.inputs = flags.positional();
   if (req.inputs.empty()) return fail(self, "no layers given; see 'ctk mkrootfs --help'"), kExitUsage;
