@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "base/error.h"
 
@@ -142,8 +143,11 @@ struct Client::Conn {
   int fd = -1;
   SSL* ssl = nullptr;
   std::string host;  // for messages
-  std::string buf;
-  size_t pos = 0;
+  // Received bytes not yet consumed are buf[pos, end). The socket is read
+  // straight into it: blob bodies are copied once, into the sink.
+  static constexpr size_t kBufSize = 256 << 10;
+  std::unique_ptr<char[]> buf{new char[kBufSize]};
+  size_t pos = 0, end = 0;
   bool reusable = true;
 
   ~Conn() {
@@ -156,15 +160,19 @@ struct Client::Conn {
 
   // Reads some bytes into buf; 0 at end of stream, -1 on error.
   ssize_t fill(std::string* err) {
-    if (pos > 0 && pos == buf.size()) {
-      buf.clear();
+    if (pos == end) {
+      pos = end = 0;
+    } else if (end == kBufSize) {  // a line that started near the end: make room
+      std::memmove(buf.get(), buf.get() + pos, end - pos);
+      end -= pos;
       pos = 0;
     }
-    char tmp[64 << 10];
+    char* into = buf.get() + end;
+    size_t room = kBufSize - end;
     ssize_t n;
     if (ssl) {
       errno = 0;
-      n = SSL_read(ssl, tmp, sizeof tmp);
+      n = SSL_read(ssl, into, int(room));
       if (n <= 0) {
         int e = SSL_get_error(ssl, int(n));
         if (e == SSL_ERROR_ZERO_RETURN) return 0;
@@ -175,14 +183,14 @@ struct Client::Conn {
         return -1;
       }
     } else {
-      do n = ::read(fd, tmp, sizeof tmp);
+      do n = ::read(fd, into, room);
       while (n < 0 && errno == EINTR);
       if (n < 0) {
         *err = sys_error(host);
         return -1;
       }
     }
-    buf.append(tmp, size_t(n));
+    end += size_t(n);
     return n;
   }
 
@@ -211,14 +219,14 @@ struct Client::Conn {
   // One CRLF-terminated line without the CRLF.
   bool read_line(std::string* line, std::string* err) {
     while (true) {
-      size_t nl = buf.find('\n', pos);
-      if (nl != std::string::npos) {
-        size_t end = nl > pos && buf[nl - 1] == '\r' ? nl - 1 : nl;
-        line->assign(buf, pos, end - pos);
-        pos = nl + 1;
+      const char* start = buf.get() + pos;
+      if (const void* nl = std::memchr(start, '\n', end - pos)) {
+        size_t len = size_t(static_cast<const char*>(nl) - start);
+        line->assign(start, len > 0 && start[len - 1] == '\r' ? len - 1 : len);
+        pos += len + 1;
         return true;
       }
-      if (buf.size() - pos > kMaxHeaderBytes) {
+      if (end - pos > kMaxHeaderBytes) {
         *err = host + ": response header too long";
         return false;
       }
@@ -415,7 +423,7 @@ bool Client::exchange(Conn& c, std::string_view method, const Url& url, const He
   };
   // Passes up to `want` buffered-or-read bytes on; false at end of stream.
   auto pump = [&](uint64_t want, uint64_t* got) {
-    if (c.pos == c.buf.size()) {
+    if (c.pos == c.end) {
       ssize_t n = c.fill(err);
       if (n < 0) return false;
       if (n == 0) {
@@ -423,8 +431,8 @@ bool Client::exchange(Conn& c, std::string_view method, const Url& url, const He
         return true;
       }
     }
-    size_t n = size_t(std::min<uint64_t>(want, c.buf.size() - c.pos));
-    if (!deliver(c.buf.data() + c.pos, n)) return false;
+    size_t n = size_t(std::min<uint64_t>(want, c.end - c.pos));
+    if (!deliver(c.buf.get() + c.pos, n)) return false;
     c.pos += n;
     *got = n;
     return true;
