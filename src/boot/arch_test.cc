@@ -1,4 +1,5 @@
 #include "boot/arch.h"
+#include "base/test_gzip.h"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <fstream>
 
 using namespace ctk::boot;
+using ctk::testing::gzip;
 
 namespace {
 
@@ -23,20 +25,6 @@ struct TempFile {
   ~TempFile() { std::filesystem::remove(path); }
   static inline int counter = 0;
 };
-
-std::string gzip(const std::string& in) {
-  z_stream z = {};
-  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, uLong(in.size())) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = uInt(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = uInt(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 
 }  // namespace
 

@@ -14,8 +14,10 @@
 
 #include "oci/archive_source.h"
 #include "oci/tar_format.h"
+#include "base/test_gzip.h"
 
 using namespace ctk::oci;
+using ctk::testing::gzip;
 
 namespace {
 
@@ -102,20 +104,6 @@ std::string extension(char type, const std::string& body, std::string_view magic
 }
 
 const std::string kEnd(2 * tar::kBlock, '\0');
-
-std::string gzip(const std::string& data) {
-  z_stream z = {};
-  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, uLong(data.size())) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = uInt(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = uInt(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 
 // Reading through for_each_entry ----------------------------------------------
 
