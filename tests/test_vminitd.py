@@ -97,18 +97,9 @@ def config(root, args, terminal=False, env=None, cwd="/", uid=0, gid=0, readonly
     }
 
 
-@unittest.skipUnless(os.geteuid() == 0 and os.path.exists(BUSYBOX) and shutil.which("unshare"),
-                     "needs root, unshare and busybox-static")
-class VminitdTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="ctk-vminitd-")
-        cls.root = os.path.join(cls.tmp, "rootfs")
-        make_rootfs(cls.root)
-        cls.sock = os.path.join(cls.tmp, "agent.sock")
-        cls.cgroup = own_cgroup(f"ctk-vminitd-{os.getpid()}")
-        cls.log = open(os.path.join(cls.tmp, "agent.log"), "w")
-        cls.agent = spawn_agent(cls.sock, cls.cgroup, cls.log)
+class AgentTestCase(unittest.TestCase):
+    """A class's agent (cls.agent) with its temp dir, log and cgroups, ended
+    and removed after the class's tests."""
 
     @classmethod
     def tearDownClass(cls):
@@ -116,7 +107,23 @@ class VminitdTest(unittest.TestCase):
         cls.agent.wait(10)
         cls.log.close()
         shutil.rmtree(cls.tmp)
-        remove_cgroup(cls.cgroup)
+        for cgroup in cls.cgroups:
+            remove_cgroup(cgroup)
+
+
+@unittest.skipUnless(os.geteuid() == 0 and os.path.exists(BUSYBOX) and shutil.which("unshare"),
+                     "needs root, unshare and busybox-static")
+class VminitdTest(AgentTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="ctk-vminitd-")
+        cls.root = os.path.join(cls.tmp, "rootfs")
+        make_rootfs(cls.root)
+        cls.sock = os.path.join(cls.tmp, "agent.sock")
+        cls.cgroup = own_cgroup(f"ctk-vminitd-{os.getpid()}")
+        cls.cgroups = [cls.cgroup]
+        cls.log = open(os.path.join(cls.tmp, "agent.log"), "w")
+        cls.agent = spawn_agent(cls.sock, cls.cgroup, cls.log)
 
     def setUp(self):
         self.assertIsNone(self.agent.poll(), "the agent died")
@@ -994,7 +1001,7 @@ CAP_SYS_TIME = 25
 @unittest.skipUnless(os.geteuid() == 0 and os.path.exists(BUSYBOX) and
                      all(shutil.which(t) for t in ("unshare", "setpriv", "nsenter", "ip")),
                      "needs root, busybox-static, unshare, setpriv, nsenter and ip")
-class GuestSystemTest(unittest.TestCase):
+class GuestSystemTest(AgentTestCase):
     """The ops that change the guest itself (network, hostname, sysctls, the
     clock, shutdown), against agents in private uts and network namespaces
     and without CAP_SYS_TIME, so that nothing here can change the host."""
@@ -1015,15 +1022,6 @@ class GuestSystemTest(unittest.TestCase):
         cls.cgroups.append(cgroup)
         return spawn_agent(sock, cgroup, cls.log, unshare=("-u", "-n"),
                            prefix=("setpriv", "--bounding-set", "-sys_time"))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.agent.send_signal(signal.SIGTERM)
-        cls.agent.wait(10)
-        cls.log.close()
-        shutil.rmtree(cls.tmp)
-        for cgroup in cls.cgroups:
-            remove_cgroup(cgroup)
 
     def setUp(self):
         self.assertIsNone(self.agent.poll(), "the agent died")
