@@ -48,7 +48,13 @@ bool Client::flush(std::string* err) {
 }
 
 bool Client::pump(int timeout_ms, std::string* err) {
-  if (!flush(err)) return false;
+  if (!flush(err)) {
+    // An agent that hung up after its last words (an EOF, a reply) makes
+    // sending fail; what it sent is still to be read, and read first.
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) return false;
+    timeout_ms = 0;
+  }
   pollfd p{fd_, POLLIN, 0};
   int r = ::poll(&p, 1, timeout_ms);
   if (r < 0 && errno != EINTR) {
@@ -66,8 +72,13 @@ bool Client::pump(int timeout_ms, std::string* err) {
   std::string text;
   for (;;) {
     switch (mux_.next(&text)) {
-      case Mux::Input::kNone:
-        return flush(err);  // window updates from consume() calls
+      case Mux::Input::kNone: {
+        // Window updates from consume() calls. What just arrived counts
+        // first: a failed send shows on the next pump, if nothing is left to read.
+        std::string ignored;
+        flush(&ignored);
+        return true;
+      }
       case Mux::Input::kMessage: {
         json msg = json::parse(text, nullptr, false);
         // Replies without an id report protocol errors this side made: surfaced at once.
