@@ -1,6 +1,7 @@
 """ctk vminitd outside a VM: the agent on a unix socket, driven through the
 protocol by tests/agentproto.py, running containers from a busybox-static
 root filesystem. Needs root, unshare and /bin/busybox (busybox-static)."""
+import contextlib
 import errno
 import hashlib
 import json
@@ -1112,12 +1113,24 @@ class GuestSystemTest(AgentTestCase):
         message = self.assert_code("internal", "set_time", sec=int(time.time()), nsec=0)
         self.assertEqual(message, "set the clock: Operation not permitted")
 
-    def test_shutdown_terms_then_kills_then_exits(self):
-        sock = os.path.join(self.tmp, "shutdown.sock")
+    @contextlib.contextmanager
+    def own_agent(self, name):
+        """An agent of this test's own (shutdown ends it) and a client on it;
+        killed afterwards if it is still up."""
+        sock = os.path.join(self.tmp, name + ".sock")
         agent = self.spawn(sock)
         c = Client(sock)
         try:
             c.hello()
+            yield agent, c
+        finally:
+            c.close()
+            if agent.poll() is None:
+                agent.kill()
+                agent.wait()
+
+    def test_shutdown_terms_then_kills_then_exits(self):
+        with self.own_agent("shutdown") as (agent, c):
             out = c.open_channel()
             # sh with a trap ends on SIGTERM; sleep, its namespace's init,
             # ignores SIGTERM and needs SIGKILL.
@@ -1142,18 +1155,9 @@ class GuestSystemTest(AgentTestCase):
             self.assertEqual(c.result(waits[1])["exit_code"], 137)
             self.assertEqual(c.result(first), {})
             self.assertEqual(agent.wait(30), 0)
-        finally:
-            c.close()
-            if agent.poll() is None:
-                agent.kill()
-                agent.wait()
 
     def test_shutdown_with_nothing_running(self):
-        sock = os.path.join(self.tmp, "idle.sock")
-        agent = self.spawn(sock)
-        c = Client(sock)
-        try:
-            c.hello()
+        with self.own_agent("idle") as (agent, c):
             # A container created but never started: its wait is answered, not left hanging.
             c.call("create", container="idle", config=config(self.root, ["true"]))
             wait = c.request("wait", container="idle")
@@ -1163,11 +1167,6 @@ class GuestSystemTest(AgentTestCase):
             self.assertEqual((e.exception.code, e.exception.message),
                              ("not_found", "never started; the agent shut down"))
             self.assertEqual(agent.wait(30), 0)
-        finally:
-            c.close()
-            if agent.poll() is None:
-                agent.kill()
-                agent.wait()
 
 
 if __name__ == "__main__":

@@ -116,11 +116,15 @@ bool Client::take_reply(int64_t id, json* reply) {
 
 namespace {
 
-// Waits for the reply to id; false with err (and code) for an error reply.
-bool await_reply(Client& c, int64_t id, json* result, std::string* err, std::string* code) {
-  json reply;
-  while (!c.take_reply(id, &reply))
+// Waits for the reply to id; false (with err) only when the stream fails.
+bool wait_reply(Client& c, int64_t id, json* reply, std::string* err) {
+  while (!c.take_reply(id, reply))
     if (!c.pump(-1, err)) return false;
+  return true;
+}
+
+// A reply's result, or false with its error's message (and code).
+bool reply_result(const json& reply, json* result, std::string* err, std::string* code) {
   if (reply.contains("error")) {
     *err = reply["error"].value("message", "");
     if (code) *code = reply["error"].value("code", "");
@@ -134,7 +138,9 @@ bool await_reply(Client& c, int64_t id, json* result, std::string* err, std::str
 
 bool Client::call(const std::string& op, json args, json* result, std::string* err,
                   std::string* code) {
-  return await_reply(*this, request(op, std::move(args)), result, err, code);
+  json reply;
+  return wait_reply(*this, request(op, std::move(args)), &reply, err) &&
+         reply_result(reply, result, err, code);
 }
 
 bool Client::call_all(const std::vector<Call>& calls, std::string* err, std::string* code,
@@ -145,13 +151,10 @@ bool Client::call_all(const std::vector<Call>& calls, std::string* err, std::str
   // Every reply is collected, so none is left behind for a later take_reply.
   for (size_t i = 0; i < ids.size(); ++i) {
     json reply;
-    while (!take_reply(ids[i], &reply))
-      if (!pump(-1, err)) return false;
-    if (ok && reply.contains("error")) {
+    if (!wait_reply(*this, ids[i], &reply, err)) return false;
+    if (ok && !reply_result(reply, nullptr, err, code)) {
       ok = false;
       if (failed) *failed = i;
-      *err = reply["error"].value("message", "");
-      if (code) *code = reply["error"].value("code", "");
     }
   }
   return ok;

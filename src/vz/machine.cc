@@ -80,7 +80,6 @@ bool Machine::prepare_initfs(const MachineConfig& config, const boot::Kernel& ke
 
 bool Machine::boot(const MachineConfig& config, Timings& timings, std::string* err) {
   VmConfig vm;
-  vm.arch = config.arch;
   vm.cpus = config.cpus;
   vm.memory_mib = config.memory_mib;
   vm.disks = config.disks;
