@@ -49,6 +49,18 @@ def assert_index_valid(test, store, refs):
         test.assertEqual(json.loads(r.stdout)["Digest"], digest)
 
 
+def ingest_sizes(store):
+    """Sizes of the blobs a pull is downloading. A finished blob is renamed
+    out of ingest/ at any moment, so one listed may be gone by its stat."""
+    sizes = []
+    for f in glob.glob(os.path.join(store, "ingest", "*")):
+        try:
+            sizes.append(os.path.getsize(f))
+        except FileNotFoundError:
+            pass
+    return sizes
+
+
 def image_blobs(layout, manifest_digest):
     """The digests of an image's manifest, config and layers in an OCI layout."""
     path = lambda d: os.path.join(layout, "blobs", "sha256", d[7:])
@@ -371,8 +383,7 @@ class PlainRegistryTest(Base):
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         # Once blobs stream in, the pull holds the store's write lock.
         deadline = time.time() + 30
-        while time.time() < deadline and not any(os.path.getsize(f) > 0 for f in
-                                                 glob.glob(os.path.join(self.store, "ingest", "*"))):
+        while time.time() < deadline and not any(n > 0 for n in ingest_sizes(self.store)):
             time.sleep(0.02)
         r = self.ctk("rmi", arm_ref)
         _, err = p.communicate()
@@ -391,12 +402,8 @@ class PlainRegistryTest(Base):
             ref = f"{proxy.host}/test/busybox:v1"
             p = subprocess.Popen([rf.CTK, "pull", "--plain-http", ref], env=self.env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            ingest = os.path.join(self.store, "ingest")
             deadline = time.time() + 30
-            while time.time() < deadline:
-                parts = glob.glob(os.path.join(ingest, "*"))
-                if any(os.path.getsize(f) > 256 << 10 for f in parts):
-                    break
+            while time.time() < deadline and not any(n > 256 << 10 for n in ingest_sizes(self.store)):
                 time.sleep(0.02)
             p.send_signal(signal.SIGKILL)
             p.wait()
