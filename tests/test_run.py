@@ -55,8 +55,36 @@ class VmTest(unittest.TestCase):
         self.assertIn(b"agent ready: ctk", r.stdout)
         # As PID 1 the agent lives in its own cgroup, under its memory budget (64 MiB).
         self.assertRegex(r.stdout, rb"agent cgroup /ctk/agent: memory.current \d+, memory.max 67108864\n")
-        for phase in (b"initramfs", b"vm start", b"kernel to agent ready", b"total"):
+        for phase in (b"kernel and initramfs", b"vm start", b"kernel to agent ready", b"total"):
             self.assertIn(phase, r.stderr)
+        self.assert_clean()
+
+    def test_x86_kernel_boots_from_its_cached_vmlinux(self):
+        # A copy of the kernel: a file of its own, so a cache entry of its own.
+        work = tempfile.mkdtemp(dir=self.tmp)
+        kernel = os.path.join(work, "boot", os.path.basename(self.kernel))
+        os.makedirs(os.path.dirname(kernel))
+        shutil.copy(self.kernel, kernel)
+        os.symlink(os.path.join(os.path.dirname(os.path.dirname(self.kernel)), "lib"), os.path.join(work, "lib"))
+        env = dict(self.env, CTK_KERNEL=kernel, XDG_CACHE_HOME=os.path.join(work, "cache"))
+        r = self.run_ctk("boot", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        cached = glob.glob(os.path.join(work, "cache", "ctk", "kernel", "*.vmlinux"))
+        self.assertEqual(len(cached), 1)
+        with open(cached[0], "rb") as f:
+            self.assertEqual(f.read(4), b"\x7fELF")
+        self.assertGreater(os.path.getsize(cached[0]), os.path.getsize(kernel))
+        # It is what boots: with its contents broken the VM does not start.
+        with open(cached[0], "r+b") as f:
+            f.write(b"\x7fELF" + b"\0" * 60)
+        r = self.run_ctk("boot", env=env)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"the VM exited during boot", r.stderr)
+        # An edited kernel is a new one: unpacked again, the old entry unused.
+        os.utime(kernel, (1e9, 1e9))
+        r = self.run_ctk("boot", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(len(glob.glob(os.path.join(work, "cache", "ctk", "kernel", "*.vmlinux"))), 2)
         self.assert_clean()
 
     def test_stdout_stderr_and_exit_code(self):
@@ -67,7 +95,7 @@ class VmTest(unittest.TestCase):
         # Every phase, in order, each with its time.
         phases = [line.rsplit(None, 2)[0].strip() for line in r.stderr.decode().splitlines()
                   if line.startswith("  ") and line.endswith(" s")]
-        self.assertEqual(phases, ["image and rootfs", "initramfs", "vm start", "kernel to agent ready",
+        self.assertEqual(phases, ["image and rootfs", "kernel and initramfs", "vm start", "kernel to agent ready",
                                   "container start", "process", "teardown", "total"])
         self.assert_clean()
 

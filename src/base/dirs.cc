@@ -1,6 +1,8 @@
 #include "base/dirs.h"
 
+#include <limits.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -33,6 +35,18 @@ bool cache_dir(const std::string& sub, std::string* out, std::string* err) {
                                      : "/var/tmp/ctk-cache-" + std::to_string(::getuid());
   *out = sub.empty() ? base : base + "/" + sub;
   return make_dirs(*out, err);
+}
+
+bool file_identity(const std::string& path, std::string* id, std::string* err) {
+  struct stat st;
+  char real[PATH_MAX];
+  if (::stat(path.c_str(), &st) != 0 || !::realpath(path.c_str(), real)) {
+    *err = sys_error(path);
+    return false;
+  }
+  *id = std::string(real) + "\n" + std::to_string(st.st_ino) + "\n" + std::to_string(st.st_size) + "\n" +
+        std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "\n";
+  return true;
 }
 
 bool make_runtime_dir(std::string* out, std::string* err) {

@@ -9,6 +9,11 @@ namespace ctk {
 // $XDG_CACHE_HOME/ctk, else ~/.cache/ctk; created on demand.
 bool cache_dir(const std::string& sub, std::string* out, std::string* err);
 
+// What identifies a file's version in a cache key: its real path, inode,
+// size and modification time (to the nanosecond), one per line. A file
+// replaced or edited gets a new identity.
+bool file_identity(const std::string& path, std::string* id, std::string* err);
+
 // A fresh private directory for one VM's sockets and logs, under
 // $XDG_RUNTIME_DIR/ctk or /tmp/ctk-UID; the caller removes it.
 bool make_runtime_dir(std::string* out, std::string* err);

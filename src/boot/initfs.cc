@@ -11,38 +11,10 @@
 
 #include "base/atomic_file.h"
 #include "base/error.h"
+#include "base/file_io.h"
 #include "boot/modules.h"
 
 namespace ctk::boot {
-
-namespace {
-
-bool read_file(const std::string& path, std::string* out, std::string* err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *err = sys_error(path);
-    return false;
-  }
-  std::ostringstream s;
-  s << in.rdbuf();
-  *out = std::move(s).str();
-  return true;
-}
-
-bool write_all(int fd, std::string_view data, const std::string& what, std::string* err) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      *err = sys_error(what);
-      return false;
-    }
-    data.remove_prefix(size_t(n));
-  }
-  return true;
-}
-
-}  // namespace
 
 void CpioWriter::entry(const std::string& path, uint32_t mode, std::string_view data,
                        uint32_t rmajor, uint32_t rminor) {
@@ -95,7 +67,7 @@ std::string lz4_legacy_compress(std::string_view data) {
 
 bool build_initfs(const InitfsRequest& req, InitfsResult* result, std::string* err) {
   std::string ctk;
-  if (!read_file(req.ctk_binary, &ctk, err)) return false;
+  if (!read_file(req.ctk_binary, &ctk, nullptr, err)) return false;
 
   CpioWriter cpio;
   for (const char* d : {"dev", "proc", "sys", "run", "tmp", "mnt", "sbin", "lib"}) cpio.dir(d);
@@ -119,7 +91,7 @@ bool build_initfs(const InitfsRequest& req, InitfsResult* result, std::string* e
     bool strip = !kernel_requires_signatures(req.kernel.image, req.kernel.release);
     for (const std::string& p : paths) {
       std::string data;
-      if (!read_file(req.kernel.modules_dir + "/" + p, &data, err)) return false;
+      if (!read_file(req.kernel.modules_dir + "/" + p, &data, nullptr, err)) return false;
       cpio.file(base + "/" + p, 0644, strip ? without_signature(data) : data);
       // The guest loads modules.dep top to bottom: this list is already in
       // load order, so each line needs no dependencies of its own.
@@ -135,7 +107,7 @@ bool build_initfs(const InitfsRequest& req, InitfsResult* result, std::string* e
   result->compressed_bytes = packed.size();
   AtomicFile out;
   if (!out.open(req.output, err)) return false;
-  if (!write_all(out.fd(), packed, out.temp_path(), err)) return false;
+  if (!write_all(out.fd(), packed.data(), packed.size(), out.temp_path(), err)) return false;
   return out.commit(err);
 }
 

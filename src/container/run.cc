@@ -81,18 +81,12 @@ bool build_cached(const std::vector<std::string>& layers, const std::string& key
 }
 
 // Layers become an ext4 image once; the cache key is the layers' identity
-// (path, size, modification time), so an edited layer is rebuilt.
+// (file_identity), so an edited layer is rebuilt.
 bool cached_rootfs(const std::vector<std::string>& layers, std::string* path, std::string* err) {
   Sha256 key;
   for (const std::string& l : layers) {
-    struct stat st;
-    char real[PATH_MAX];
-    if (::stat(l.c_str(), &st) != 0 || !::realpath(l.c_str(), real)) {
-      *err = sys_error(l);
-      return false;
-    }
-    std::string id = std::string(real) + "\n" + std::to_string(st.st_size) + "\n" +
-                     std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "\n";
+    std::string id;
+    if (!file_identity(l, &id, err)) return false;
     key.update(id.data(), id.size());
   }
   Digest d = key.finish();

@@ -12,48 +12,6 @@
 
 namespace ctk::oci {
 
-bool read_file(const std::string& path, std::string* out, bool* exists, std::string* err) {
-  out->clear();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT && exists) {
-      *exists = false;
-      return true;
-    }
-    *err = sys_error(path);
-    return false;
-  }
-  if (exists) *exists = true;
-  char buf[65536];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) != 0) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *err = sys_error(path);
-      ::close(fd);
-      return false;
-    }
-    out->append(buf, size_t(n));
-  }
-  ::close(fd);
-  return true;
-}
-
-bool write_all(int fd, const void* data, size_t size, const std::string& path, std::string* err) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *err = sys_error(path);
-      return false;
-    }
-    p += n;
-    size -= size_t(n);
-  }
-  return true;
-}
-
 bool fsync_dir(const std::string& dir, std::string* err) {
   int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0 || ::fsync(fd) != 0) {

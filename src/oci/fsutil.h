@@ -7,14 +7,16 @@
 
 #include <string>
 
+#include "base/file_io.h"
+
 namespace ctk::oci {
 
-// Reads a whole file. With `exists`, a missing file is no error (*exists = false).
-bool read_file(const std::string& path, std::string* out, bool* exists, std::string* err);
+using ctk::read_file;
+using ctk::write_all;
+
 bool write_file_atomic(const std::string& path, const std::string& data, mode_t mode, std::string* err);
 bool make_dirs(const std::string& path, mode_t mode, std::string* err);
 bool fsync_dir(const std::string& dir, std::string* err);
-bool write_all(int fd, const void* data, size_t size, const std::string& path, std::string* err);
 
 // An flock(2) on a lock file, released on destruction.
 class FileLock {

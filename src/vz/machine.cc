@@ -20,6 +20,7 @@
 #include "boot/arch.h"
 #include "boot/initfs.h"
 #include "boot/kernel.h"
+#include "boot/vmlinux.h"
 
 namespace ctk::vz {
 
@@ -86,11 +87,14 @@ bool Machine::boot(const MachineConfig& config, Timings& timings, std::string* e
   writable_ = std::any_of(config.disks.begin(), config.disks.end(), [](const Disk& d) { return !d.read_only; });
   vm.network = config.network;
   {
-    Timer t(timings, "initramfs");
+    Timer t(timings, "kernel and initramfs");
     boot::Kernel kernel;
     if (!boot::find_kernel(config.kernel, config.arch, &kernel, err)) return false;
     vm.kernel = kernel.image;
     vm.arch = kernel.arch;
+    std::string pvh;
+    if (kernel.arch == "x86_64" && !boot::cached_pvh_kernel(kernel.image, &pvh, err)) return false;
+    if (!pvh.empty()) vm.kernel = pvh;
     if (!prepare_initfs(config, kernel, &vm.initrd, err)) return false;
   }
   if (!make_runtime_dir(&dir_, err)) return false;
