@@ -308,6 +308,7 @@ bool run(const RunOptions& options, Timings& timings, int* exit_code, std::strin
   if (o.tty && ::ioctl(0, TIOCGWINSZ, &ws) == 0) rows = ws.ws_row, cols = ws.ws_col;
 
   uint32_t out_ch, err_ch = 0, in_ch = 0;
+  int64_t wait_id;
   {
     Timer t(timings, "container start");
     // One round trip for the whole setup: each call costs a guest wake-up.
@@ -348,7 +349,10 @@ bool run(const RunOptions& options, Timings& timings, int* exit_code, std::strin
     setup.push_back({"start", {{"container", "main"}}});
     std::string code;
     size_t failed = 0;
-    if (!agent.call_all(setup, err, &code, &failed)) {
+    std::vector<int64_t> ids = agent.request_all(setup);
+    // The wait follows at once: a round trip less before the exit is seen.
+    wait_id = agent.request("wait", {{"container", "main"}});
+    if (!agent.await_all(ids, err, &code, &failed)) {
       // Only a process that never ran gets docker's 126/127.
       if (failed == setup.size() - 1) *exit_code = exit_code_for(code);
       return false;
@@ -363,7 +367,6 @@ bool run(const RunOptions& options, Timings& timings, int* exit_code, std::strin
   for (int s : {SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGQUIT}) sigaddset(&mask, s);
   ::sigprocmask(SIG_BLOCK, &mask, nullptr);
   int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC);
-  int64_t wait_id = agent.request("wait", {{"container", "main"}});
   bool stdin_open = in_ch != 0 && o.interactive;
   proto::Mux& mux = agent.mux();
   char buf[64 * 1024];

@@ -145,8 +145,16 @@ bool Client::call(const std::string& op, json args, json* result, std::string* e
 
 bool Client::call_all(const std::vector<Call>& calls, std::string* err, std::string* code,
                       size_t* failed) {
+  return await_all(request_all(calls), err, code, failed);
+}
+
+std::vector<int64_t> Client::request_all(const std::vector<Call>& calls) {
   std::vector<int64_t> ids;
   for (const Call& c : calls) ids.push_back(request(c.op, c.args));
+  return ids;
+}
+
+bool Client::await_all(const std::vector<int64_t>& ids, std::string* err, std::string* code, size_t* failed) {
   bool ok = true;
   // Every reply is collected, so none is left behind for a later take_reply.
   for (size_t i = 0; i < ids.size(); ++i) {

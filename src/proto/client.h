@@ -46,6 +46,11 @@ class Client {
   };
   bool call_all(const std::vector<Call>& calls, std::string* err, std::string* code = nullptr,
                 size_t* failed = nullptr);
+  // call_all in two steps, so that a request whose reply comes later (wait)
+  // can follow the batch on the wire without waiting for it.
+  std::vector<int64_t> request_all(const std::vector<Call>& calls);
+  bool await_all(const std::vector<int64_t>& ids, std::string* err, std::string* code = nullptr,
+                 size_t* failed = nullptr);
 
   // Sends a request without waiting; pump() collects the reply for take_reply().
   int64_t request(const std::string& op, nlohmann::json args);
