@@ -40,11 +40,12 @@ void setup_pid1_cgroups(init::Agent* agent) {
   std::vector<std::string> problems;
   init::pid1_setup(&problems);
   for (const std::string& p : problems) std::fprintf(stderr, "vminitd: %s\n", p.c_str());
+  // Before looking for the port: it appears while this runs.
+  init::Agent agent;
+  setup_pid1_cgroups(&agent);
   std::string err;
   if (init::vsock_guest_transport()) {
     // A listening socket: the host may connect again after a failure.
-    init::Agent agent;
-    setup_pid1_cgroups(&agent);
     std::fprintf(stderr, "vminitd: ready on vsock at %s s uptime\n", init::uptime().c_str());
     if (agent.listen("vsock:", &err) && agent.run(&err))
       err = agent.shut_down() ? "shutdown requested" : "the agent stopped";
@@ -58,8 +59,6 @@ void setup_pid1_cgroups(init::Agent* agent) {
     // One O_RDWR fd for the agent's whole life: bytes the host sends while
     // the port is closed are lost.
     int fd = ::open(port.c_str(), O_RDWR | O_CLOEXEC);
-    init::Agent agent;
-    setup_pid1_cgroups(&agent);
     if (fd < 0) err = sys_error(port);
     else if (agent.listen("fd:" + std::to_string(fd), &err) && agent.run(&err))
       err = agent.shut_down() ? "shutdown requested" : "the host closed the agent channel";
