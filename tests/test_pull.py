@@ -579,6 +579,16 @@ class TlsRegistryTest(Base):
         self.assertOk(self.pull(self.ref, "--cert-dir", self.reg.certs))
         self.assertEqual(self.skopeo_digest(self.ref), self.v1)
 
+    def test_system_ca_directory(self):
+        # A c_rehash'ed directory, as Debian keeps /etc/ssl/certs, is trusted
+        # (here through SSL_CERT_DIR, as OpenSSL programs do).
+        cas = tempfile.mkdtemp(dir=self.work)
+        crt = os.path.join(self.reg.certs, "ca.crt")
+        h = rf.run("openssl", "x509", "-hash", "-noout", "-in", crt).stdout.strip()
+        os.symlink(crt, os.path.join(cas, h + ".0"))
+        self.assertOk(rf.ctk("pull", self.ref, env=dict(self.env, SSL_CERT_DIR=cas)))
+        self.assertEqual(rf.store_refs(self.store), {self.ref: self.v1})
+
     def test_tls_verify_false(self):
         self.assertOk(self.pull(self.ref, "--tls-verify=false"))
         self.assertEqual(rf.store_refs(self.store), {self.ref: self.v1})

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "base/error.h"
@@ -50,6 +52,37 @@ std::string ssl_error(std::string_view fallback) {
   char buf[256];
   ERR_error_string_n(e, buf, sizeof buf);
   return buf;
+}
+
+// The system's CA certificates. A directory of hash-named links (c_rehash,
+// as Debian and Alpine keep /etc/ssl/certs) is read lazily, one certificate
+// per lookup; a bundle file is parsed whole, ~140 certificates and ~80 ms
+// before the first handshake, so it is loaded only where no such directory
+// exists (Fedora's /etc/pki). A static binary's compiled-in OpenSSL paths
+// may not be this system's, hence the usual locations as well. SSL_CERT_DIR
+// and SSL_CERT_FILE apply as in any OpenSSL program.
+void load_system_cas(SSL_CTX* ctx) {
+  auto hashed = [](const char* dir) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      std::string name = e.path().filename().string();
+      if (name.size() == 10 && name.ends_with(".0") &&
+          name.find_first_not_of("0123456789abcdef") == 8)
+        return true;
+    }
+    return false;
+  };
+  // Not SSL_CTX_set_default_verify_paths: on Debian its default file is a
+  // link to the bundle, parsed whole.
+  const char* env_file = std::getenv(X509_get_default_cert_file_env());  // SSL_CERT_FILE
+  const char* env_dir = std::getenv(X509_get_default_cert_dir_env());    // SSL_CERT_DIR
+  if (env_file) SSL_CTX_load_verify_file(ctx, env_file);
+  for (const char* dir : {env_dir ? env_dir : X509_get_default_cert_dir(), "/etc/ssl/certs"})
+    if (hashed(dir) && SSL_CTX_load_verify_dir(ctx, dir) == 1) return;
+  if (env_file) return;
+  for (const char* bundle : {X509_get_default_cert_file(), "/etc/ssl/certs/ca-certificates.crt",
+                             "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"})
+    if (access(bundle, R_OK) == 0 && SSL_CTX_load_verify_locations(ctx, bundle, nullptr) == 1) return;
 }
 
 }  // namespace
@@ -240,12 +273,45 @@ struct Client::Conn {
   }
 };
 
-Client::Client(TlsOptions tls) : tls_(std::move(tls)) {}
-
-Client::~Client() {
-  idle_.clear();
-  if (ssl_ctx_) SSL_CTX_free(static_cast<SSL_CTX*>(ssl_ctx_));
+TlsContext::~TlsContext() {
+  if (ctx_) SSL_CTX_free(static_cast<SSL_CTX*>(ctx_));
 }
+
+int TlsContext::verify_certificate(void* store_ctx, void* self) {
+  auto* tls = static_cast<TlsContext*>(self);
+  // The store's lookups are consulted as the chain is built, so what is
+  // added here is seen by this very check.
+  if (tls->options_.verify)
+    std::call_once(tls->system_cas_, [tls] { load_system_cas(static_cast<SSL_CTX*>(tls->ctx_)); });
+  return X509_verify_cert(static_cast<X509_STORE_CTX*>(store_ctx));
+}
+
+void* TlsContext::get(std::string* err) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ctx_) return ctx_;
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (!ctx) {
+    *err = ssl_error("cannot create a TLS context");
+    return nullptr;
+  }
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  for (const std::string& ca : options_.ca_files) {
+    if (SSL_CTX_load_verify_locations(ctx, ca.c_str(), nullptr) != 1) {
+      *err = "cannot load CA certificate " + ca + ": " + ssl_error("invalid");
+      SSL_CTX_free(ctx);
+      return nullptr;
+    }
+  }
+  SSL_CTX_set_verify(ctx, options_.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  SSL_CTX_set_cert_verify_callback(
+      ctx, [](X509_STORE_CTX* store_ctx, void* self) { return verify_certificate(store_ctx, self); }, this);
+  ERR_clear_error();
+  return ctx_ = ctx;
+}
+
+Client::Client(std::shared_ptr<TlsContext> tls) : tls_(std::move(tls)) {}
+
+Client::~Client() { idle_.clear(); }
 
 bool Client::connect(const Url& url, std::unique_ptr<Conn>* out, std::string* err) {
   auto c = std::make_unique<Conn>();
@@ -282,33 +348,12 @@ bool Client::connect(const Url& url, std::unique_ptr<Conn>* out, std::string* er
     return false;
   }
   if (url.scheme == "https") {
-    if (!ssl_ctx_) {
-      SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-      if (!ctx) {
-        *err = ssl_error("cannot create a TLS context");
-        failure_ = Failure::kTls;
-        return false;
-      }
-      SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-      SSL_CTX_set_default_verify_paths(ctx);
-      // A static binary's compiled-in OpenSSL directory may not be this
-      // system's: load the usual bundle locations as well.
-      for (const char* bundle : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
-                                 "/etc/ssl/cert.pem"})
-        if (access(bundle, R_OK) == 0 && SSL_CTX_load_verify_locations(ctx, bundle, nullptr) == 1) break;
-      for (const std::string& ca : tls_.ca_files) {
-        if (SSL_CTX_load_verify_locations(ctx, ca.c_str(), nullptr) != 1) {
-          *err = "cannot load CA certificate " + ca + ": " + ssl_error("invalid");
-          SSL_CTX_free(ctx);
-          failure_ = Failure::kTls;
-          return false;
-        }
-      }
-      SSL_CTX_set_verify(ctx, tls_.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
-      ERR_clear_error();
-      ssl_ctx_ = ctx;
+    auto* ctx = static_cast<SSL_CTX*>(tls_->get(err));
+    if (!ctx) {
+      failure_ = Failure::kTls;
+      return false;
     }
-    c->ssl = SSL_new(static_cast<SSL_CTX*>(ssl_ctx_));
+    c->ssl = SSL_new(ctx);
     SSL_set_fd(c->ssl, c->fd);
     if (is_ip_literal(url.host)) {
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), url.host.c_str());

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,12 +48,33 @@ struct TlsOptions {
   std::vector<std::string> ca_files;  // added to the system store
 };
 
+// One TLS configuration shared by all the connections to a registry: a
+// single SSL_CTX (safe to share once set up). The system's CA certificates
+// are loaded at the first certificate check, not before: a plain-HTTP
+// registry tried with TLS first, as localhost ones are, never pays for them.
+class TlsContext {
+ public:
+  explicit TlsContext(TlsOptions options) : options_(std::move(options)) {}
+  ~TlsContext();
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+  // The SSL_CTX*, made on first use; null with err set.
+  void* get(std::string* err);
+
+ private:
+  static int verify_certificate(void* store_ctx, void* self);
+  TlsOptions options_;
+  std::mutex mu_;
+  void* ctx_ = nullptr;
+  std::once_flag system_cas_;
+};
+
 // Why a request failed before a complete response arrived.
 enum class Failure { kNone, kConnect, kNotTls, kTls, kIo, kSink };
 
 class Client {
  public:
-  explicit Client(TlsOptions tls);
+  explicit Client(std::shared_ptr<TlsContext> tls);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -71,8 +93,7 @@ class Client {
   bool exchange(Conn& c, std::string_view method, const Url& url, const Headers& headers, std::string_view body,
                 const Sink* sink, Response* resp, bool* sent_nothing, std::string* err);
 
-  TlsOptions tls_;
-  void* ssl_ctx_ = nullptr;  // SSL_CTX*, made on first https use
+  std::shared_ptr<TlsContext> tls_;
   std::map<std::string, std::unique_ptr<Conn>> idle_;  // by origin
   Failure failure_ = Failure::kNone;
 };

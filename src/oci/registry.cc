@@ -99,7 +99,8 @@ Registry::Registry(std::string registry, RegistryOptions options)
 Registry::~Registry() = default;
 
 bool Registry::init(std::string* err) {
-  tls_.verify = options_.tls_verify;
+  http::TlsOptions tls;
+  tls.verify = options_.tls_verify;
   // Like docker and podman: CA certificates for a registry live in a
   // directory named after it, unless one is given.
   std::vector<std::string> dirs;
@@ -114,7 +115,8 @@ bool Registry::init(std::string* err) {
     dirs = {"/etc/containers/certs.d/" + registry_, "/etc/docker/certs.d/" + registry_};
   }
   for (const std::string& d : dirs)
-    for (std::string& f : ca_files_in(d)) tls_.ca_files.push_back(std::move(f));
+    for (std::string& f : ca_files_in(d)) tls.ca_files.push_back(std::move(f));
+  tls_ = std::make_shared<http::TlsContext>(std::move(tls));
 
   std::string host = host_.substr(0, host_.rfind(':') == std::string::npos || host_.back() == ']'
                                          ? host_.size()

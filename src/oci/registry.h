@@ -77,7 +77,7 @@ class Registry {
   std::string registry_;
   std::string host_;
   RegistryOptions options_;
-  http::TlsOptions tls_;
+  std::shared_ptr<http::TlsContext> tls_;
   std::optional<Credential> credential_;
 
   std::mutex mu_;
