@@ -40,6 +40,21 @@ def run(*args, **kw):
     return subprocess.run(list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
 def check(*args, **kw):
     r = run(*args, **kw)
     if r.returncode != 0:
@@ -95,7 +110,7 @@ class Registry:
                 break
             except OSError:
                 if time.time() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("docker-registry did not start: " + open(self.log.name).read())
+                    raise RuntimeError("docker-registry did not start: " + read_text(self.log.name))
                 time.sleep(0.05)
 
     def push(self, layout, ref, repo_tag, all_images=False, user=None, password=None):
@@ -146,7 +161,7 @@ def build_layout(workdir, big=2 << 20, arm_busybox=None):
     layout = os.path.join(workdir, "layout")
     check("umoci", "init", "--layout", layout)
     check("umoci", "new", "--image", f"{layout}:v1")
-    busybox = open(BUSYBOX, "rb").read()
+    busybox = read_bytes(BUSYBOX)
     layers = [
         [("bin", "dir", None), ("bin/busybox", "file", busybox), ("bin/sh", "symlink", "busybox"),
          ("bin/ls", "hardlink", "bin/busybox"), ("etc", "dir", None), ("etc/hostname", "file", b"ctk\n"),
@@ -170,14 +185,14 @@ def build_layout(workdir, big=2 << 20, arm_busybox=None):
     path = os.path.join(workdir, "arm.tar")
     arm_entries = [("etc", "dir", None), ("etc/arch", "file", b"arm64\n")]
     if arm_busybox:
-        arm_entries += [("bin", "dir", None), ("bin/busybox", "file", open(arm_busybox, "rb").read()),
+        arm_entries += [("bin", "dir", None), ("bin/busybox", "file", read_bytes(arm_busybox)),
                         ("bin/sh", "symlink", "busybox")]
     with open(path, "wb") as f:
         f.write(_tar(arm_entries))
     check("umoci", "raw", "add-layer", "--image", f"{layout}:arm", path)
     check("umoci", "config", "--image", f"{layout}:arm", "--architecture", "arm64", "--os", "linux")
     # The index 'multi', written by hand: umoci makes no indexes.
-    index = json.load(open(os.path.join(layout, "index.json")))
+    index = read_json(os.path.join(layout, "index.json"))
     by_name = {m["annotations"]["org.opencontainers.image.ref.name"]: m for m in index["manifests"]}
     entries = []
     for name, arch in (("v1", "amd64"), ("arm", "arm64")):
@@ -203,12 +218,12 @@ def store_refs(store):
     path = os.path.join(store, "index.json")
     if not os.path.exists(path):
         return {}
-    index = json.load(open(path))
+    index = read_json(path)
     return {m["annotations"]["org.opencontainers.image.ref.name"]: m["digest"] for m in index["manifests"]}
 
 
 def manifest_digest(layout, ref):
-    index = json.load(open(os.path.join(layout, "index.json")))
+    index = read_json(os.path.join(layout, "index.json"))
     for m in index["manifests"]:
         if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == ref:
             return m["digest"]
@@ -267,7 +282,7 @@ class CredentialHelper:
 
     def store(self):
         """server URL -> [username, secret]"""
-        return json.load(open(self.store_path)) if os.path.exists(self.store_path) else {}
+        return read_json(self.store_path) if os.path.exists(self.store_path) else {}
 
     def put(self, server, user, secret):
         creds = self.store()
@@ -278,7 +293,7 @@ class CredentialHelper:
     def calls(self):
         """[action, stdin] of each run"""
         path = os.path.join(self.dir, "calls.log")
-        return [json.loads(line) for line in open(path)] if os.path.exists(path) else []
+        return [json.loads(line) for line in read_text(path).splitlines()] if os.path.exists(path) else []
 
 
 class Proxy:

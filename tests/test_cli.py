@@ -42,7 +42,8 @@ class CliTest(unittest.TestCase):
                 self.assertTrue(r.stdout.startswith(f"Usage: ctk {name}"))
                 page = os.path.join(MAN, f"ctk-{name}.1")
                 self.assertTrue(os.path.exists(page), f"no man page {page}")
-                roff = open(page).read().replace("\\-", "-")
+                with open(page) as f:
+                    roff = f.read().replace("\\-", "-")
                 for flag in set(re.findall(r"--[a-z][a-z-]*", r.stdout)):
                     self.assertIn(flag, roff, f"{flag} of `ctk {name} --help` missing from {page}")
                 summary = r.stdout.split("\n")[2]

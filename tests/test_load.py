@@ -46,7 +46,7 @@ def sha(data):
 def docker_save_files(tags=("busybox:latest",)):
     """The members of a `docker save` tarball (legacy form): a gzip layer with
     busybox, a plain layer with /etc/motd, the config, manifest.json."""
-    busybox = open(rf.BUSYBOX, "rb").read()
+    busybox = rf.read_bytes(rf.BUSYBOX)
     l1 = tar_bytes([("bin", None), ("bin/busybox", busybox), ("etc", None)])
     l2 = tar_bytes([("etc", None), ("etc/motd", b"loaded by ctk\n")])
     config = json.dumps({
@@ -76,7 +76,7 @@ class LoadTest(unittest.TestCase):
             f.write(tar_bytes(docker_save_files()))
         cls.docker_tgz = cls.docker_tar + ".gz"
         with open(cls.docker_tgz, "wb") as f:
-            f.write(gzip.compress(open(cls.docker_tar, "rb").read()))
+            f.write(gzip.compress(rf.read_bytes(cls.docker_tar)))
         cls.layout = rf.build_layout(cls.work, big=64 << 10)
         cls.v1 = rf.manifest_digest(cls.layout, "v1")
         cls.multi = rf.manifest_digest(cls.layout, "multi")
@@ -122,7 +122,7 @@ class LoadTest(unittest.TestCase):
 
     def manifest(self, ref, store=None):
         digest = rf.store_refs(store or self.store)[ref]
-        return json.load(open(os.path.join(store or self.store, "blobs", "sha256", digest[7:])))
+        return rf.read_json(os.path.join(store or self.store, "blobs", "sha256", digest[7:]))
 
     # docker save tarballs
 
@@ -196,7 +196,7 @@ class LoadTest(unittest.TestCase):
         copy = os.path.join(self.tmp, "copy")
         rf.check("skopeo", "copy", "-q", f"oci-archive:{out}:docker.io/library/busybox:latest", f"oci:{copy}:bb")
         # skopeo gzips the plain layer for an oci: layout, so only the config is the same.
-        copied = json.load(open(os.path.join(copy, "blobs", "sha256", rf.manifest_digest(copy, "bb")[7:])))
+        copied = rf.read_json(os.path.join(copy, "blobs", "sha256", rf.manifest_digest(copy, "bb")[7:]))
         self.assertEqual(copied["config"]["digest"], self.manifest("docker.io/library/busybox:latest")["config"]["digest"])
         fresh = os.path.join(self.tmp, "fresh")
         self.assertOk(self.ctk("load", out, "--root", fresh))
@@ -249,15 +249,15 @@ class LoadTest(unittest.TestCase):
         self.assertStoreConsistent()
 
     def test_truncated_archives(self):
-        data = open(self.docker_tar, "rb").read()
+        data = rf.read_bytes(self.docker_tar)
         self.assertLoadFails(data[:len(data) // 3], "Truncated")
-        packed = open(self.docker_tgz, "rb").read()
+        packed = rf.read_bytes(self.docker_tgz)
         self.assertLoadFails(packed[:len(packed) // 2], "gzip: truncated")
-        layout = open(self.oci_tar, "rb").read()
+        layout = rf.read_bytes(self.oci_tar)
         self.assertLoadFails(layout[:len(layout) // 2])
 
     def test_corrupt_gzip(self):
-        packed = bytearray(open(self.docker_tgz, "rb").read())
+        packed = bytearray(rf.read_bytes(self.docker_tgz))
         packed[len(packed) // 2] ^= 0xff
         self.assertLoadFails(bytes(packed), "gzip")
 
@@ -294,12 +294,12 @@ class LoadTest(unittest.TestCase):
                 rel = os.path.relpath(path, self.layout)
                 if rel == drop:
                     continue
-                data = open(path, "rb").read()
+                data = rf.read_bytes(path)
                 files.append((rel, change(rel, data) if change else data))
         return files
 
     def v1_layer(self, i):
-        manifest = json.load(open(os.path.join(self.layout, "blobs", "sha256", self.v1[7:])))
+        manifest = rf.read_json(os.path.join(self.layout, "blobs", "sha256", self.v1[7:]))
         return "blobs/sha256/" + manifest["layers"][i]["digest"][7:]
 
     def test_oci_blob_not_matching_its_digest(self):

@@ -39,7 +39,7 @@ def assert_store_consistent(test, store):
 def assert_index_valid(test, store, refs):
     """index.json is an OCI index naming exactly refs (name -> digest), each
     an image skopeo reads."""
-    index = json.load(open(os.path.join(store, "index.json")))
+    index = rf.read_json(os.path.join(store, "index.json"))
     test.assertEqual(index["schemaVersion"], 2)
     test.assertEqual(index["mediaType"], "application/vnd.oci.image.index.v1+json")
     test.assertEqual(rf.store_refs(store), refs)
@@ -64,7 +64,7 @@ def ingest_sizes(store):
 def image_blobs(layout, manifest_digest):
     """The digests of an image's manifest, config and layers in an OCI layout."""
     path = lambda d: os.path.join(layout, "blobs", "sha256", d[7:])
-    manifest = json.load(open(path(manifest_digest)))
+    manifest = rf.read_json(path(manifest_digest))
     return [manifest_digest, manifest["config"]["digest"]] + [l["digest"] for l in manifest["layers"]]
 
 
@@ -173,7 +173,7 @@ class PlainRegistryTest(Base):
         remote = json.loads(rf.check("skopeo", "inspect", "--tls-verify=false", f"docker://{ref}").stdout)["Digest"]
         # Stored as the OCI equivalent (what skopeo and umoci read), with the
         # registry's digest kept.
-        entry = json.load(open(os.path.join(self.store, "index.json")))["manifests"][0]
+        entry = rf.read_json(os.path.join(self.store, "index.json"))["manifests"][0]
         self.assertEqual(entry["mediaType"], "application/vnd.oci.image.manifest.v1+json")
         self.assertEqual(entry["annotations"]["io.ctk.source.digest"], remote)
         self.assertNotEqual(entry["digest"], remote)
@@ -319,7 +319,7 @@ class PlainRegistryTest(Base):
         self.assertRegex(final[rows + 1], rf"^Pulled {re.escape(ref)}: 5 blobs fetched \([\d.]+ MiB in [\d.]+ s, "
                                           r"[\d.]+ MB/s\), 0 already present, [\d.]+ MiB in all$")
         # The slow proxy keeps the big layer downloading across redraws.
-        sizes = json.load(open(os.path.join(self.layout, "blobs", "sha256", self.v1[7:])))["layers"]
+        sizes = rf.read_json(os.path.join(self.layout, "blobs", "sha256", self.v1[7:]))["layers"]
         big = max(sizes, key=lambda l: l["size"])["digest"][7:19]
         self.assertRegex(out, rf"\r\x1b\[K{big}: downloading \d+%  [\d.]+ \w*B / [\d.]+ MiB  [\d.]+ \w*B/s  ETA ")
 
@@ -621,7 +621,7 @@ class AuthRegistryTest(Base):
         self.assertOk(r)
         config = os.path.join(self.env["DOCKER_CONFIG"], "config.json")
         self.assertEqual(stat.S_IMODE(os.stat(config).st_mode), 0o600)
-        auths = json.load(open(config))["auths"]
+        auths = rf.read_json(config)["auths"]
         self.assertEqual(base64.b64decode(auths[self.reg.host]["auth"]), b"bob:hunter2")
         # skopeo reads what ctk login wrote.
         s = rf.run("skopeo", "inspect", "--authfile", config, "--cert-dir", self.reg.certs,
@@ -630,7 +630,7 @@ class AuthRegistryTest(Base):
         self.assertOk(self.pull(self.ref, "--cert-dir", self.reg.certs))
         self.assertEqual(rf.store_refs(self.store), {self.ref: self.v1})
         self.assertOk(self.ctk("logout", self.reg.host))
-        self.assertEqual(json.load(open(config))["auths"], {})
+        self.assertEqual(rf.read_json(config)["auths"], {})
         self.assertFails(self.ctk("logout", self.reg.host), "not logged in")
 
     def with_helper(self, config):
@@ -648,7 +648,7 @@ class AuthRegistryTest(Base):
         self.assertOk(self.login("hunter2"))
         # The secret is in the helper; config.json keeps an empty entry, as docker's does.
         self.assertEqual(helper.store(), {self.reg.host: ["bob", "hunter2"]})
-        self.assertEqual(json.load(open(config)), {"credsStore": "ctktest", "auths": {self.reg.host: {}}})
+        self.assertEqual(rf.read_json(config), {"credsStore": "ctktest", "auths": {self.reg.host: {}}})
         stores = [json.loads(request) for action, request in helper.calls() if action == "store"]
         self.assertEqual(stores, [{"ServerURL": self.reg.host, "Username": "bob", "Secret": "hunter2"}])
         self.assertOk(self.pull(self.ref, "--cert-dir", self.reg.certs))
@@ -656,7 +656,7 @@ class AuthRegistryTest(Base):
         self.assertIn(["get", self.reg.host], helper.calls())
         self.assertOk(self.ctk("logout", self.reg.host))
         self.assertEqual(helper.store(), {})
-        self.assertEqual(json.load(open(config)), {"credsStore": "ctktest", "auths": {}})
+        self.assertEqual(rf.read_json(config), {"credsStore": "ctktest", "auths": {}})
         self.assertFails(self.ctk("logout", self.reg.host), "not logged in")
 
     def test_cred_helpers_entry_wins_over_creds_store(self):
