@@ -218,6 +218,7 @@ class VmTest(unittest.TestCase):
             self.assertEqual(r.stdout, b"hello from the host\nnameserver 10.0.2.3\n")
         finally:
             server.shutdown()
+            server.server_close()
 
     def test_tty(self):
         if not shutil.which("script"):
@@ -246,6 +247,7 @@ class VmTest(unittest.TestCase):
         self.assertEqual(p.stdout.readline(), b"ready\n")
         p.kill()
         p.wait()
+        p.stdout.close()
         for _ in range(100):
             ps = subprocess.run(["pgrep", "-f", f"qemu-system.*{self.tmp}"], stdout=subprocess.PIPE)
             if not ps.stdout.strip():
