@@ -33,6 +33,10 @@ uint16_t le16(std::string_view s, size_t off) {
 // Xen's ELF note for the 32-bit PVH entry point (xen/include/public/elfnote.h).
 constexpr uint32_t kXenElfnotePhys32Entry = 18;
 
+// Distribution kernels unpack to 30-70 MB; the trailer of a damaged image
+// must not make this allocate gigabytes.
+constexpr size_t kMaxVmlinux = 512 << 20;
+
 }  // namespace
 
 bool extract_vmlinux(std::string_view image, std::string* elf, std::string* err) {
@@ -55,6 +59,10 @@ bool extract_vmlinux(std::string_view image, std::string* elf, std::string* err)
   // every compressed payload; reading stops there, so the trailer is never
   // parsed as more compressed data.
   size_t want = le32(payload, length - 4);
+  if (want < 64 || want > kMaxVmlinux) {
+    *err = "bzImage payload claims " + std::to_string(want) + " bytes uncompressed";
+    return false;
+  }
   archive* ar = archive_read_new();
   archive_read_support_format_raw(ar);
   archive_read_support_filter_gzip(ar);

@@ -95,6 +95,10 @@ TEST_CASE("a broken bzImage is an error, not a crash") {
   put(&far, 0x24c, uint32_t(1) << 30);
   CHECK_FALSE(extract_vmlinux(far, &out, &err));
   CHECK(err.find("outside the file") != std::string::npos);
+  std::string huge = image;
+  put(&huge, image.size() - 100 - 4, uint32_t(3) << 30);  // the size trailer (bzimage() pads 100 bytes)
+  CHECK_FALSE(extract_vmlinux(huge, &out, &err));
+  CHECK(err.find("claims 3221225472 bytes") != std::string::npos);
   std::string corrupt = image;
   size_t at = 4 * 512 + 0x300 + 20;
   for (size_t i = 0; i < 64; ++i) corrupt[at + i] ^= 0x5a;
