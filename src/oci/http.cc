@@ -311,7 +311,7 @@ void* TlsContext::get(std::string* err) {
 
 Client::Client(std::shared_ptr<TlsContext> tls) : tls_(std::move(tls)) {}
 
-Client::~Client() { idle_.clear(); }
+Client::~Client() = default;
 
 bool Client::connect(const Url& url, std::unique_ptr<Conn>* out, std::string* err) {
   auto c = std::make_unique<Conn>();

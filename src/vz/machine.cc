@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,11 +62,9 @@ bool Machine::prepare_initfs(const MachineConfig& config, const boot::Kernel& ke
   if (!boot::guest_ctk(kernel.arch, &req.ctk_binary, err)) return false;
   Sha256 key;
   if (!file_digest(req.ctk_binary, &key, err)) return false;
-  std::string modules = req.kernel.modules_dir + "/modules.dep";
-  struct stat st = {};
-  ::stat(modules.c_str(), &st);
-  std::string kernel_id = req.kernel.image + "\n" + modules + "\n" + std::to_string(st.st_size) +
-                          "\n" + std::to_string(st.st_mtim.tv_sec);
+  // A kernel without modules (all built in) is keyed by its image's path alone.
+  std::string kernel_id = req.kernel.image + "\n", modules_id, no_modules;
+  if (file_identity(req.kernel.modules_dir + "/modules.dep", &modules_id, &no_modules)) kernel_id += modules_id;
   key.update(kernel_id.data(), kernel_id.size());
   std::string dir;
   if (!cache_dir("initfs", &dir, err)) return false;
