@@ -1,9 +1,13 @@
-// ctk inspect: an image's manifest and config as JSON.
+// ctk inspect: a container's configuration and state, or an image's manifest
+// and config, as JSON.
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "applets/applet.h"
+#include "applets/container_common.h"
 #include "applets/image_common.h"
+#include "container/inspect.h"
 #include "oci/image.h"
 
 namespace ctk {
@@ -13,17 +17,31 @@ extern const Applet kInspectApplet;
 namespace {
 
 const Option kOptions[] = {
+    {"type", 0, "TYPE", "Only look for a container or an image (default: a container, then an image)"},
     kRootOption,
 };
 
 int inspect_main(const Flags& flags) {
   const Applet& self = kInspectApplet;
-  if (flags.positional().empty()) return fail(self, "no IMAGE given; see 'ctk inspect --help'"), kExitUsage;
+  if (flags.positional().empty()) return fail(self, "no CONTAINER or IMAGE given; see 'ctk inspect --help'"), kExitUsage;
+  std::string type = flags.get("type");
+  if (!type.empty() && type != "container" && type != "image") return fail(self, "--type must be container or image"), kExitUsage;
   std::string err;
   oci::Store store;
+  container::Containers containers;
+  Error cerr;
   if (!open_store(flags, &store, &err)) return fail(self, err);
+  if (type != "image" && !open_containers(flags, &containers, &cerr)) return container_fail(self, cerr);
   nlohmann::json out = nlohmann::json::array();
   for (const std::string& name : flags.positional()) {
+    std::unique_ptr<container::Container> ct;
+    if (type != "image") {
+      if (find_container(containers, name, &ct, &cerr)) {
+        out.push_back(container::inspect_json(*ct));
+        continue;
+      }
+      if (cerr.code != ErrorCode::not_found || type == "container") return container_fail(self, cerr);
+    }
     oci::Descriptor d;
     std::string manifest, config;
     oci::ImageManifest m;
@@ -44,10 +62,12 @@ int inspect_main(const Flags& flags) {
 
 extern const Applet kInspectApplet = {
     .name = "inspect",
-    .synopsis = "IMAGE...",
-    .summary = "Print an image's manifest and config as JSON",
-    .description = "IMAGE is a reference as given to 'ctk pull', or a digest or unique digest prefix.\n"
-                   "Prints a JSON array with one object per image: Name, Digest, MediaType, Manifest, Config.",
+    .synopsis = "[OPTIONS] CONTAINER|IMAGE...",
+    .summary = "Print a container's or an image's details as JSON",
+    .description = "A container (name, id or unique id prefix) shows as docker shows one: Id, Name,\n"
+                   "State, Config, HostConfig, NetworkSettings.Ports, Mounts. An IMAGE is a reference\n"
+                   "as given to 'ctk pull', or a digest or unique digest prefix: Name, Digest,\n"
+                   "MediaType, Manifest, Config. Prints a JSON array, one object per name.",
     .options = kOptions,
     .run = inspect_main,
 };

@@ -1,13 +1,12 @@
-// ctk run: a container in its own VM, docker-style.
-#include <algorithm>
+// ctk run: create + start + attach, docker-style.
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
+#include <vector>
 
 #include "applets/applet.h"
-#include "applets/vm_options.h"
-#include "base/strings.h"
-#include "container/run.h"
+#include "applets/container_common.h"
+#include "container/attach.h"
+#include "container/guest_setup.h"
+#include "container/lifecycle.h"
 
 namespace ctk {
 
@@ -15,90 +14,70 @@ extern const Applet kRunApplet;
 
 namespace {
 
-const Option kOptions[] = {
-    {"interactive", 'i', "", "Keep stdin attached"},
-    {"tty", 't', "", "Allocate a pseudo-terminal"},
-    {"env", 'e', "K=V", "Set an environment variable (K alone: take it from here)", true},
-    {"env-file", 0, "FILE", "Read K=V lines from FILE", true},
-    {"workdir", 'w', "DIR", "Working directory inside the container"},
-    {"user", 'u', "USER[:GROUP]", "User to run as: names (from the image's /etc/passwd, /etc/group) or numbers"},
-    {"entrypoint", 0, "CMD", "Run CMD with the arguments instead"},
-    {"name", 0, "NAME", "Name the container (also the default hostname)"},
-    {"hostname", 'h', "NAME", "Container hostname"},
-    {"rm", 0, "", "Remove the container when it exits (always so: the VM is throwaway)"},
-    {"cpus", 0, "N", "CPU limit, fractions allowed; the VM gets N rounded up vCPUs (default: 1, no limit)"},
-    {"memory", 'm', "SIZE", "Memory limit, e.g. 256M; the VM gets it plus 128M, at least 512M"},
-    {"pids-limit", 0, "N", "Limit the container's number of processes and threads"},
-    {"network", 0, "MODE", "none (default) or nat: outbound access through the host"},
-    kPlatformOption,
-    kKernelOption,
-    kInitfsOption,
-    kConsoleOption,
+const Option kRunOnly[] = {
+    {"detach", 'd', "", "Run in the background and print the container's id"},
+    {"rm", 0, "", "Remove the container when it exits"},
     {"timings", 0, "", "Print the time each phase took"},
 };
 
-// What the guest kernel and the agent take besides the container's --memory.
-constexpr unsigned kVmOverheadMib = 128;
-
-bool add_env(const std::string& item, std::vector<std::string>* env) {
-  if (item.find('=') != std::string::npos) {
-    env->push_back(item);
-  } else if (const char* v = std::getenv(item.c_str())) {
-    env->push_back(item + "=" + v);
-  }
-  return true;
+std::span<const Option> run_options() {
+  static const std::vector<Option> rows = [] {
+    std::vector<Option> v(kRunOnly, kRunOnly + std::size(kRunOnly));
+    for (const Option& o : create_option_rows()) v.push_back(o);
+    return v;
+  }();
+  return rows;
 }
 
 int run_main(const Flags& flags) {
   const Applet& self = kRunApplet;
-  container::RunOptions o;
-  std::string err;
-  if (!vm_options(flags, &o.machine, &err)) return fail(self, err), kExitUsage;
-  std::vector<std::string> command;
-  if (!container::split_inputs(flags.positional(), &o.inputs, &o.image, &command, &err))
-    return fail(self, err), kExitUsage;
-  o.entrypoint = flags.get("entrypoint");
-  if (command.empty() && o.entrypoint.empty() && !o.image) return fail(self, "no command given"), kExitUsage;
-  o.args = command;
-  for (const std::string& file : flags.all("env-file")) {
-    std::ifstream in(file);
-    if (!in) return fail(self, "--env-file " + file + ": cannot read"), kExitUsage;
-    std::string line;
-    while (std::getline(in, line))
-      if (!line.empty() && line[0] != '#') add_env(line, &o.env);
-  }
-  for (const std::string& e : flags.all("env")) add_env(e, &o.env);
-  o.workdir = flags.get("workdir");
-  if (flags.has("workdir") && (o.workdir.empty() || o.workdir[0] != '/'))
-    return fail(self, "--workdir must be absolute"), kExitUsage;
-  o.user = flags.get("user");
-  if (flags.has("memory")) {
-    // vm_options gave the VM the limit itself; the guest kernel and the agent need room too.
-    o.memory_limit = *parse_size(flags.get("memory"));
-    o.machine.memory_mib = std::max(o.machine.memory_mib + kVmOverheadMib, vz::MachineConfig().memory_mib);
-  }
-  if (flags.has("cpus")) o.cpus = std::atof(flags.get("cpus").c_str());
-  if (flags.has("pids-limit")) {
-    char* end;
-    o.pids_limit = std::strtoll(flags.get("pids-limit").c_str(), &end, 10);
-    if (*end || flags.get("pids-limit").empty() || o.pids_limit == 0 || o.pids_limit < -1)
-      return fail(self, "invalid --pids-limit '" + flags.get("pids-limit") + "'"), kExitUsage;
-  }
-  o.hostname = flags.get("hostname", flags.get("name", "ctk"));
-  o.interactive = flags.has("interactive");
-  o.tty = flags.has("tty");
-  std::string network = flags.get("network", "none");
-  if (network == "nat") o.machine.network = vz::Network::nat;
-  else if (network != "none") return fail(self, "--network must be none or nat"), kExitUsage;
-
+  container::CreateOptions o;
+  std::string why;
+  if (!create_options(flags, &o, &why)) return fail(self, why), kExitUsage;
+  o.auto_remove = flags.has("rm");
+  bool detach = flags.has("detach");
+  Error err;
+  container::Containers all;
+  if (!open_containers(flags, &all, &err)) return fail(self, err.message), container::kExitStartFailed;
   Timings timings;
-  int code;
-  bool ok = container::run(o, timings, &code, &err);
-  if (flags.has("timings")) timings.print();
-  if (!ok) {
-    std::fprintf(stderr, "ctk run: %s\n", err.c_str());
-    return code;
+  container::Spec spec;
+  if (!container::create(all, o, timings, &spec, &err)) {
+    if (flags.has("timings")) timings.print();
+    return fail(self, err.message), container::kExitStartFailed;
   }
+  container::Container ct(all, spec.id);
+  ct.spec = spec;
+  proto::Client conn;
+  int64_t wait_id = 0;
+  std::string agent_code;
+  container::StartRequest req{.attach = !detach, .wait = !detach};
+  if (!container::start(all, ct, req, &conn, &wait_id, timings, &agent_code, &err)) {
+    if (flags.has("timings")) timings.print();
+    fail(self, err.message);
+    if (o.auto_remove) all.remove(spec.id, &err);
+    return container::exit_code_for_agent_error(agent_code);
+  }
+  if (detach) {
+    if (flags.has("timings")) timings.print();
+    std::printf("%s\n", spec.id.c_str());
+    return 0;
+  }
+  container::AttachedProcess p;
+  p.out = container::kAttachOut;
+  p.tty = spec.tty;
+  p.err = spec.tty ? 0 : container::kAttachErr;
+  p.in = spec.interactive ? (spec.tty ? container::kAttachOut : container::kAttachIn) : 0;
+  p.stdin_open = spec.interactive;
+  p.wait_id = wait_id;
+  int code;
+  {
+    Timer t(timings, "process");
+    if (!container::attach(conn, p, &code, &why)) {
+      fail(self, why);
+      code = container::kExitStartFailed;
+    }
+  }
+  if (flags.has("timings")) timings.print();
   return code;
 }
 
@@ -110,12 +89,15 @@ extern const Applet kRunApplet = {
     .summary = "Run a command in a new container, in its own VM",
     .description =
         "IMAGE is pulled when not in the store; its Entrypoint, Cmd, Env, WorkingDir and User\n"
-        "apply. Its layers (or layer archives) are built into an ext4 image once and cached.\n"
-        "It is the VM's read-only disk; the container writes to an overlay on memory that\n"
-        "ends with it. stdout and stderr (or the pty with -t) are attached; the exit code is\n"
+        "apply. Its layers (or layer archives) are built into an ext4 image once and cached:\n"
+        "the VM's read-only disk. The container writes to its own ext4 disk (an overlay's\n"
+        "upper layer) that lives as long as the container. A supervisor process owns the VM;\n"
+        "with -d ctk returns once the process runs, otherwise stdout and stderr (or the pty\n"
+        "with -t) are attached and ^C and other signals go to the process. The exit code is\n"
         "the process's, 127 when the command is not found, 126 when it cannot run, 128+N\n"
-        "after signal N, 125 when ctk itself failed. ^C and other signals go to the process.",
-    .options = kOptions,
+        "after signal N, 125 when ctk itself failed. Without --rm the exited container stays\n"
+        "(ctk ps -a, ctk start, ctk rm).",
+    .options = run_options(),
     .run = run_main,
     .stop_at_positional = true,
 };

@@ -17,6 +17,20 @@ extern const Applet kRmiApplet;
 extern const Applet kRunApplet;
 extern const Applet kSaveApplet;
 extern const Applet kTagApplet;
+extern const Applet kAttachApplet;
+extern const Applet kCreateApplet;
+extern const Applet kExecApplet;
+extern const Applet kKillApplet;
+extern const Applet kLogsApplet;
+extern const Applet kPortApplet;
+extern const Applet kPsApplet;
+extern const Applet kRenameApplet;
+extern const Applet kRestartApplet;
+extern const Applet kRmApplet;
+extern const Applet kStartApplet;
+extern const Applet kStopApplet;
+extern const Applet kSuperviseApplet;
+extern const Applet kWaitApplet;
 extern const Applet kVminitdApplet;
 
 std::span<const Applet* const> all_applets() {
@@ -35,6 +49,20 @@ std::span<const Applet* const> all_applets() {
       &kRunApplet,
       &kSaveApplet,
       &kTagApplet,
+      &kAttachApplet,
+      &kCreateApplet,
+      &kExecApplet,
+      &kKillApplet,
+      &kLogsApplet,
+      &kPortApplet,
+      &kPsApplet,
+      &kRenameApplet,
+      &kRestartApplet,
+      &kRmApplet,
+      &kStartApplet,
+      &kStopApplet,
+      &kSuperviseApplet,
+      &kWaitApplet,
       &kVminitdApplet,
   };
   return table;

@@ -14,11 +14,13 @@ class Timings {
   // "  phase  0.123 s" lines to stderr.
   void print() const;
 
- private:
   struct Phase {
     std::string name;
     double seconds;
   };
+  const std::vector<Phase>& phases() const { return phases_; }
+
+ private:
   std::vector<Phase> phases_;
 };
 

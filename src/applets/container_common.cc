@@ -1,0 +1,136 @@
+#include "applets/container_common.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <vector>
+
+#include "applets/image_common.h"
+#include "applets/vm_options.h"
+#include "base/strings.h"
+
+namespace ctk {
+
+namespace {
+
+const Option kCreateOptions[] = {
+    {"name", 0, "NAME", "Name the container (also the default hostname)"},
+    {"interactive", 'i', "", "Keep stdin attached"},
+    {"tty", 't', "", "Allocate a pseudo-terminal"},
+    {"env", 'e', "K=V", "Set an environment variable (K alone: take it from here)", true},
+    {"env-file", 0, "FILE", "Read K=V lines from FILE", true},
+    {"workdir", 'w', "DIR", "Working directory inside the container"},
+    {"user", 'u', "USER[:GROUP]", "User to run as: names (from the image's /etc/passwd, /etc/group) or numbers"},
+    {"entrypoint", 0, "CMD", "Run CMD with the arguments instead"},
+    {"hostname", 'h', "NAME", "Container hostname (default: its name)"},
+    {"label", 'l', "K=V", "Set a label", true},
+    {"publish", 'p', "[IP:][HOST_PORT:]PORT[/PROTO]", "Publish a container port on the host (default IP 127.0.0.1)", true},
+    {"publish-all", 'P', "", "Publish the image's exposed ports on ephemeral host ports"},
+    {"restart", 0, "POLICY", "no, on-failure[:N], always or unless-stopped"},
+    {"cpus", 0, "N", "CPU limit, fractions allowed; the VM gets N rounded up vCPUs (default: 1, no limit)"},
+    {"memory", 'm', "SIZE", "Memory limit, e.g. 256M; the VM gets it plus 128M, at least 512M"},
+    {"pids-limit", 0, "N", "Limit the container's number of processes and threads"},
+    {"network", 0, "MODE", "none (default) or nat: outbound access through the host"},
+    kRootOption,
+    kPlatformOption,
+    kKernelOption,
+    kInitfsOption,
+};
+
+// What the guest kernel and the agent take besides the container's --memory.
+constexpr unsigned kVmOverheadMib = 128;
+
+void add_env(const std::string& item, std::vector<std::string>* env) {
+  if (item.find('=') != std::string::npos) {
+    env->push_back(item);
+  } else if (const char* v = std::getenv(item.c_str())) {
+    env->push_back(item + "=" + v);
+  }
+}
+
+}  // namespace
+
+std::span<const Option> create_option_rows() { return kCreateOptions; }
+
+bool create_options(const Flags& flags, container::CreateOptions* o, std::string* err) {
+  if (!vm_options(flags, &o->machine, err)) return false;
+  std::vector<std::string> command;
+  if (!container::split_inputs(flags.positional(), &o->inputs, &o->image, &command, err)) return false;
+  o->entrypoint = flags.get("entrypoint");
+  if (command.empty() && o->entrypoint.empty() && !o->image) {
+    *err = "no command given";
+    return false;
+  }
+  o->args = command;
+  o->name = flags.get("name");
+  for (const std::string& file : flags.all("env-file")) {
+    std::ifstream in(file);
+    if (!in) {
+      *err = "--env-file " + file + ": cannot read";
+      return false;
+    }
+    std::string line;
+    while (std::getline(in, line))
+      if (!line.empty() && line[0] != '#') add_env(line, &o->env);
+  }
+  for (const std::string& e : flags.all("env")) add_env(e, &o->env);
+  o->workdir = flags.get("workdir");
+  if (flags.has("workdir") && (o->workdir.empty() || o->workdir[0] != '/')) {
+    *err = "--workdir must be absolute";
+    return false;
+  }
+  o->user = flags.get("user");
+  for (const std::string& l : flags.all("label")) {
+    size_t eq = l.find('=');
+    o->labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
+  }
+  for (const std::string& p : flags.all("publish")) {
+    container::PortBinding b;
+    if (!container::parse_port(p, &b, err)) return false;
+    o->ports.push_back(b);
+  }
+  o->publish_all = flags.has("publish-all");
+  if (flags.has("restart") && !container::parse_restart_policy(flags.get("restart"), &o->restart, err)) return false;
+  if (flags.has("memory")) {
+    // vm_options gave the VM the limit itself; the guest kernel and the agent need room too.
+    o->memory_limit = *parse_size(flags.get("memory"));
+    o->machine.memory_mib = std::max(o->machine.memory_mib + kVmOverheadMib, vz::MachineConfig().memory_mib);
+  }
+  if (flags.has("cpus")) o->cpus = std::atof(flags.get("cpus").c_str());
+  if (flags.has("pids-limit")) {
+    char* end;
+    o->pids_limit = std::strtoll(flags.get("pids-limit").c_str(), &end, 10);
+    if (*end || flags.get("pids-limit").empty() || o->pids_limit == 0 || o->pids_limit < -1) {
+      *err = "invalid --pids-limit '" + flags.get("pids-limit") + "'";
+      return false;
+    }
+  }
+  o->hostname = flags.get("hostname");
+  o->interactive = flags.has("interactive");
+  o->tty = flags.has("tty");
+  o->network = flags.get("network", "none");
+  if (o->network != "none" && o->network != "nat") {
+    *err = "--network must be none or nat";
+    return false;
+  }
+  return true;
+}
+
+bool open_containers(const Flags& flags, container::Containers* all, Error* err) {
+  return all->open(flags.get("root"), err);
+}
+
+bool find_container(const container::Containers& all, const std::string& ref, std::unique_ptr<container::Container>* out,
+                    Error* err) {
+  std::string id;
+  if (!all.find(ref, &id, err)) return false;
+  auto ct = std::make_unique<container::Container>(all, id);
+  if (!ct->load(err)) return false;
+  *out = std::move(ct);
+  return true;
+}
+
+int container_fail(const Applet& self, const Error& err) { return fail(self, err.message); }
+
+}  // namespace ctk

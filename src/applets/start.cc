@@ -1,0 +1,75 @@
+// ctk start: start created or stopped containers.
+#include <cstdio>
+#include <memory>
+
+#include "applets/applet.h"
+#include "applets/container_common.h"
+#include "applets/image_common.h"
+#include "container/attach.h"
+#include "container/guest_setup.h"
+#include "container/lifecycle.h"
+
+namespace ctk {
+
+extern const Applet kStartApplet;
+
+namespace {
+
+const Option kOptions[] = {
+    {"attach", 'a', "", "Attach stdout and stderr and wait for the exit (one container only)"},
+    {"interactive", 'i', "", "Attach stdin too"},
+    kRootOption,
+};
+
+int start_main(const Flags& flags) {
+  const Applet& self = kStartApplet;
+  if (flags.positional().empty()) return fail(self, "no container given"), kExitUsage;
+  bool attach = flags.has("attach") || flags.has("interactive");
+  if (attach && flags.positional().size() > 1) return fail(self, "--attach takes one container"), kExitUsage;
+  Error err;
+  container::Containers all;
+  if (!open_containers(flags, &all, &err)) return container_fail(self, err);
+  int status = 0;
+  for (const std::string& ref : flags.positional()) {
+    std::unique_ptr<container::Container> ct;
+    proto::Client conn;
+    int64_t wait_id = 0;
+    std::string agent_code;
+    Timings timings;
+    if (!find_container(all, ref, &ct, &err) ||
+        !container::start(all, *ct, {.attach = attach, .wait = attach}, &conn, &wait_id, timings, &agent_code, &err)) {
+      container_fail(self, err);
+      status = 1;
+      continue;
+    }
+    if (!attach) {
+      std::printf("%s\n", ref.c_str());
+      continue;
+    }
+    container::AttachedProcess p;
+    p.out = container::kAttachOut;
+    p.tty = ct->spec.tty;
+    p.err = p.tty ? 0 : container::kAttachErr;
+    p.stdin_open = flags.has("interactive") && ct->spec.interactive;
+    p.in = p.stdin_open ? (p.tty ? container::kAttachOut : container::kAttachIn) : 0;
+    p.wait_id = wait_id;
+    std::string why;
+    if (!container::attach(conn, p, &status, &why)) return fail(self, why);
+  }
+  return status;
+}
+
+}  // namespace
+
+extern const Applet kStartApplet = {
+    .name = "start",
+    .synopsis = "[OPTIONS] CONTAINER...",
+    .summary = "Start created or stopped containers",
+    .description = "Boots each container's VM under a new supervisor and starts its process; the\n"
+                   "writable layer is the one it had. With -a, its output is attached and the exit\n"
+                   "code is the process's.",
+    .options = kOptions,
+    .run = start_main,
+};
+
+}  // namespace ctk

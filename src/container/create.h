@@ -1,0 +1,62 @@
+// Creating a container: the passes that turn what the user asked for into a
+// container on disk, ready to start. Each is timed:
+//   image and rootfs   the image pulled when missing, its layers (or layer
+//                      files) built once into a shared read-only ext4 image
+//   image config       docker's rules for Entrypoint/Cmd/Env/WorkingDir/User
+//   writable layer     the container's own sparse ext4 disk with a journal
+// `ctk create`, `ctk run` (and later the Docker API) share them.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/timer.h"
+#include "container/state.h"
+
+namespace ctk::container {
+
+struct CreateOptions {
+  std::vector<std::string> inputs;  // one ROOTFS.ext4, LAYER archives in order, or one IMAGE reference
+  bool image = false;               // inputs[0] is an image reference (pulled when not in the store)
+  std::string name;                 // "": generated
+  std::string entrypoint;           // --entrypoint: replaces the image's
+  std::vector<std::string> args;    // the command; the image's Cmd when empty
+  std::vector<std::string> env;     // "K=V", over the image's
+  std::string workdir;              // "": the image's, else /
+  std::string user;                 // "": the image's, else root
+  std::string hostname;             // "": the name
+  bool interactive = false;
+  bool tty = false;
+  uint64_t memory_limit = 0;
+  double cpus = 0;
+  int64_t pids_limit = 0;
+  std::string network = "none";
+  std::vector<PortBinding> ports;
+  bool publish_all = false;  // -P: the image's ExposedPorts on ephemeral ports
+  RestartPolicy restart;
+  bool auto_remove = false;
+  std::map<std::string, std::string> labels;
+  uint64_t writable_size = 0;  // the writable layer's size; 0: the default
+  vz::MachineConfig machine;
+};
+
+// The default size of a writable layer: a sparse file, so it costs only what
+// the container writes.
+constexpr uint64_t kDefaultWritableSize = 16ull << 30;
+
+// Splits positionals into root filesystem inputs and the command: a first
+// argument that is an ext4 image stands alone; leading arguments that are
+// archive files (sniffed from content) are layers; a first argument that is
+// no file is an image reference.
+bool split_inputs(const std::vector<std::string>& positional, std::vector<std::string>* inputs, bool* image,
+                  std::vector<std::string>* command, std::string* err);
+
+// Creates the container; fills *spec (with its id and name).
+bool create(Containers& containers, const CreateOptions& options, Timings& timings, Spec* spec, Error* err);
+
+// Makes an empty ext4 image of `size` bytes with a journal at path (sparse).
+bool make_writable_layer(const std::string& path, uint64_t size, const std::string& seed, Error* err);
+
+}  // namespace ctk::container

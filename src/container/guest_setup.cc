@@ -1,0 +1,98 @@
+#include "container/guest_setup.h"
+
+namespace ctk::container {
+
+using nlohmann::json;
+
+namespace {
+
+// Where the agent assembles the container's root.
+constexpr const char* kLower = "/run/ctk/lower";
+constexpr const char* kWritable = "/run/ctk/rw";
+constexpr const char* kRoot = "/run/ctk/rootfs";
+
+}  // namespace
+
+std::vector<proto::Client::Call> root_setup_calls(const Spec& spec) {
+  std::vector<proto::Client::Call> calls = {
+      {"mount", {{"destination", kLower}, {"type", "ext4"}, {"source", "/dev/vda"}, {"options", {"ro"}}}},
+      // The writable layer survives stop and start; after a crash the
+      // kernel replays its journal here.
+      {"mount", {{"destination", kWritable}, {"type", "ext4"}, {"source", "/dev/vdb"}, {"options", json::array()}}},
+      {"mkdir", {{"path", std::string(kWritable) + "/upper"}}},
+      {"mkdir", {{"path", std::string(kWritable) + "/work"}}},
+      {"mount", {{"destination", kRoot}, {"type", "overlay"}, {"source", "overlay"},
+                 {"options", {std::string("lowerdir=") + kLower, std::string("upperdir=") + kWritable + "/upper",
+                              std::string("workdir=") + kWritable + "/work"}}}}};
+  // The container's /etc/hosts: localhost and its hostname, as docker writes one.
+  json dns = {{"root", kRoot}, {"hosts", json::array()}};
+  if (!spec.hostname.empty()) dns["hostname"] = spec.hostname;
+  if (spec.network == "nat") {
+    // QEMU's user networking: the guest is 10.0.2.15, the host's loopback
+    // is reachable as the gateway 10.0.2.2, its DNS forwarder is 10.0.2.3.
+    calls.push_back({"network", {{"interface", "eth0"}, {"address", "10.0.2.15/24"}, {"gateway", "10.0.2.2"}}});
+    dns["nameservers"] = {"10.0.2.3"};
+  }
+  calls.push_back({"dns", dns});
+  return calls;
+}
+
+json main_process_config(const Spec& spec, unsigned rows, unsigned cols) {
+  // docker's default capabilities for a container's root.
+  static const char* const kCapabilities[] = {
+      "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+      "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+      "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
+  json caps = kCapabilities;
+  json process = {{"terminal", spec.tty},
+                  {"args", spec.args},
+                  {"env", spec.env},
+                  {"cwd", spec.workdir.empty() ? "/" : spec.workdir},
+                  {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}}};
+  // A name is resolved by the agent from the image's /etc/passwd and /etc/group.
+  if (!spec.user.empty()) process["user"] = spec.user;
+  if (spec.tty && rows && cols) process["consoleSize"] = {{"height", rows}, {"width", cols}};
+  json mounts = json::array({
+      {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+      {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+       {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+      {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}},
+      {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
+       {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+      {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
+       {"options", {"nosuid", "noexec", "nodev", "ro"}}},
+      // Its own cgroup (the cgroup namespace's root), where it sees its limits.
+      {{"destination", "/sys/fs/cgroup"}, {"type", "cgroup2"}, {"source", "cgroup"},
+       {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}},
+  });
+  // The VM is the isolation boundary for the network: the container shares
+  // the VM's interfaces (none, or the NAT link).
+  json namespaces = json::array(
+      {{{"type", "pid"}}, {{"type", "mount"}}, {{"type", "uts"}}, {{"type", "ipc"}}, {{"type", "cgroup"}}});
+  json resources = json::object();
+  if (spec.memory_limit) resources["memory"] = {{"limit", spec.memory_limit}};
+  if (spec.cpus > 0) resources["cpu"] = {{"quota", int64_t(spec.cpus * 100000)}, {"period", 100000}};
+  if (spec.pids_limit) resources["pids"] = {{"limit", spec.pids_limit}};
+  // docker's defaults: kernel interfaces a container has no business with.
+  json masked = {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                 "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+                 "/sys/firmware", "/sys/devices/virtual/powercap"};
+  json readonly = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+  json config = {{"ociVersion", "1.0.2"},
+                 {"process", process},
+                 {"root", {{"path", kRoot}, {"readonly", false}}},
+                 {"mounts", mounts},
+                 {"linux", {{"namespaces", namespaces}, {"resources", resources},
+                            {"maskedPaths", masked}, {"readonlyPaths", readonly}}}};
+  if (!spec.hostname.empty()) config["hostname"] = spec.hostname;
+  return config;
+}
+
+int exit_code_for_agent_error(const std::string& code) {
+  if (code == "not_found") return 127;
+  if (code == "invalid_argument") return 126;
+  return 125;
+}
+
+}  // namespace ctk::container

@@ -1,0 +1,187 @@
+#include "container/inspect.h"
+
+#include <time.h>
+
+#include <algorithm>
+
+#include "container/log.h"
+
+namespace ctk::container {
+
+using nlohmann::json;
+
+namespace {
+
+int64_t now_s() { return int64_t(::time(nullptr)); }
+
+// Seconds since the epoch of an RFC 3339 time; 0 when empty or bad.
+int64_t seconds_of(const std::string& rfc3339) {
+  int64_t ns;
+  std::string ignored;
+  if (rfc3339.empty() || !parse_log_time(rfc3339, 0, &ns, &ignored)) return 0;
+  return ns / 1000000000;
+}
+
+std::string join_command(const std::vector<std::string>& args) {
+  std::string s;
+  for (const std::string& a : args) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
+std::string port_text(const PortBinding& p) {
+  return p.host_ip + ":" + std::to_string(p.host_port) + "->" + std::to_string(p.container_port) + "/" + p.protocol;
+}
+
+bool matches(const Summary& s, const Filter& f) {
+  if (f.key == "id") return s.id.starts_with(f.value);
+  if (f.key == "name") return s.name.find(f.value) != std::string::npos;
+  if (f.key == "status") return s.state == f.value;
+  if (f.key == "ancestor") return s.image == f.value;
+  // label=KEY or label=KEY=VALUE
+  size_t eq = f.value.find('=');
+  auto it = s.spec.labels.find(f.value.substr(0, eq));
+  return it != s.spec.labels.end() && (eq == std::string::npos || it->second == f.value.substr(eq + 1));
+}
+
+}  // namespace
+
+std::string human_duration(int64_t s) {
+  if (s < 1) return "Less than a second";
+  if (s == 1) return "1 second";
+  if (s < 60) return std::to_string(s) + " seconds";
+  int64_t m = s / 60;
+  if (m == 1) return "About a minute";
+  if (m < 60) return std::to_string(m) + " minutes";
+  int64_t h = s / 3600;
+  if (h == 1) return "About an hour";
+  if (h < 48) return std::to_string(h) + " hours";
+  if (h < 24 * 14) return std::to_string(h / 24) + " days";
+  if (h < 24 * 60) return std::to_string(h / 24 / 7) + " weeks";
+  if (h < 24 * 365 * 2) return std::to_string(h / 24 / 30) + " months";
+  return std::to_string(h / 24 / 365) + " years";
+}
+
+bool parse_filter(const std::string& text, Filter* out, std::string* err) {
+  size_t eq = text.find('=');
+  out->key = text.substr(0, eq);
+  out->value = eq == std::string::npos ? "" : text.substr(eq + 1);
+  static const char* const kKeys[] = {"id", "name", "status", "label", "ancestor"};
+  if (eq == std::string::npos || std::find(std::begin(kKeys), std::end(kKeys), out->key) == std::end(kKeys)) {
+    *err = "invalid filter '" + text + "': want id=, name=, status=, label= or ancestor=";
+    return false;
+  }
+  return true;
+}
+
+bool list(const Containers& all, bool include_stopped, const std::vector<Filter>& filters, std::vector<Summary>* out,
+          Error* err) {
+  std::vector<std::string> ids;
+  if (!all.list(&ids, err)) return false;
+  int64_t now = now_s();
+  for (const std::string& id : ids) {
+    Container ct(all, id);
+    Error ignored;
+    // One being created or removed right now has no complete files yet.
+    if (!ct.load(&ignored)) continue;
+    Summary s;
+    s.full = ct.effective_state();
+    if (!include_stopped && s.full.status != Status::running && s.full.status != Status::restarting) continue;
+    s.spec = ct.spec;
+    s.id = id;
+    s.name = ct.spec.name;
+    s.image = ct.spec.image;
+    s.command = join_command(ct.spec.args);
+    s.created = ct.spec.created;
+    s.created_ago = human_duration(now - seconds_of(ct.spec.created)) + " ago";
+    s.state = status_name(s.full.status);
+    switch (s.full.status) {
+      case Status::created: s.status_text = "Created"; break;
+      case Status::running: s.status_text = "Up " + human_duration(now - seconds_of(s.full.started_at)); break;
+      case Status::restarting:
+        s.status_text = "Restarting (" + std::to_string(s.full.exit_code) + ") " +
+                        human_duration(now - seconds_of(s.full.finished_at)) + " ago";
+        break;
+      case Status::exited:
+      case Status::removing:
+        s.status_text = "Exited (" + std::to_string(s.full.exit_code) + ") " +
+                        human_duration(now - seconds_of(s.full.finished_at)) + " ago";
+        break;
+    }
+    for (const PortBinding& p : s.full.ports) s.ports_text += (s.ports_text.empty() ? "" : ", ") + port_text(p);
+    if (std::all_of(filters.begin(), filters.end(), [&](const Filter& f) { return matches(s, f); }))
+      out->push_back(std::move(s));
+  }
+  std::sort(out->begin(), out->end(), [](const Summary& a, const Summary& b) { return a.created > b.created; });
+  return true;
+}
+
+json summary_json(const Summary& s) {
+  return {{"ID", s.id},         {"Names", s.name},       {"Image", s.image},
+          {"Command", s.command}, {"CreatedAt", s.created}, {"State", s.state},
+          {"Status", s.status_text}, {"Ports", s.ports_text}, {"Labels", s.spec.labels}};
+}
+
+json inspect_json(const Container& ct) {
+  const Spec& sp = ct.spec;
+  State st = ct.effective_state();
+  json ports = json::object();
+  for (const PortBinding& p : sp.ports) ports[std::to_string(p.container_port) + "/" + p.protocol] = nullptr;
+  for (const PortBinding& p : st.ports) {
+    json& list = ports[std::to_string(p.container_port) + "/" + p.protocol];
+    if (!list.is_array()) list = json::array();
+    list.push_back({{"HostIp", p.host_ip}, {"HostPort", std::to_string(p.host_port)}});
+  }
+  json bindings = json::object();
+  for (const PortBinding& p : sp.ports)
+    bindings[std::to_string(p.container_port) + "/" + p.protocol] =
+        json::array({{{"HostIp", p.host_ip}, {"HostPort", p.host_port ? std::to_string(p.host_port) : ""}}});
+  bool running = st.status == Status::running;
+  return {
+      {"Id", sp.id},
+      {"Name", "/" + sp.name},
+      {"Created", sp.created},
+      {"Path", sp.args.empty() ? "" : sp.args[0]},
+      {"Args", sp.args.empty() ? json::array() : json(std::vector<std::string>(sp.args.begin() + 1, sp.args.end()))},
+      {"State",
+       {{"Status", status_name(st.status)},
+        {"Running", running},
+        {"Paused", false},
+        {"Restarting", st.status == Status::restarting},
+        {"OOMKilled", st.oom_killed},
+        {"Dead", false},
+        {"Pid", running ? st.pid : 0},
+        {"ExitCode", st.exit_code},
+        {"Error", st.error},
+        {"StartedAt", st.started_at.empty() ? "0001-01-01T00:00:00Z" : st.started_at},
+        {"FinishedAt", st.finished_at.empty() ? "0001-01-01T00:00:00Z" : st.finished_at}}},
+      {"Image", sp.image_id.empty() ? sp.image : sp.image_id},
+      {"RestartCount", st.restart_count},
+      {"LogPath", ct.path("ctr.log")},
+      {"Config",
+       {{"Hostname", sp.hostname},
+        {"User", sp.user},
+        {"Tty", sp.tty},
+        {"OpenStdin", sp.interactive},
+        {"Env", sp.env},
+        {"Cmd", sp.args},
+        {"Image", sp.image},
+        {"WorkingDir", sp.workdir},
+        {"Labels", sp.labels},
+        {"StopSignal", sp.stop_signal},
+        {"StopTimeout", sp.stop_timeout}}},
+      {"HostConfig",
+       {{"NetworkMode", sp.network},
+        {"PortBindings", bindings},
+        {"RestartPolicy", {{"Name", sp.restart.name}, {"MaximumRetryCount", sp.restart.max_retries}}},
+        {"AutoRemove", sp.auto_remove},
+        {"Memory", sp.memory_limit},
+        {"NanoCpus", int64_t(sp.cpus * 1e9)},
+        {"PidsLimit", sp.pids_limit}}},
+      {"NetworkSettings", {{"Ports", ports}}},
+      {"Mounts", json::array()},
+      {"Platform", "linux"},
+      {"Driver", "ctk-vm"},
+  };
+}
+
+}  // namespace ctk::container

@@ -1,0 +1,42 @@
+// What the listing and inspecting commands (and later the Docker API) show
+// of containers: summaries for `ps`, docker-like JSON for `inspect`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "container/state.h"
+
+namespace ctk::container {
+
+// A `ps --filter`: id=, name=, status=, label=KEY[=VALUE], ancestor=IMAGE.
+struct Filter {
+  std::string key, value;
+};
+bool parse_filter(const std::string& text, Filter* out, std::string* err);
+
+struct Summary {
+  std::string id, name, image, command, created, created_ago;
+  std::string state;        // created, running, restarting, exited
+  std::string status_text;  // "Up 5 seconds", "Exited (0) 3 minutes ago"
+  std::string ports_text;   // "127.0.0.1:8080->80/tcp"
+  State full;
+  Spec spec;
+};
+
+// Containers (running only unless all), newest first, that match every filter.
+bool list(const Containers& all, bool include_stopped, const std::vector<Filter>& filters, std::vector<Summary>* out,
+          Error* err);
+
+nlohmann::json summary_json(const Summary& s);
+
+// docker inspect's shape: Id, Name, Created, Path, Args, State, Image, Config,
+// HostConfig, NetworkSettings.Ports, Mounts, LogPath, RestartCount.
+nlohmann::json inspect_json(const Container& ct);
+
+// "5 seconds", "About a minute", "2 hours": docker's human durations.
+std::string human_duration(int64_t seconds);
+
+}  // namespace ctk::container

@@ -1,0 +1,184 @@
+#include "container/lifecycle.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "base/file_io.h"
+#include "container/sockets.h"
+
+namespace ctk::container {
+
+using nlohmann::json;
+
+namespace {
+
+// The running ctk binary, for the supervisor it starts.
+std::string self_exe() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, size_t(n)) : "/proc/self/exe";
+}
+
+// The last line of a file, or fallback.
+std::string last_line(const std::string& path, const std::string& fallback) {
+  std::string text, ignored;
+  bool exists;
+  if (!read_file(path, &text, &exists, &ignored)) return fallback;
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  size_t nl = text.rfind('\n');
+  std::string line = nl == std::string::npos ? text : text.substr(nl + 1);
+  return line.empty() ? fallback : line;
+}
+
+ErrorCode code_for_agent(const std::string& code) {
+  if (code == "not_found") return ErrorCode::not_found;
+  if (code == "already_exists") return ErrorCode::conflict;
+  if (code == "invalid_argument") return ErrorCode::invalid;
+  return ErrorCode::failure;
+}
+
+bool call(proto::Client& conn, const std::string& op, json args, json* result, Error* err) {
+  std::string why, code;
+  if (!conn.call(op, std::move(args), result, &why, &code)) return err->fail(code_for_agent(code), why);
+  return true;
+}
+
+}  // namespace
+
+bool start(const Containers& all, Container& ct, const StartRequest& request, proto::Client* conn,
+           int64_t* wait_id, Timings& timings, std::string* agent_code, Error* err) {
+  // A supervisor whose container exited may still be powering its VM off.
+  for (int i = 0; i < 1500 && ct.supervised(); ++i) {
+    Container now(all, ct.id());
+    Error ignored;
+    if (!now.load(&ignored) || now.state.status != Status::exited) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (ct.supervised()) return err->fail(ErrorCode::conflict, "container " + ct.spec.name + " is already running");
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return err->fail_errno("socketpair");
+  std::string exe = self_exe(), log = ct.path("supervisor.log");
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(sv[0]);
+    ::close(sv[1]);
+    return err->fail_errno("fork");
+  }
+  if (pid == 0) {
+    // Only async-signal-safe calls between fork and exec.
+    int null = ::open("/dev/null", O_RDWR);
+    int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    ::dup2(null, 0);
+    ::dup2(out >= 0 ? out : null, 1);
+    ::dup2(out >= 0 ? out : null, 2);
+    ::dup2(sv[1], 3);
+    const char* argv[] = {exe.c_str(), "supervise", "--root", all.data_root().c_str(), "--fd", "3", ct.id().c_str(), nullptr};
+    ::execv(exe.c_str(), const_cast<char* const*>(argv));
+    ::_exit(127);
+  }
+  ::close(sv[1]);
+  // The supervisor runs on in its own session; reaping it is init's job
+  // once this process exits, so it is not waited for here.
+  conn->adopt(sv[0]);
+  std::vector<proto::Client::Call> calls = {{"hello", {{"version", proto::kVersion}}}};
+  if (request.attach) {
+    json a = {{"stdout", kAttachOut}};
+    conn->mux().open(kAttachOut);
+    if (ct.spec.tty) {
+      if (ct.spec.interactive) a["stdin"] = kAttachOut;
+    } else {
+      a["stderr"] = kAttachErr;
+      conn->mux().open(kAttachErr);
+      if (ct.spec.interactive) {
+        a["stdin"] = kAttachIn;
+        conn->mux().open(kAttachIn);
+      }
+    }
+    calls.push_back({"attach", a});
+  }
+  calls.push_back({"started", json::object()});
+  std::vector<int64_t> ids = conn->request_all(calls);
+  if (request.wait) *wait_id = conn->request("wait", json::object());
+  std::string why, code;
+  for (int64_t id : ids) {
+    json reply;
+    while (!conn->take_reply(id, &reply))
+      if (!conn->pump(-1, &why)) {
+        // The supervisor's own last words are in its log.
+        return err->fail(ErrorCode::failure, "the supervisor failed: " + last_line(log, why));
+      }
+    if (reply.contains("error")) {
+      code = reply["error"].value("code", "");
+      if (id == ids.back()) *agent_code = code;
+      return err->fail(code_for_agent(code), reply["error"].value("message", "start failed"));
+    }
+    if (id == ids.back())
+      for (const json& phase : reply["result"].value("timings", json::array()))
+        if (phase.is_array() && phase.size() == 2 && phase[0].is_string() && phase[1].is_number())
+          timings.add(phase[0].get<std::string>(), phase[1].get<double>());
+  }
+  return true;
+}
+
+bool connect(const Container& ct, proto::Client* conn, Error* err) {
+  std::string why;
+  int fd = ct.supervised() ? connect_unix(ct.dir(), "sock", &why) : -1;
+  if (fd < 0) return err->fail(ErrorCode::conflict, "container " + ct.spec.name + " is not running");
+  conn->adopt(fd);
+  json info;
+  return call(*conn, "hello", {{"version", proto::kVersion}}, &info, err);
+}
+
+bool stop(const Container& ct, int timeout_s, Error* err) {
+  proto::Client conn;
+  Error not_running;
+  if (!connect(ct, &conn, &not_running)) return true;
+  json result;
+  std::string why;
+  // The supervisor hangs up once the VM is gone, maybe before its reply.
+  if (!conn.call("stop", {{"timeout", timeout_s}}, &result, &why) && ct.supervised())
+    return err->fail(ErrorCode::failure, why);
+  // It releases its lock as it exits, right after.
+  for (int i = 0; i < 500 && ct.supervised(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return true;
+}
+
+bool kill(const Container& ct, const std::string& signal, Error* err) {
+  proto::Client conn;
+  if (!connect(ct, &conn, err)) return false;
+  json result;
+  return call(conn, "kill", {{"signal", signal}, {"manual", true}}, &result, err);
+}
+
+bool remove(Containers& all, Container& ct, bool force, Error* err) {
+  if (ct.supervised()) {
+    if (!force)
+      return err->fail(ErrorCode::conflict, "container " + ct.spec.name +
+                                                " is running: stop it first, or use --force");
+    if (!stop(ct, 0, err)) return false;
+  }
+  return all.remove(ct.id(), err);
+}
+
+bool wait(Container& ct, int* exit_code, Error* err) {
+  proto::Client conn;
+  Error not_running;
+  if (connect(ct, &conn, &not_running)) {
+    json result;
+    std::string why;
+    if (conn.call("wait", json::object(), &result, &why)) {
+      *exit_code = result.value("exit_code", 255);
+      return true;
+    }
+  }
+  // Not running (any more): the state has the last exit.
+  if (!ct.load(err)) return false;
+  *exit_code = ct.effective_state().exit_code;
+  return true;
+}
+
+}  // namespace ctk::container

@@ -1,0 +1,51 @@
+// A container's life seen from a client (the CLI, later the API server):
+// starting its supervisor, talking to it, stopping, removing. Nothing here
+// keeps state: each call reads the container's files and its supervisor.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.h"
+#include "base/timer.h"
+#include "container/state.h"
+#include "proto/client.h"
+
+namespace ctk::container {
+
+// What a start wants from the supervisor besides starting.
+struct StartRequest {
+  bool attach = false;  // the main process's output (and stdin with -i) on this connection
+  bool wait = false;    // a wait for its exit, sent before the start
+};
+
+// Channel ids an attaching client uses.
+inline constexpr uint32_t kAttachOut = 1, kAttachErr = 2, kAttachIn = 3;
+
+// Starts the supervisor of a created or exited container (`ctk supervise`,
+// in its own session) and waits until the main process runs. *conn is then
+// connected to it; with wait, *wait_id is the request that answers its exit.
+// The supervisor's phase timings are added to timings. An agent's error code
+// from the start (not_found: 127 ...) is in *agent_code.
+bool start(const Containers& all, Container& ct, const StartRequest& request, proto::Client* conn,
+           int64_t* wait_id, Timings& timings, std::string* agent_code, Error* err);
+
+// Connects to a running container's supervisor (hello done). conflict when
+// it is not running.
+bool connect(const Container& ct, proto::Client* conn, Error* err);
+
+// Stops a running container: its stop signal, SIGKILL after timeout_s, the
+// VM powered off. Nothing to do for one that is not running.
+bool stop(const Container& ct, int timeout_s, Error* err);
+
+// Sends a signal to the main process.
+bool kill(const Container& ct, const std::string& signal, Error* err);
+
+// Removes a container; a running one only with force (killed first).
+bool remove(Containers& all, Container& ct, bool force, Error* err);
+
+// Waits for a running container to exit; its exit code.
+bool wait(Container& ct, int* exit_code, Error* err);
+
+}  // namespace ctk::container

@@ -1,0 +1,36 @@
+// The supervisor: one process per running container (the role of podman's
+// conmon), ctk itself as the hidden applet `ctk supervise`. It owns the VM
+// and the agent connection; writes the main process's output to ctr.log and
+// to attached clients; records exits in state.json; applies the restart
+// policy; forwards published ports over agent channels; and serves the agent
+// protocol on <container>/sock, so `exec`, `attach`, `stop`, `top`, `cp` ...
+// are proto::Client calls, the same code that talks to an agent directly.
+//
+// Requests a client may send (docs/PROTOCOL.md has the agent's own):
+//   hello
+//   started {}            replies once the main process runs (or failed to),
+//                         with the start's phase timings; sent by the launcher
+//   attach {stdin?, stdout, stderr?}  the main process's live stdio on the
+//                         client's channels (with a tty: stdout carries the pty)
+//   wait {}               replies at the main process's next exit
+//   stop {timeout?}       stop signal, SIGKILL after timeout s, then power off;
+//                         replies when the VM is gone
+//   kill {signal?} / resize {rows, cols}   to the main process
+//   exec, wait/kill/resize with exec_id, processes, stats, stat,
+//   copy_in, copy_out     forwarded to the agent (channels and exec ids mapped,
+//                         "container" set to the container's)
+#pragma once
+
+#include <string>
+
+#include "base/error.h"
+
+namespace ctk::container {
+
+// Runs the supervisor of container `id` under data_root until the container
+// is stopped or exits for good; `launcher_fd` is a connected stream to the
+// ctk process that started it (its requests are read before the VM boots).
+// Returns the process exit code.
+int supervise(const std::string& data_root, const std::string& id, int launcher_fd);
+
+}  // namespace ctk::container
