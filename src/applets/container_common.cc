@@ -14,29 +14,6 @@ namespace ctk {
 
 namespace {
 
-const Option kCreateOptions[] = {
-    {"name", 0, "NAME", "Name the container (also the default hostname)"},
-    {"interactive", 'i', "", "Keep stdin attached"},
-    {"tty", 't', "", "Allocate a pseudo-terminal"},
-    {"env", 'e', "K=V", "Set an environment variable (K alone: take it from here)", true},
-    {"env-file", 0, "FILE", "Read K=V lines from FILE", true},
-    {"workdir", 'w', "DIR", "Working directory inside the container"},
-    {"user", 'u', "USER[:GROUP]", "User to run as: names (from the image's /etc/passwd, /etc/group) or numbers"},
-    {"entrypoint", 0, "CMD", "Run CMD with the arguments instead"},
-    {"hostname", 'h', "NAME", "Container hostname (default: its name)"},
-    {"label", 'l', "K=V", "Set a label", true},
-    {"publish", 'p', "[IP:][HOST_PORT:]PORT[/PROTO]", "Publish a container port on the host (default IP 127.0.0.1)", true},
-    {"publish-all", 'P', "", "Publish the image's exposed ports on ephemeral host ports"},
-    {"restart", 0, "POLICY", "no, on-failure[:N], always or unless-stopped"},
-    {"cpus", 0, "N", "CPU limit, fractions allowed; the VM gets N rounded up vCPUs (default: 1, no limit)"},
-    {"memory", 'm', "SIZE", "Memory limit, e.g. 256M; the VM gets it plus 128M, at least 512M"},
-    {"pids-limit", 0, "N", "Limit the container's number of processes and threads"},
-    {"network", 0, "MODE", "none (default) or nat: outbound access through the host"},
-    kRootOption,
-    kPlatformOption,
-    kKernelOption,
-    kInitfsOption,
-};
 
 // What the guest kernel and the agent take besides the container's --memory.
 constexpr unsigned kVmOverheadMib = 128;
@@ -50,8 +27,6 @@ void add_env(const std::string& item, std::vector<std::string>* env) {
 }
 
 }  // namespace
-
-std::span<const Option> create_option_rows() { return kCreateOptions; }
 
 bool create_options(const Flags& flags, container::CreateOptions* o, std::string* err) {
   if (!vm_options(flags, &o->machine, err)) return false;

@@ -3,19 +3,54 @@
 // name or id.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <span>
 #include <string>
 
 #include "applets/applet.h"
+#include "applets/image_common.h"
+#include "applets/vm_options.h"
 #include "base/flags.h"
 #include "container/create.h"
 #include "container/state.h"
 
 namespace ctk {
 
-// The option rows of `ctk create` (also the first rows of `ctk run`'s).
-std::span<const Option> create_option_rows();
+// The option rows of `ctk create` (also in `ctk run`'s). Constant, so other
+// applets' tables can be built from them at compile time.
+inline constexpr Option kCreateOptions[] = {
+    {"name", 0, "NAME", "Name the container (also the default hostname)"},
+    {"interactive", 'i', "", "Keep stdin attached"},
+    {"tty", 't', "", "Allocate a pseudo-terminal"},
+    {"env", 'e', "K=V", "Set an environment variable (K alone: take it from here)", true},
+    {"env-file", 0, "FILE", "Read K=V lines from FILE", true},
+    {"workdir", 'w', "DIR", "Working directory inside the container"},
+    {"user", 'u', "USER[:GROUP]", "User to run as: names (from the image's /etc/passwd, /etc/group) or numbers"},
+    {"entrypoint", 0, "CMD", "Run CMD with the arguments instead"},
+    {"hostname", 'h', "NAME", "Container hostname (default: its name)"},
+    {"label", 'l', "K=V", "Set a label", true},
+    {"publish", 'p', "[IP:][HOST_PORT:]PORT[/PROTO]", "Publish a container port on the host (default IP 127.0.0.1)", true},
+    {"publish-all", 'P', "", "Publish the image's exposed ports on ephemeral host ports"},
+    {"restart", 0, "POLICY", "no, on-failure[:N], always or unless-stopped"},
+    {"cpus", 0, "N", "CPU limit, fractions allowed; the VM gets N rounded up vCPUs (default: 1, no limit)"},
+    {"memory", 'm', "SIZE", "Memory limit, e.g. 256M; the VM gets it plus 128M, at least 512M"},
+    {"pids-limit", 0, "N", "Limit the container's number of processes and threads"},
+    {"network", 0, "MODE", "none (default) or nat: outbound access through the host"},
+    kRootOption,
+    kPlatformOption,
+    kKernelOption,
+    kInitfsOption,
+};
+
+// Two option tables as one, at compile time.
+template <size_t N, size_t M>
+constexpr std::array<Option, N + M> join_options(const Option (&a)[N], const Option (&b)[M]) {
+  std::array<Option, N + M> out{};
+  for (size_t i = 0; i < N; ++i) out[i] = a[i];
+  for (size_t i = 0; i < M; ++i) out[N + i] = b[i];
+  return out;
+}
 
 // Parses the create flags and the positionals (IMAGE [COMMAND [ARG...]]).
 bool create_options(const Flags& flags, container::CreateOptions* o, std::string* err);

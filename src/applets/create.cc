@@ -35,7 +35,7 @@ extern const Applet kCreateApplet = {
     .description = "Takes the options of 'ctk run' (but -d and --rm); prints the new container's id.\n"
                    "The image is pulled and built into its root filesystem now, and the container's\n"
                    "writable layer made; 'ctk start' boots its VM.",
-    .options = create_option_rows(),
+    .options = kCreateOptions,
     .run = create_main,
     .stop_at_positional = true,
 };

@@ -14,20 +14,13 @@ extern const Applet kRunApplet;
 
 namespace {
 
-const Option kRunOnly[] = {
+constexpr Option kRunOnly[] = {
     {"detach", 'd', "", "Run in the background and print the container's id"},
     {"rm", 0, "", "Remove the container when it exits"},
     {"timings", 0, "", "Print the time each phase took"},
 };
 
-std::span<const Option> run_options() {
-  static const std::vector<Option> rows = [] {
-    std::vector<Option> v(kRunOnly, kRunOnly + std::size(kRunOnly));
-    for (const Option& o : create_option_rows()) v.push_back(o);
-    return v;
-  }();
-  return rows;
-}
+constexpr auto kOptions = join_options(kRunOnly, kCreateOptions);
 
 int run_main(const Flags& flags) {
   const Applet& self = kRunApplet;
@@ -97,7 +90,7 @@ extern const Applet kRunApplet = {
         "the process's, 127 when the command is not found, 126 when it cannot run, 128+N\n"
         "after signal N, 125 when ctk itself failed. Without --rm the exited container stays\n"
         "(ctk ps -a, ctk start, ctk rm).",
-    .options = run_options(),
+    .options = kOptions,
     .run = run_main,
     .stop_at_positional = true,
 };

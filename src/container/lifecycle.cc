@@ -76,6 +76,8 @@ bool start(const Containers& all, Container& ct, const StartRequest& request, pr
     ::dup2(out >= 0 ? out : null, 1);
     ::dup2(out >= 0 ? out : null, 2);
     ::dup2(sv[1], 3);
+    // Nothing else of this process's (a caller's pipes) lives on in it.
+    ::close_range(4, ~0u, 0);
     const char* argv[] = {exe.c_str(), "supervise", "--root", all.data_root().c_str(), "--fd", "3", ct.id().c_str(), nullptr};
     ::execv(exe.c_str(), const_cast<char* const*>(argv));
     ::_exit(127);

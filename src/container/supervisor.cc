@@ -321,37 +321,30 @@ void Supervisor::loop() {
   proto::Client& agent = vm_.agent();
   std::vector<pollfd> fds;
   std::vector<std::function<void(short)>> handlers;
+  auto agent_failed = [this](const std::string& why) {
+    vm_failed_ = true;
+    main_exited({{"result", {{"exit_code", 255}, {"message", "the VM exited unexpectedly: " + why}}}});
+  };
   while (!done_) {
+    // What arrived is handled and relayed, then what that queued goes out,
+    // before waiting: nothing is left in a buffer without an event to come.
+    std::string err;
+    if (!vm_failed_ && !agent.pump(0, &err)) agent_failed(err);
+    agent_replies();
     relay_main_output();
     relay_main_input();
     relay_routes();
     relay_ports();
     check_exit();
     if (done_) break;
+    if (!vm_failed_ && !agent.flush(&err)) agent_failed(err);
     fds.clear();
     handlers.clear();
     auto watch = [&](int fd, short events, std::function<void(short)> fn) {
       fds.push_back({fd, events, 0});
       handlers.push_back(std::move(fn));
     };
-    std::string err;
-    if (!vm_failed_) {
-      // Queued requests and window updates go out before waiting.
-      if (!agent.pump(0, &err)) {
-        vm_failed_ = true;
-        main_exited({{"result", {{"exit_code", 255}, {"message", "the VM exited unexpectedly: " + err}}}});
-        continue;
-      }
-      agent_replies();
-      watch(agent.fd(), POLLIN, [&](short) {
-        std::string why;
-        if (!agent.pump(0, &why)) {
-          vm_failed_ = true;
-          main_exited({{"result", {{"exit_code", 255}, {"message", "the VM exited unexpectedly: " + why}}}});
-        }
-        agent_replies();
-      });
-    }
+    if (!vm_failed_) watch(agent.fd(), POLLIN, [](short) {});  // read at the top
     watch(listen_fd_, POLLIN, [this](short) { accept_client(); });
     watch(signal_fd_, POLLIN, [this](short) {
       signalfd_siginfo si;

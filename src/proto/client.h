@@ -70,9 +70,10 @@ class Client {
   // Flushes queued output and handles what has arrived, waiting at most
   // timeout_ms for the stream (-1: until something arrives).
   bool pump(int timeout_ms, std::string* err);
+  // Writes everything queued (requests, data, window updates).
+  bool flush(std::string* err);
 
  private:
-  bool flush(std::string* err);
 
   int fd_ = -1;
   Mux mux_;
