@@ -2,6 +2,7 @@
 (TCG here), ctk's own initramfs, a busybox-static root filesystem."""
 import concurrent.futures
 import glob
+import json
 import hashlib
 import os
 import shutil
@@ -29,7 +30,7 @@ class VmTest(unittest.TestCase):
             tf.add(root, arcname=".")
         # A private cache and runtime dir, so the tests see only their own files.
         cls.env = dict(os.environ, CTK_KERNEL=cls.kernel, XDG_CACHE_HOME=os.path.join(cls.tmp, "cache"),
-                       XDG_RUNTIME_DIR=os.path.join(cls.tmp, "run"))
+                       XDG_RUNTIME_DIR=os.path.join(cls.tmp, "run"), CTK_ROOT=os.path.join(cls.tmp, "data"))
 
     @classmethod
     def tearDownClass(cls):
@@ -43,11 +44,16 @@ class VmTest(unittest.TestCase):
         return self.run_ctk("run", *args[:-1], self.layer, *args[-1], **kw)
 
     def assert_clean(self):
-        """No QEMU left and no runtime files."""
-        left = glob.glob(os.path.join(self.tmp, "run", "ctk", "vm-*"))
+        """No QEMU left and no runtime files, once supervisors have powered
+        their VMs off (`ctk run` returns at the exit, before that)."""
+        for _ in range(150):
+            left = glob.glob(os.path.join(self.tmp, "run", "ctk", "vm-*"))
+            ps = subprocess.run(["pgrep", "-f", f"qemu-system.*{self.tmp}"], stdout=subprocess.PIPE, text=True)
+            if not left and not ps.stdout.strip():
+                break
+            time.sleep(0.1)
         self.assertEqual(left, [], "runtime directories left behind")
-        ps = subprocess.run(["pgrep", "-f", f"qemu-system.*{self.tmp}"], stdout=subprocess.PIPE, text=True)
-        self.assertEqual(ps.stdout.strip(), "", "QEMU outlived ctk")
+        self.assertEqual(ps.stdout.strip(), "", "QEMU outlived its container")
 
     def test_boot_reports_phases(self):
         r = self.run_ctk("boot")
@@ -95,8 +101,9 @@ class VmTest(unittest.TestCase):
         # Every phase, in order, each with its time.
         phases = [line.rsplit(None, 2)[0].strip() for line in r.stderr.decode().splitlines()
                   if line.startswith("  ") and line.endswith(" s")]
-        self.assertEqual(phases, ["image and rootfs", "kernel and initramfs", "vm start", "kernel to agent ready",
-                                  "container start", "process", "teardown", "total"])
+        self.assertEqual(phases, ["image and rootfs", "image config", "writable layer", "bind ports",
+                                  "kernel and initramfs", "vm start", "kernel to agent ready",
+                                  "container start", "process", "total"])
         self.assert_clean()
 
     def test_command_not_found_is_127(self):
@@ -241,20 +248,28 @@ class VmTest(unittest.TestCase):
         self.assertIn(b"got INT", out)
         self.assert_clean()
 
-    def test_kill_9_of_ctk_takes_qemu_down(self):
-        p = subprocess.Popen([CTK, "run", self.layer, "sh", "-c", "echo ready; sleep 600"],
+    def test_kill_9_of_ctk_leaves_the_container_to_its_supervisor(self):
+        p = subprocess.Popen([CTK, "run", "--name", "k9", self.layer, "sh", "-c", "echo ready; sleep 600"],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env)
         self.assertEqual(p.stdout.readline(), b"ready\n")
         p.kill()
         p.wait()
         p.stdout.close()
+        # As with docker, the container runs on; its supervisor owns the VM.
+        r = self.run_ctk("ps", "--filter", "name=k9", "--format", "json")
+        self.assertEqual(json.loads(r.stdout)["State"], "running")
+        # kill -9 of the supervisor takes QEMU down (PDEATHSIG), and ps tells the truth.
+        subprocess.run(["pkill", "-9", "-f", f"ctk supervise.*{self.tmp}"])
         for _ in range(100):
             ps = subprocess.run(["pgrep", "-f", f"qemu-system.*{self.tmp}"], stdout=subprocess.PIPE)
             if not ps.stdout.strip():
                 break
             time.sleep(0.1)
-        self.assertEqual(ps.stdout.strip(), b"", "QEMU outlived a killed ctk")
-        # The next run clears what the killed one could not.
+        self.assertEqual(ps.stdout.strip(), b"", "QEMU outlived a killed supervisor")
+        r = self.run_ctk("ps", "-a", "--filter", "name=k9", "--format", "json")
+        self.assertEqual(json.loads(r.stdout)["State"], "exited")
+        # rm clears what the killed supervisor could not (its VM's runtime files too).
+        self.assertEqual(self.run_ctk("rm", "k9").returncode, 0)
         r = self.ctk_run(["true"])
         self.assertEqual(r.returncode, 0)
         self.assert_clean()

@@ -1,6 +1,7 @@
 #include "applets/container_common.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -103,6 +104,39 @@ bool find_container(const container::Containers& all, const std::string& ref, st
   auto ct = std::make_unique<container::Container>(all, id);
   if (!ct->load(err)) return false;
   *out = std::move(ct);
+  return true;
+}
+
+int for_each_container(const Applet& self, const Flags& flags, bool print_names,
+                       const std::function<bool(container::Containers&, container::Container&, Error*)>& fn) {
+  if (flags.positional().empty()) return fail(self, "no container given"), kExitUsage;
+  Error err;
+  container::Containers all;
+  if (!open_containers(flags, &all, &err)) return container_fail(self, err);
+  int status = 0;
+  for (const std::string& ref : flags.positional()) {
+    std::unique_ptr<container::Container> ct;
+    if (!find_container(all, ref, &ct, &err) || !fn(all, *ct, &err)) {
+      container_fail(self, err);
+      status = 1;
+    } else if (print_names) {
+      std::printf("%s\n", ref.c_str());
+      std::fflush(stdout);
+    }
+  }
+  return status;
+}
+
+bool stop_timeout_option(const Flags& flags, int* seconds, std::string* err) {
+  *seconds = -1;
+  if (!flags.has("time")) return true;
+  char* end;
+  long t = std::strtol(flags.get("time").c_str(), &end, 10);
+  if (*end || flags.get("time").empty() || t < 0 || t > 86400) {
+    *err = "invalid --time '" + flags.get("time") + "'";
+    return false;
+  }
+  *seconds = int(t);
   return true;
 }
 

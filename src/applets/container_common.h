@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -61,6 +62,15 @@ bool open_containers(const Flags& flags, container::Containers* all, Error* err)
 // Loads the container named by ref (a name, an id or a unique id prefix).
 bool find_container(const container::Containers& all, const std::string& ref, std::unique_ptr<container::Container>* out,
                     Error* err);
+
+// Runs fn on each container the positionals name, printing each name as
+// given when fn succeeds (docker's output); one line per failure, and exit
+// code 1 when any failed.
+int for_each_container(const Applet& self, const Flags& flags, bool print_names,
+                       const std::function<bool(container::Containers&, container::Container&, Error*)>& fn);
+
+// --time SECS of stop and restart; -1 when not given.
+bool stop_timeout_option(const Flags& flags, int* seconds, std::string* err);
 
 // The exit code of a failed container command: docker's 125 for a daemon
 // error would hide not-found; ctk uses 1 as docker's CLI does for all.

@@ -1,7 +1,6 @@
 // ctk kill: Send a signal to containers' main processes
 #include <cstdio>
 #include <cstdlib>
-#include <memory>
 
 #include "applets/applet.h"
 #include "applets/container_common.h"
@@ -21,22 +20,10 @@ const Option kOptions[] = {
 
 int kill_main(const Flags& flags) {
   const Applet& self = kKillApplet;
-  if (flags.positional().empty()) return fail(self, "no container given"), kExitUsage;
-  Error err;
-  container::Containers all;
-  if (!open_containers(flags, &all, &err)) return container_fail(self, err);
-  int status = 0;
   std::string sig = flags.get("signal", "KILL");
-  for (const std::string& ref : flags.positional()) {
-    std::unique_ptr<container::Container> ct;
-    if (!find_container(all, ref, &ct, &err) || !container::kill(*ct, sig, &err)) {
-      container_fail(self, err);
-      status = 1;
-      continue;
-    }
-    std::printf("%s\n", ref.c_str());
-  }
-  return status;
+  return for_each_container(self, flags, true, [&](container::Containers&, container::Container& ct, Error* err) {
+    return container::kill(ct, sig, err);
+  });
 }
 
 }  // namespace
@@ -45,7 +32,7 @@ extern const Applet kKillApplet = {
     .name = "kill",
     .synopsis = "[OPTIONS] CONTAINER...",
     .summary = "Send a signal to containers' main processes",
-    .description = "The signal (default SIGKILL) goes to each container's main process; a container whose\\nprocess ends this way is not restarted by its restart policy. Prints each name given.",
+    .description = "The signal (default SIGKILL) goes to each container's main process; a container whose\nprocess ends this way is not restarted by its restart policy. Prints each name given.",
     .options = kOptions,
     .run = kill_main,
 };

@@ -1,7 +1,6 @@
 // ctk restart: Restart containers
 #include <cstdio>
 #include <cstdlib>
-#include <memory>
 
 #include "applets/applet.h"
 #include "applets/container_common.h"
@@ -21,34 +20,16 @@ const Option kOptions[] = {
 
 int restart_main(const Flags& flags) {
   const Applet& self = kRestartApplet;
-  if (flags.positional().empty()) return fail(self, "no container given"), kExitUsage;
-  Error err;
-  container::Containers all;
-  if (!open_containers(flags, &all, &err)) return container_fail(self, err);
-  int timeout = -1;
-  if (flags.has("time")) {
-    char* end;
-    long t = std::strtol(flags.get("time").c_str(), &end, 10);
-    if (*end || flags.get("time").empty() || t < 0) return fail(self, "invalid --time " + flags.get("time")), kExitUsage;
-    timeout = int(t);
-  }
-  int status = 0;
-  for (const std::string& ref : flags.positional()) {
-    std::unique_ptr<container::Container> ct;
+  int timeout;
+  std::string why;
+  if (!stop_timeout_option(flags, &timeout, &why)) return fail(self, why), kExitUsage;
+  return for_each_container(self, flags, true, [&](container::Containers& all, container::Container& ct, Error* err) {
     proto::Client conn;
-    int64_t ignored_id;
-    std::string ignored_code;
+    container::Started started;
     Timings timings;
-    if (!find_container(all, ref, &ct, &err) ||
-        !container::stop(*ct, timeout < 0 ? ct->spec.stop_timeout : timeout, &err) || !ct->load(&err) ||
-        !container::start(all, *ct, {}, &conn, &ignored_id, timings, &ignored_code, &err)) {
-      container_fail(self, err);
-      status = 1;
-      continue;
-    }
-    std::printf("%s\n", ref.c_str());
-  }
-  return status;
+    return container::stop(ct, timeout < 0 ? ct.spec.stop_timeout : timeout, err) && ct.load(err) &&
+           container::start(all, ct, {}, &conn, &started, timings, err);
+  });
 }
 
 }  // namespace

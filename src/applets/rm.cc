@@ -1,7 +1,6 @@
 // ctk rm: Remove containers
 #include <cstdio>
 #include <cstdlib>
-#include <memory>
 
 #include "applets/applet.h"
 #include "applets/container_common.h"
@@ -22,21 +21,9 @@ const Option kOptions[] = {
 
 int rm_main(const Flags& flags) {
   const Applet& self = kRmApplet;
-  if (flags.positional().empty()) return fail(self, "no container given"), kExitUsage;
-  Error err;
-  container::Containers all;
-  if (!open_containers(flags, &all, &err)) return container_fail(self, err);
-  int status = 0;
-  for (const std::string& ref : flags.positional()) {
-    std::unique_ptr<container::Container> ct;
-    if (!find_container(all, ref, &ct, &err) || !container::remove(all, *ct, flags.has("force"), &err)) {
-      container_fail(self, err);
-      status = 1;
-      continue;
-    }
-    std::printf("%s\n", ref.c_str());
-  }
-  return status;
+  return for_each_container(self, flags, true, [&](container::Containers& all, container::Container& ct, Error* err) {
+    return container::remove(all, ct, flags.has("force"), err);
+  });
 }
 
 }  // namespace
@@ -45,7 +32,7 @@ extern const Applet kRmApplet = {
     .name = "rm",
     .synopsis = "[OPTIONS] CONTAINER...",
     .summary = "Remove containers",
-    .description = "Removes each container: its state, log and writable layer. A running one only with\\n--force, which kills it first. Prints each name given.",
+    .description = "Removes each container: its state, log and writable layer. A running one only with\n--force, which kills it first. Prints each name given.",
     .options = kOptions,
     .run = rm_main,
 };

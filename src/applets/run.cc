@@ -41,14 +41,15 @@ int run_main(const Flags& flags) {
   container::Container ct(all, spec.id);
   ct.spec = spec;
   proto::Client conn;
-  int64_t wait_id = 0;
-  std::string agent_code;
+  container::Started started;
   container::StartRequest req{.attach = !detach, .wait = !detach};
-  if (!container::start(all, ct, req, &conn, &wait_id, timings, &agent_code, &err)) {
+  bool ok = container::start(all, ct, req, &conn, &started, timings, &err);
+  if (!started.notice.empty()) std::fprintf(stderr, "ctk run: %s\n", started.notice.c_str());
+  if (!ok) {
     if (flags.has("timings")) timings.print();
     fail(self, err.message);
     if (o.auto_remove) all.remove(spec.id, &err);
-    return container::exit_code_for_agent_error(agent_code);
+    return container::exit_code_for_agent_error(started.agent_code);
   }
   if (detach) {
     if (flags.has("timings")) timings.print();
@@ -61,7 +62,7 @@ int run_main(const Flags& flags) {
   p.err = spec.tty ? 0 : container::kAttachErr;
   p.in = spec.interactive ? (spec.tty ? container::kAttachOut : container::kAttachIn) : 0;
   p.stdin_open = spec.interactive;
-  p.wait_id = wait_id;
+  p.wait_id = started.wait_id;
   int code;
   {
     Timer t(timings, "process");

@@ -33,11 +33,10 @@ int start_main(const Flags& flags) {
   for (const std::string& ref : flags.positional()) {
     std::unique_ptr<container::Container> ct;
     proto::Client conn;
-    int64_t wait_id = 0;
-    std::string agent_code;
+    container::Started started;
     Timings timings;
     if (!find_container(all, ref, &ct, &err) ||
-        !container::start(all, *ct, {.attach = attach, .wait = attach}, &conn, &wait_id, timings, &agent_code, &err)) {
+        !container::start(all, *ct, {.attach = attach, .wait = attach}, &conn, &started, timings, &err)) {
       container_fail(self, err);
       status = 1;
       continue;
@@ -52,7 +51,7 @@ int start_main(const Flags& flags) {
     p.err = p.tty ? 0 : container::kAttachErr;
     p.stdin_open = flags.has("interactive") && ct->spec.interactive;
     p.in = p.stdin_open ? (p.tty ? container::kAttachOut : container::kAttachIn) : 0;
-    p.wait_id = wait_id;
+    p.wait_id = started.wait_id;
     std::string why;
     if (!container::attach(conn, p, &status, &why)) return fail(self, why);
   }

@@ -1,7 +1,6 @@
 // ctk stop: Stop running containers
 #include <cstdio>
 #include <cstdlib>
-#include <memory>
 
 #include "applets/applet.h"
 #include "applets/container_common.h"
@@ -21,29 +20,12 @@ const Option kOptions[] = {
 
 int stop_main(const Flags& flags) {
   const Applet& self = kStopApplet;
-  if (flags.positional().empty()) return fail(self, "no container given"), kExitUsage;
-  Error err;
-  container::Containers all;
-  if (!open_containers(flags, &all, &err)) return container_fail(self, err);
-  int timeout = -1;
-  if (flags.has("time")) {
-    char* end;
-    long t = std::strtol(flags.get("time").c_str(), &end, 10);
-    if (*end || flags.get("time").empty() || t < 0) return fail(self, "invalid --time " + flags.get("time")), kExitUsage;
-    timeout = int(t);
-  }
-  int status = 0;
-  for (const std::string& ref : flags.positional()) {
-    std::unique_ptr<container::Container> ct;
-    if (!find_container(all, ref, &ct, &err) ||
-        !container::stop(*ct, timeout < 0 ? ct->spec.stop_timeout : timeout, &err)) {
-      container_fail(self, err);
-      status = 1;
-      continue;
-    }
-    std::printf("%s\n", ref.c_str());
-  }
-  return status;
+  int timeout;
+  std::string why;
+  if (!stop_timeout_option(flags, &timeout, &why)) return fail(self, why), kExitUsage;
+  return for_each_container(self, flags, true, [&](container::Containers&, container::Container& ct, Error* err) {
+    return container::stop(ct, timeout < 0 ? ct.spec.stop_timeout : timeout, err);
+  });
 }
 
 }  // namespace
@@ -52,7 +34,7 @@ extern const Applet kStopApplet = {
     .name = "stop",
     .synopsis = "[OPTIONS] CONTAINER...",
     .summary = "Stop running containers",
-    .description = "Sends each container's stop signal (SIGTERM unless the image says otherwise), then\\nSIGKILL after the timeout, then powers its VM off (the writable layer synced); returns\\nwhen the VM is gone. Prints each name given.",
+    .description = "Sends each container's stop signal (SIGTERM unless the image says otherwise), then\nSIGKILL after the timeout, then powers its VM off (the writable layer synced); returns\nwhen the VM is gone. Prints each name given.",
     .options = kOptions,
     .run = stop_main,
 };

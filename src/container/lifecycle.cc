@@ -50,7 +50,7 @@ bool call(proto::Client& conn, const std::string& op, json args, json* result, E
 }  // namespace
 
 bool start(const Containers& all, Container& ct, const StartRequest& request, proto::Client* conn,
-           int64_t* wait_id, Timings& timings, std::string* agent_code, Error* err) {
+           Started* out, Timings& timings, Error* err) {
   // A supervisor whose container exited may still be powering its VM off.
   for (int i = 0; i < 1500 && ct.supervised(); ++i) {
     Container now(all, ct.id());
@@ -104,7 +104,7 @@ bool start(const Containers& all, Container& ct, const StartRequest& request, pr
   }
   calls.push_back({"started", json::object()});
   std::vector<int64_t> ids = conn->request_all(calls);
-  if (request.wait) *wait_id = conn->request("wait", json::object());
+  if (request.wait) out->wait_id = conn->request("wait", json::object());
   std::string why, code;
   for (int64_t id : ids) {
     json reply;
@@ -115,13 +115,14 @@ bool start(const Containers& all, Container& ct, const StartRequest& request, pr
       }
     if (reply.contains("error")) {
       code = reply["error"].value("code", "");
-      if (id == ids.back()) *agent_code = code;
+      if (id == ids.back()) out->agent_code = code;
       return err->fail(code_for_agent(code), reply["error"].value("message", "start failed"));
     }
-    if (id == ids.back())
-      for (const json& phase : reply["result"].value("timings", json::array()))
+    if (id != ids.back()) continue;
+    out->notice = reply["result"].value("notice", "");
+    for (const json& phase : reply["result"].value("timings", json::array()))
         if (phase.is_array() && phase.size() == 2 && phase[0].is_string() && phase[1].is_number())
-          timings.add(phase[0].get<std::string>(), phase[1].get<double>());
+        timings.add(phase[0].get<std::string>(), phase[1].get<double>());
   }
   return true;
 }

@@ -23,13 +23,17 @@ struct StartRequest {
 // Channel ids an attaching client uses.
 inline constexpr uint32_t kAttachOut = 1, kAttachErr = 2, kAttachIn = 3;
 
+struct Started {
+  int64_t wait_id = 0;     // with StartRequest::wait: the request that answers the exit
+  std::string agent_code;  // on failure, the agent's code for the process (not_found: 127 ...)
+  std::string notice;      // how the VM runs, e.g. "no /dev/kvm: software emulation (TCG)"
+};
+
 // Starts the supervisor of a created or exited container (`ctk supervise`,
 // in its own session) and waits until the main process runs. *conn is then
-// connected to it; with wait, *wait_id is the request that answers its exit.
-// The supervisor's phase timings are added to timings. An agent's error code
-// from the start (not_found: 127 ...) is in *agent_code.
+// connected to it. The supervisor's phase timings are added to timings.
 bool start(const Containers& all, Container& ct, const StartRequest& request, proto::Client* conn,
-           int64_t* wait_id, Timings& timings, std::string* agent_code, Error* err);
+           Started* out, Timings& timings, Error* err);
 
 // Connects to a running container's supervisor (hello done). conflict when
 // it is not running.

@@ -139,7 +139,8 @@ class Supervisor {
   std::map<int64_t, std::function<void(const json&)>> pending_;
   int next_serial_ = 1;
 
-  // The main process.
+  // The main process, and its container's name in the agent.
+  std::string guest_id_ = kGuestContainer;
   uint32_t main_out_ = 0, main_err_ = 0, main_in_ = 0;
   bool main_running_ = false;
   bool main_exit_seen_ = false;  // its wait replied; output may still be draining
@@ -217,13 +218,16 @@ bool Supervisor::start_main(bool first, std::string* agent_code, Error* err) {
     calls = root_setup_calls(ct_->spec);
     calls.insert(calls.begin(), vm_.clock_call());
   } else {
-    calls.push_back({"delete", {{"container", kGuestContainer}, {"force", true}}});
+    // The agent forgets a deleted container only later: the new process
+    // is a container of another name.
+    calls.push_back({"delete", {{"container", guest_id_}, {"force", true}}});
+    guest_id_ = std::string(kGuestContainer) + "-" + std::to_string(ct_->state.restart_count + 1);
   }
   for (uint32_t ch : {main_out_, main_err_, main_in_})
     if (ch) agent.mux().release(ch);
   main_out_ = agent.open_channel();
   main_err_ = main_in_ = 0;
-  json create = {{"container", kGuestContainer}, {"config", main_process_config(ct_->spec, 0, 0)}, {"stdout", main_out_}};
+  json create = {{"container", guest_id_}, {"config", main_process_config(ct_->spec, 0, 0)}, {"stdout", main_out_}};
   if (ct_->spec.tty) {
     main_in_ = main_out_;  // the pty is one bidirectional channel
     create["stdin"] = main_out_;
@@ -236,10 +240,10 @@ bool Supervisor::start_main(bool first, std::string* agent_code, Error* err) {
     }
   }
   calls.push_back({"create", create});
-  calls.push_back({"start", {{"container", kGuestContainer}}});
+  calls.push_back({"start", {{"container", guest_id_}}});
   std::vector<int64_t> ids = agent.request_all(calls);
   // The wait follows at once: a round trip less before an exit is seen.
-  agent_request("wait", {{"container", kGuestContainer}}, [this](const json& r) { main_exited(r); });
+  agent_request("wait", {{"container", guest_id_}}, [this](const json& r) { main_exited(r); });
   std::string why, code;
   size_t failed = 0;
   if (!agent.await_all(ids, &why, &code, &failed)) {
@@ -307,7 +311,7 @@ int Supervisor::run() {
   save_state();
   json phases = json::array();
   for (const Timings::Phase& p : timings_.phases()) phases.push_back({p.name, p.seconds});
-  reply(launcher, launcher->started_id, {{"id", id_}, {"timings", phases}});
+  reply(launcher, launcher->started_id, {{"id", id_}, {"timings", phases}, {"notice", vm_.notice()}});
   loop();
   return 0;
 }
@@ -323,7 +327,7 @@ void Supervisor::loop() {
   std::vector<std::function<void(short)>> handlers;
   auto agent_failed = [this](const std::string& why) {
     vm_failed_ = true;
-    main_exited({{"result", {{"exit_code", 255}, {"message", "the VM exited unexpectedly: " + why}}}});
+    main_exited({{"result", {{"exit_code", kExitStartFailed}, {"message", "the VM exited unexpectedly: " + why}}}});
   };
   while (!done_) {
     // What arrived is handled and relayed, then what that queued goes out,
@@ -395,7 +399,7 @@ void Supervisor::loop() {
     auto now = Clock::now();
     if (kill_at_ && now >= *kill_at_) {
       kill_at_.reset();
-      if (main_running_) agent_request("kill", {{"container", kGuestContainer}, {"signal", SIGKILL}}, [](const json&) {});
+      if (main_running_) agent_request("kill", {{"container", guest_id_}, {"signal", SIGKILL}}, [](const json&) {});
     }
     if (restart_at_ && now >= *restart_at_) {
       restart_at_.reset();
@@ -518,7 +522,7 @@ void Supervisor::forward(Conn* c, json req) {
   if (vm_failed_) return send(c, error_reply(client_id, "invalid_argument", "container " + ct_->spec.name + " is not running"));
   req.erase("id");
   req.erase("op");
-  if (op != "stats" || req.contains("container")) req["container"] = kGuestContainer;
+  if (op != "stats" || req.contains("container")) req["container"] = guest_id_;
   if (req.contains("exec_id")) req["exec_id"] = std::to_string(c->serial) + "." + req["exec_id"].dump();
   bool tty = op == "exec" && req.contains("process") && req["process"].value("terminal", false);
   std::map<uint32_t, uint32_t> mapped;  // client channel -> agent channel
@@ -688,7 +692,7 @@ void Supervisor::accept_port(Listener* l) {
   port_conns_.push_back(p);
   uint32_t ch = p.ch;
   agent_request("connect",
-                {{"container", kGuestContainer}, {"host", "127.0.0.1"}, {"port", l->binding.container_port},
+                {{"container", guest_id_}, {"host", "127.0.0.1"}, {"port", l->binding.container_port},
                  {"channel", ch}},
                 [this, ch](const json& r) {
                   // The host side may have gone meanwhile.
@@ -773,7 +777,7 @@ void Supervisor::begin_stop(int timeout_s, int signal) {
   if (!main_running_) return finish();
   if (vm_failed_) return;
   json sig = signal ? json(signal) : json(ct_->spec.stop_signal);
-  agent_request("kill", {{"container", kGuestContainer}, {"signal", sig}}, [](const json&) {});
+  agent_request("kill", {{"container", guest_id_}, {"signal", sig}}, [](const json&) {});
   kill_at_ = Clock::now() + std::chrono::seconds(std::max(0, timeout_s));
 }
 
