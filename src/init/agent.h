@@ -57,6 +57,9 @@ class Agent {
   void conn_io(Conn* c, short revents);
   void stream_read(Stream* s);
   void stream_write(Stream* s);
+  // Whether what the peer sent holds something for the sink: any bytes, or
+  // for datagrams a whole one.
+  bool sink_has_data(Stream* s);
   void reap();
   void read_status(Proc* p);
   void attach_pty(Proc* p, int master);
@@ -128,6 +131,10 @@ class Agent {
   // Port forwarding (forward.cc).
   bool op_connect(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   void connected(Stream* s);
+  // A forwarded UDP socket's two directions: one datagram received, framed
+  // onto the channel; the whole datagrams the peer sent, sent.
+  void datagram_read(Stream* s);
+  void datagram_write(Stream* s);
   bool bind_stdio(Conn* c, const json& req, bool terminal, Proc* p, std::string* code,
                   std::string* err);
   bool launch(Proc* p, std::string* code, std::string* err);
