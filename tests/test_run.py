@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import tarfile
 import tempfile
@@ -16,6 +17,25 @@ import unittest
 import vmkernel
 
 CTK = os.environ.get("CTK", "build/ctk")
+MIB = 1 << 20
+
+
+def host_rss(pid):
+    """VmRSS in bytes of pid and its descendants (ctk and its QEMU)."""
+    parent, rss = {}, {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/status") as f:
+                rss[int(entry)] = next((int(l.split()[1]) * 1024 for l in f if l.startswith("VmRSS:")), 0)
+        except OSError:
+            continue
+        parent[int(entry)] = int(stat[stat.rindex(")") + 2:].split()[1])
+    tree = {pid}
+    while more := {p for p, pp in parent.items() if pp in tree} - tree:
+        tree |= more
+    return sum(rss.get(p, 0) for p in tree)
 
 
 class VmTest(unittest.TestCase):
@@ -171,6 +191,53 @@ class VmTest(unittest.TestCase):
     def test_memory_limit_oom_kill_is_137(self):
         r = self.ctk_run("--memory", "64M", ["sh", "-c", "tail /dev/zero"])
         self.assertEqual(r.returncode, 137, r.stderr.decode())
+
+    def test_freed_memory_goes_back_to_the_host(self):
+        # dd fills a 256 MiB buffer and holds it while it blocks writing into a
+        # pipe whose reader waits for a line from the test; that line ends both.
+        script = ("exec 3<&0; echo idle; read x; echo alloc; "
+                  "dd if=/dev/zero bs=256M count=1 2>/dev/null | { read y <&3; }; echo freed; read z")
+        p = subprocess.Popen([CTK, "run", "-i", self.layer, "sh", "-c", script], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env)
+
+        def next_phase(expect):
+            self.assertEqual(p.stdout.readline(), expect)
+
+        def go_on():
+            p.stdin.write(b"\n")
+            p.stdin.flush()
+
+        def rss_when(done, timeout):
+            deadline = time.monotonic() + timeout
+            while not done(rss := host_rss(p.pid)) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            return rss
+
+        try:
+            next_phase(b"idle\n")
+            time.sleep(2)  # what boot freed is reported by then
+            samples = []
+            for _ in range(10):
+                samples.append(host_rss(p.pid))
+                time.sleep(0.1)
+            idle = statistics.median(samples)
+            go_on()
+            next_phase(b"alloc\n")
+            held = rss_when(lambda rss: rss > idle + 200 * MIB, 60)
+            self.assertGreater(held, idle + 200 * MIB, "the allocation never showed on the host")
+            go_on()
+            next_phase(b"freed\n")
+            back = rss_when(lambda rss: rss < idle + 64 * MIB, 30)
+            self.assertLess(back, idle + 64 * MIB,
+                            f"host RSS {back / MIB:.0f} MiB 30 s after the free (idle {idle / MIB:.0f} MiB)")
+            go_on()
+            self.assertEqual(p.wait(60), 0, p.stderr.read().decode())
+        finally:
+            p.kill()
+            p.wait()
+            for f in (p.stdin, p.stdout, p.stderr):
+                f.close()
+        self.assert_clean()
 
     def test_pids_limit_stops_forks(self):
         r = self.ctk_run("--pids-limit", "5",

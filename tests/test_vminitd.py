@@ -12,12 +12,14 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import unittest
 
 import vmkernel
-from agentproto import AgentError, Client, DATA, HEADER
+from agentproto import AgentError, Client, CLOSE, DATA, HEADER
 
 CTK = os.environ.get("CTK", "build/ctk")
 BUSYBOX = "/bin/busybox"
@@ -783,7 +785,8 @@ class VminitdTest(AgentTestCase):
             self.c.result(rid)
         self.assertEqual((e.exception.code, e.exception.message),
                          ("not_found", f"connect 127.0.0.1:{port}: Connection refused"))
-        for args in ({"port": 0}, {"port": 80, "host": "localhost"}, {"port": 70000}):
+        for args in ({"port": 0}, {"port": 80, "host": "localhost"}, {"port": 70000},
+                     {"port": 80, "protocol": "sctp"}):
             with self.assertRaises(AgentError) as e:
                 self.c.call("connect", channel=self.c.open_channel(), **args)
             self.assertEqual(e.exception.code, "invalid_argument")
@@ -792,6 +795,106 @@ class VminitdTest(AgentTestCase):
         self.assertEqual(e.exception.code, "not_found")
         self.c.hello()
         self.assertEqual(self.c.unsolicited, [])
+
+    def read_datagrams(self, ch, count, timeout=30):
+        """The next `count` datagrams on ch (each a 2-byte big-endian length and its bytes)."""
+        out, buf = [], b""
+        deadline = time.monotonic() + timeout
+        while len(out) < count:
+            buf += self.c.read(ch)
+            while len(buf) >= 2 and len(buf) >= 2 + struct.unpack(">H", buf[:2])[0]:
+                n = struct.unpack(">H", buf[:2])[0]
+                out.append(buf[2:2 + n])
+                buf = buf[2 + n:]
+            if len(out) < count:
+                self.assertLess(time.monotonic(), deadline, f"{len(out)} of {count} datagrams came")
+                self.c.pump(0.1)
+        self.assertEqual(buf, b"")
+        return out
+
+    @contextlib.contextmanager
+    def udp_echo(self, port=0, prefix=()):
+        """A UDP echo server on 127.0.0.1 (in a network namespace with `prefix`,
+        nsenter's command): yields its port and the list of what it received."""
+        script = ("import socket, sys\n"
+                  "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                  "s.bind(('127.0.0.1', int(sys.argv[1])))\n"
+                  "print(s.getsockname()[1], flush=True)\n"
+                  "while True:\n"
+                  "    data, peer = s.recvfrom(65535)\n"
+                  "    print(len(data), flush=True)\n"
+                  "    s.sendto(data, peer)\n")
+        server = subprocess.Popen([*prefix, sys.executable, "-c", script, str(port)], stdout=subprocess.PIPE, text=True)
+        try:
+            got = []
+            port = int(server.stdout.readline())
+            reader = threading.Thread(target=lambda: got.extend(int(l) for l in server.stdout), daemon=True)
+            reader.start()
+            yield port, got
+        finally:
+            server.kill()
+            server.wait()
+            server.stdout.close()
+
+    def datagrams(self, *payloads):
+        return b"".join(struct.pack(">H", len(p)) + p for p in payloads)
+
+    def test_connect_udp(self):
+        with self.udp_echo() as (port, got):
+            ch = self.c.open_channel()
+            self.assertEqual(self.c.call("connect", port=port, protocol="udp", channel=ch), {})
+            # Sent in one go, so frames split datagrams anywhere; each comes back whole.
+            payloads = [b"", b"hello", os.urandom(60000), b"x" * 65507, b"last"]
+            self.c.write(ch, self.datagrams(*payloads))
+            self.assertEqual(self.read_datagrams(ch, len(payloads)), payloads)
+            self.c.wait_for(lambda: len(got) == len(payloads))
+            self.assertEqual(got, [len(p) for p in payloads])
+            # A datagram cut short by the host's EOF is dropped; the socket still
+            # receives until the host closes the channel.
+            self.c.write(ch, self.datagrams(b"ping") + struct.pack(">H", 10) + b"abc")
+            self.c.send_eof(ch)
+            self.assertEqual(self.read_datagrams(ch, 1), [b"ping"])
+            self.c.send_frame(CLOSE, ch)
+            self.c.hello()
+            time.sleep(0.2)  # what the agent sent has arrived by then
+            self.assertEqual(got, [len(p) for p in payloads] + [4])
+            self.assertFalse(self.c.channels[ch].eof)  # UDP has no end of its own
+        self.assertEqual(self.c.unsolicited, [])
+
+    def test_connect_udp_survives_a_refused_datagram(self):
+        port = self.free_port()
+        ch = self.c.open_channel()
+        self.c.call("connect", port=port, protocol="udp", channel=ch)
+        self.c.write(ch, self.datagrams(b"nobody"))  # answered by ICMP port unreachable
+        self.c.hello()
+        time.sleep(0.2)
+        with self.udp_echo(port) as (_, got):
+            self.c.write(ch, self.datagrams(b"now"))
+            self.assertEqual(self.read_datagrams(ch, 1), [b"now"])
+            self.c.wait_for(lambda: got)
+        self.assertEqual(got, [3])
+        self.c.send_eof(ch)
+        self.c.send_frame(CLOSE, ch)
+        self.assertEqual(self.c.unsolicited, [])
+
+    @unittest.skipUnless(shutil.which("nsenter"), "needs nsenter")
+    def test_connect_udp_into_a_container_network_namespace(self):
+        cid = self.new_id()
+        out = self.c.open_channel()
+        self.c.call("create", container=cid, stdout=out, config=config(
+            self.root, ["sh", "-c", "ip link set lo up && echo up && exec sleep 1000"]))
+        pid = self.c.call("start", container=cid)["pid"]
+        self.c.wait_for(lambda: b"up" in self.c.channels[out].buf)
+        with self.udp_echo(7000, prefix=("nsenter", f"--net=/proc/{pid}/ns/net")) as (_, got):
+            ch = self.c.open_channel()
+            self.c.call("connect", port=7000, protocol="udp", container=cid, channel=ch)
+            self.c.write(ch, self.datagrams(b"inside"))
+            self.assertEqual(self.read_datagrams(ch, 1), [b"inside"])
+            self.c.wait_for(lambda: got)
+            self.assertEqual(got, [6])
+        self.c.send_eof(ch)
+        self.c.send_frame(CLOSE, ch)
+        self.c.call("delete", container=cid, force=True)
 
     def test_listen_vsock(self):
         # No VM here to connect from: what can be checked is that the agent

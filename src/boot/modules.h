@@ -51,7 +51,7 @@ std::string_view without_signature(std::string_view module);
 bool kernel_requires_signatures(const std::string& image, const std::string& release);
 
 // The modules a ctk guest loads: virtio transports, disks, console, network,
-// vsock, overlayfs, entropy.
+// vsock, overlayfs, entropy, the balloon (free page reporting).
 const std::vector<std::string>& guest_modules();
 
 }  // namespace ctk::boot

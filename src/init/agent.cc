@@ -13,6 +13,7 @@
 
 #include "base/error.h"
 #include "init/agent_state.h"
+#include "proto/datagram.h"
 #include "init/vsock.h"
 
 namespace ctk::init {
@@ -148,10 +149,12 @@ void Agent::build_poll_set(Poll* set) {
   for (auto& sp : streams_) {
     Stream* s = sp.get();
     if (!s->connecting.empty()) set->add(s->source_fd, POLLOUT, [this, s](short) { connected(s); });
-    if (s->source == End::kOpen && s->conn->mux.send_window(s->ch) > 0)
-      set->add(s->source_fd, POLLIN, [this, s](short) { stream_read(s); });
-    if (s->sink == End::kOpen && !s->conn->mux.received(s->ch).empty())
-      set->add(s->sink_fd, POLLOUT, [this, s](short) { stream_write(s); });
+    // A datagram is read only when the largest one fits the credit.
+    size_t credit = s->datagrams ? proto::kDatagramHeader + proto::kMaxDatagram : 1;
+    if (s->source == End::kOpen && s->conn->mux.send_window(s->ch) >= credit)
+      set->add(s->source_fd, POLLIN, [this, s](short) { s->datagrams ? datagram_read(s) : stream_read(s); });
+    if (s->sink == End::kOpen && sink_has_data(s))
+      set->add(s->sink_fd, POLLOUT, [this, s](short) { s->datagrams ? datagram_write(s) : stream_write(s); });
   }
   for (auto& [id, ct] : containers_) {
     auto add = [&](Proc* p) {
@@ -246,6 +249,12 @@ void Agent::stream_write(Stream* s) {
     s->reply_pending = false;
   }
   close_sink(s, true);
+}
+
+bool Agent::sink_has_data(Stream* s) {
+  std::string_view data = s->conn->mux.received(s->ch), payload;
+  size_t used;
+  return s->datagrams ? proto::next_datagram(data, &payload, &used) : !data.empty();
 }
 
 void Agent::close_sink(Stream* s, bool tell_peer) {
@@ -376,7 +385,8 @@ void Agent::settle() {
     Stream* s = sp.get();
     if (s->dead) continue;
     proto::Mux& mux = s->conn->mux;
-    if (s->sink == End::kOpen && mux.received(s->ch).empty() && mux.peer_eof(s->ch)) close_sink(s, false);
+    // What is left then (part of a datagram) is dropped below.
+    if (s->sink == End::kOpen && !sink_has_data(s) && mux.peer_eof(s->ch)) close_sink(s, false);
     if (s->reply_pending && s->sink == End::kDone && (s->copier < 0 || s->copier_reaped)) finish_copy_in(s);
     if (s->sink == End::kNone || s->sink == End::kDone) mux.consume(s->ch, mux.received(s->ch).size());
     if (s->source == End::kOpen && mux.peer_closed(s->ch)) close_source(s);

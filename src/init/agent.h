@@ -57,6 +57,9 @@ class Agent {
   void conn_io(Conn* c, short revents);
   void stream_read(Stream* s);
   void stream_write(Stream* s);
+  // Whether what the peer sent holds something for the sink: any bytes, or
+  // for datagrams a whole one.
+  bool sink_has_data(Stream* s);
   void reap();
   void read_status(Proc* p);
   void attach_pty(Proc* p, int master);
@@ -68,36 +71,55 @@ class Agent {
   // Opens channel ch on c and the stream that serves it.
   Stream* open_stream(Conn* c, uint32_t ch);
 
-  // Requests (ops.cc).
+  // Requests (ops.cc). Every op has a row in kOps and a handler of one
+  // shape: false with code (default invalid_argument) and err for an error
+  // reply, else result is the reply (null: the loop replies later).
+  using Handler = bool (Agent::*)(Conn* c, const json& req, json* result, std::string* code,
+                                  std::string* err);
+  // When a reply comes: kNow, the handler's result; kLater, from the loop
+  // once the outcome is known; kEither, the handler decides (connect: at
+  // once unless the connection is still in progress) by nulling the result.
+  enum class Reply { kNow, kLater, kEither };
+  // When an op may run: hello at any time; the rest after hello; those that
+  // start processes not once a shutdown is under way.
+  enum class When { kAlways, kAfterHello, kBeforeShutdown };
+  struct Op {
+    const char* name;
+    Handler handler;
+    Reply reply;
+    When when;
+  };
+  static const Op kOps[];
   void handle_message(Conn* c, const std::string& text);
   bool dispatch(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_hello(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   bool op_create(Conn* c, const json& req, json* result, std::string* code, std::string* err);
-  bool op_start(Conn* c, const json& req, std::string* code, std::string* err);
-  bool op_exec(Conn* c, const json& req, std::string* code, std::string* err);
-  bool op_wait(Conn* c, const json& req, std::string* code, std::string* err);
-  bool op_kill(const json& req, std::string* code, std::string* err);
-  // Guest system requests (system_ops.cc).
-  bool op_mount(const json& req, std::string* code, std::string* err);
-  bool op_umount(const json& req, std::string* code, std::string* err);
-  bool op_mkdir(const json& req, std::string* code, std::string* err);
-  bool op_write_file(const json& req, std::string* code, std::string* err);
-  bool op_stat(const json& req, json* result, std::string* code, std::string* err);
-  bool op_delete(const json& req, std::string* code, std::string* err);
-  bool op_resize(const json& req, std::string* code, std::string* err);
-  bool op_copy_in(Conn* c, const json& req, std::string* code, std::string* err);
+  bool op_start(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_exec(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_wait(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_kill(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_delete(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_resize(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_copy_in(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   bool op_copy_out(Conn* c, const json& req, json* result, std::string* code, std::string* err);
-  bool op_stats(const json& req, json* result, std::string* code, std::string* err);
+  bool op_stats(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  // Guest system requests (system_ops.cc).
+  bool op_mount(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_umount(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_mkdir(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_write_file(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_stat(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   // The guest's network and names: interfaces over rtnetlink, resolv.conf
   // and hosts, the hostname (net_ops.cc).
-  bool op_network(const json& req, std::string* code, std::string* err);
-  bool op_dns(const json& req, std::string* code, std::string* err);
-  bool op_set_hostname(const json& req, std::string* code, std::string* err);
+  bool op_network(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_dns(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_set_hostname(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   // Kernel settings (settings_ops.cc).
-  bool op_sysctl(const json& req, json* result, std::string* code, std::string* err);
-  bool op_set_time(const json& req, std::string* code, std::string* err);
+  bool op_sysctl(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_set_time(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   // Listing processes and ending the agent (lifecycle_ops.cc).
-  bool op_processes(const json& req, json* result, std::string* code, std::string* err);
-  bool op_shutdown(Conn* c, const json& req, std::string* err);
+  bool op_processes(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_shutdown(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   // While a shutdown is under way: how long poll may wait (-1: no limit), and
   // the step run after every round; true once it is done and replied to.
   int shutdown_timeout_ms() const;
@@ -109,6 +131,10 @@ class Agent {
   // Port forwarding (forward.cc).
   bool op_connect(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   void connected(Stream* s);
+  // A forwarded UDP socket's two directions: one datagram received, framed
+  // onto the channel; the whole datagrams the peer sent, sent.
+  void datagram_read(Stream* s);
+  void datagram_write(Stream* s);
   bool bind_stdio(Conn* c, const json& req, bool terminal, Proc* p, std::string* code,
                   std::string* err);
   bool launch(Proc* p, std::string* code, std::string* err);

@@ -45,6 +45,8 @@ struct Agent::Stream {
   // A forwarded TCP connection (forward.cc): sink_fd and source_fd are the
   // same socket, so ending the sink must shut down its sending half.
   bool socket = false;
+  // A forwarded UDP socket: the channel carries datagrams (proto/datagram.h).
+  bool datagrams = false;
   std::string connecting;  // "connect HOST:PORT" while in progress; the reply waits
   bool dead = false;
 };

@@ -1,7 +1,8 @@
 // Port forwarding: {"op":"connect"} opens a TCP connection inside the guest
-// and splices it to a data channel with the channel's usual flow control.
-// The connect never blocks the agent: a connection still in progress is
-// polled for and the reply waits for its outcome.
+// and splices it to a data channel with the channel's usual flow control, or
+// a connected UDP socket whose datagrams the channel carries framed
+// (proto/datagram.h). The connect never blocks the agent: a TCP connection
+// still in progress is polled for and the reply waits for its outcome.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -13,6 +14,7 @@
 
 #include "base/error.h"
 #include "init/agent_state.h"
+#include "proto/datagram.h"
 
 namespace ctk::init {
 
@@ -41,8 +43,13 @@ bool parse_address(const std::string& host, uint16_t port, sockaddr_storage* sa,
 // A socket in the network namespace of `pid` (0: the agent's own). Sockets
 // stay in the namespace they were created in, so the agent steps in for the
 // socket() call only.
-int socket_in(pid_t pid, int family, std::string* err) {
-  if (!pid) return ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+int socket_in(pid_t pid, int family, int type, std::string* err) {
+  type |= SOCK_CLOEXEC | SOCK_NONBLOCK;
+  if (!pid) {
+    int fd = ::socket(family, type, 0);
+    if (fd < 0) *err = sys_error("socket");
+    return fd;
+  }
   std::string theirs = "/proc/" + std::to_string(pid) + "/ns/net";
   int own = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   int ns = ::open(theirs.c_str(), O_RDONLY | O_CLOEXEC);
@@ -50,7 +57,7 @@ int socket_in(pid_t pid, int family, std::string* err) {
   if (own < 0 || ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) {
     *err = sys_error(own < 0 ? "/proc/self/ns/net" : theirs);
   } else {
-    fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    fd = ::socket(family, type, 0);
     int saved = errno;
     // Going back into a namespace the agent holds an fd of cannot fail.
     ::setns(own, CLONE_NEWNET);
@@ -66,14 +73,21 @@ std::string connect_code(int e) { return e == ECONNREFUSED ? "not_found" : "inte
 
 }  // namespace
 
-// {"op":"connect", "port":P, "host":"127.0.0.1", "container":"ID"?, "channel":CH}
+// {"op":"connect", "port":P, "host":"127.0.0.1", "protocol":"tcp"|"udp",
+//  "container":"ID"?, "channel":CH}
 bool Agent::op_connect(Conn* c, const json& req, json* result, std::string* code,
                        std::string* err) {
   Container* ct = req.contains("container") ? find_container(req, code, err) : nullptr;
   if (req.contains("container") && !ct) return false;
   unsigned port = req.at("port").get<unsigned>();
   std::string host = req.value("host", "127.0.0.1");
+  std::string protocol = req.value("protocol", "tcp");
   uint32_t ch = req.at("channel").get<uint32_t>();
+  if (protocol != "tcp" && protocol != "udp") {
+    *err = "protocol '" + protocol + "' (want tcp or udp)";
+    return false;
+  }
+  bool udp = protocol == "udp";
   sockaddr_storage sa;
   socklen_t len;
   if (port == 0 || port > 65535 || !parse_address(host, uint16_t(port), &sa, &len)) {
@@ -94,12 +108,13 @@ bool Agent::op_connect(Conn* c, const json& req, json* result, std::string* code
     }
     netns = ct->init->pid;
   }
-  std::string what = "connect " + host + ":" + std::to_string(port);
-  int fd = socket_in(netns, sa.ss_family, err);
+  std::string what = "connect " + host + ":" + std::to_string(port) + (udp ? "/udp" : "");
+  int fd = socket_in(netns, sa.ss_family, udp ? SOCK_DGRAM : SOCK_STREAM, err);
   if (fd < 0) {
     *code = "internal";
     return false;
   }
+  // A UDP socket connects at once: it only fixes the peer address.
   bool done = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), len) == 0;
   int e = errno;
   // Each direction gets its own fd so that either can end alone.
@@ -111,7 +126,8 @@ bool Agent::op_connect(Conn* c, const json& req, json* result, std::string* code
     return false;
   }
   Stream* s = open_stream(c, ch);
-  s->socket = true;
+  s->socket = !udp;
+  s->datagrams = udp;
   s->source_fd = fd;
   s->sink_fd = dup;
   if (done) {
@@ -146,6 +162,34 @@ void Agent::connected(Stream* s) {
   }
   s->sink = s->source = End::kOpen;
   reply(s->conn, s->reply_id, json::object());
+}
+
+// UDP promises no delivery, so a datagram the socket refuses is dropped, as
+// is the error an earlier datagram's ICMP reply left on the socket (e.g.
+// ECONNREFUSED: nothing listened), which the next call reports and clears.
+void Agent::datagram_read(Stream* s) {
+  if (s->dead || s->source != End::kOpen) return;
+  char buf[proto::kDatagramHeader + proto::kMaxDatagram];
+  ssize_t n = ::recv(s->source_fd, buf + proto::kDatagramHeader, proto::kMaxDatagram, 0);
+  if (n < 0) return;  // nothing there (EAGAIN), or such an error
+  proto::encode_datagram_header(size_t(n), buf);
+  s->conn->mux.send(s->ch, buf, proto::kDatagramHeader + size_t(n));
+  s->bytes += size_t(n);
+}
+
+void Agent::datagram_write(Stream* s) {
+  if (s->dead || s->sink != End::kOpen) return;
+  proto::Mux& mux = s->conn->mux;
+  std::string_view payload;
+  size_t used;
+  while (proto::next_datagram(mux.received(s->ch), &payload, &used)) {
+    ssize_t n = ::send(s->sink_fd, payload.data(), payload.size(), 0);
+    // A failure that only reported an earlier datagram's error sent nothing.
+    if (n < 0 && errno == ECONNREFUSED) n = ::send(s->sink_fd, payload.data(), payload.size(), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;  // the send buffer is full: poll
+    mux.consume(s->ch, used);
+    if (n >= 0) s->bytes += size_t(n);
+  }
 }
 
 }  // namespace ctk::init

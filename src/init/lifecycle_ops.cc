@@ -27,7 +27,7 @@ void Agent::for_each_proc(const std::function<void(Container*, Proc*)>& fn) {
 
 // {"op":"processes", "container":"ID"?} -> {"processes":[{"container", "exec_id",
 //  "pid", "state", "command", "exit_code"?, "message"?}, ...]}
-bool Agent::op_processes(const json& req, json* result, std::string* code, std::string* err) {
+bool Agent::op_processes(Conn*, const json& req, json* result, std::string* code, std::string* err) {
   Container* only = nullptr;
   if (req.contains("container") && !(only = find_container(req, code, err))) return false;
   json list = json::array();
@@ -50,7 +50,7 @@ bool Agent::op_processes(const json& req, json* result, std::string* code, std::
 }
 
 // {"op":"shutdown", "grace_ms":10000}: the reply comes from shutdown_step.
-bool Agent::op_shutdown(Conn* c, const json& req, std::string* err) {
+bool Agent::op_shutdown(Conn* c, const json& req, json*, std::string*, std::string* err) {
   json grace = req.value("grace_ms", json(10000));
   if (!grace.is_number_integer() || grace.get<int64_t>() < 0) {
     *err = "grace_ms must be an integer >= 0";

@@ -50,7 +50,7 @@ bool address(const std::string& text, const char* what, std::string* err) {
 //  "addresses":["fd00::2/64"], "gateway":"10.0.2.2"}: brings the link up,
 // adds the addresses and, with a gateway, makes it the default route.
 // Repeating a request changes nothing (NLM_F_REPLACE).
-bool Agent::op_network(const json& req, std::string* code, std::string* err) {
+bool Agent::op_network(Conn*, const json& req, json*, std::string* code, std::string* err) {
   std::string ifname = req.at("interface").get<std::string>();
   std::vector<std::string> texts;
   if (req.contains("address")) texts.push_back(req["address"].get<std::string>());
@@ -108,7 +108,7 @@ bool Agent::op_network(const json& req, std::string* code, std::string* err) {
 // Writes ROOT/etc/resolv.conf when any of the first three is given, and
 // ROOT/etc/hosts (localhost, the hostname, the entries) when either of the
 // last two is: what docker's --dns, --dns-search, --dns-option and --add-host give.
-bool Agent::op_dns(const json& req, std::string* code, std::string* err) {
+bool Agent::op_dns(Conn*, const json& req, json*, std::string* code, std::string* err) {
   std::string root = req.value("root", "/");
   if (!check_absolute(root, err)) return false;
   std::vector<std::string> nameservers, search, options;
@@ -163,7 +163,7 @@ bool Agent::op_dns(const json& req, std::string* code, std::string* err) {
 }
 
 // {"op":"set_hostname", "hostname":"box"}: the agent's UTS namespace (the VM's).
-bool Agent::op_set_hostname(const json& req, std::string* code, std::string* err) {
+bool Agent::op_set_hostname(Conn*, const json& req, json*, std::string* code, std::string* err) {
   std::string name = req.at("hostname").get<std::string>();
   if (!valid_hostname(name)) {
     *err = "hostname '" + name + "' is not a valid host name";

@@ -1,5 +1,6 @@
-// The agent's requests: each op checks its arguments, acts, and either
-// replies at once or leaves the reply to the loop (start, exec, wait, copy_in).
+// The agent's requests: the op table, and the container ops. Each op checks
+// its arguments, acts, and either replies at once or leaves the reply to the
+// loop (kOps says which).
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>  // posix_openpt
@@ -8,7 +9,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 
 #include "base/error.h"
 #include "init/agent_state.h"
@@ -18,11 +21,6 @@
 namespace ctk::init {
 
 namespace {
-
-const char* const kOps[] = {"hello", "create", "start", "exec", "wait", "kill", "delete",
-                            "resize", "copy_in", "copy_out", "mount", "umount", "mkdir",
-                            "network", "write_file", "connect", "stats", "stat", "sysctl",
-                            "set_time", "set_hostname", "processes", "shutdown", "dns"};
 
 // A signal as a number or a name with or without "SIG".
 int parse_signal(const nlohmann::json& j) {
@@ -72,6 +70,34 @@ void Agent::handle_message(Conn* c, const std::string& text) {
   }
 }
 
+// The ops in the order hello lists them.
+const Agent::Op Agent::kOps[] = {
+    {"hello", &Agent::op_hello, Reply::kNow, When::kAlways},
+    {"create", &Agent::op_create, Reply::kNow, When::kBeforeShutdown},
+    {"start", &Agent::op_start, Reply::kLater, When::kBeforeShutdown},
+    {"exec", &Agent::op_exec, Reply::kLater, When::kBeforeShutdown},
+    {"wait", &Agent::op_wait, Reply::kLater, When::kAfterHello},
+    {"kill", &Agent::op_kill, Reply::kNow, When::kAfterHello},
+    {"delete", &Agent::op_delete, Reply::kNow, When::kAfterHello},
+    {"resize", &Agent::op_resize, Reply::kNow, When::kAfterHello},
+    {"copy_in", &Agent::op_copy_in, Reply::kLater, When::kAfterHello},
+    {"copy_out", &Agent::op_copy_out, Reply::kNow, When::kAfterHello},
+    {"mount", &Agent::op_mount, Reply::kNow, When::kAfterHello},
+    {"umount", &Agent::op_umount, Reply::kNow, When::kAfterHello},
+    {"mkdir", &Agent::op_mkdir, Reply::kNow, When::kAfterHello},
+    {"network", &Agent::op_network, Reply::kNow, When::kAfterHello},
+    {"write_file", &Agent::op_write_file, Reply::kNow, When::kAfterHello},
+    {"connect", &Agent::op_connect, Reply::kEither, When::kAfterHello},
+    {"stats", &Agent::op_stats, Reply::kNow, When::kAfterHello},
+    {"stat", &Agent::op_stat, Reply::kNow, When::kAfterHello},
+    {"sysctl", &Agent::op_sysctl, Reply::kNow, When::kAfterHello},
+    {"set_time", &Agent::op_set_time, Reply::kNow, When::kAfterHello},
+    {"set_hostname", &Agent::op_set_hostname, Reply::kNow, When::kAfterHello},
+    {"processes", &Agent::op_processes, Reply::kNow, When::kAfterHello},
+    {"shutdown", &Agent::op_shutdown, Reply::kLater, When::kAfterHello},
+    {"dns", &Agent::op_dns, Reply::kNow, When::kAfterHello},
+};
+
 // Returns false with code and err for an error reply; a null result means
 // the reply comes later.
 bool Agent::dispatch(Conn* c, const json& req, json* result, std::string* code,
@@ -80,57 +106,42 @@ bool Agent::dispatch(Conn* c, const json& req, json* result, std::string* code,
     *err = "request without an integer or string id";
     return false;
   }
-  std::string op = req.value("op", "");
-  if (op == "hello") {
-    uint32_t version = req.at("version").get<uint32_t>();
-    if (version < 1) {
-      *err = "protocol version " + std::to_string(version) + " is not supported (want 1)";
-      return false;
-    }
-    c->hello = true;
-    *result = {{"version", std::min(version, proto::kVersion)},
-               {"agent", "ctk " CTK_VERSION},
-               {"max_frame", proto::kMaxPayload},
-               {"window", proto::kInitialWindow},
-               {"max_message", proto::kMaxMessage},
-               {"ops", kOps}};
-    return true;
-  }
-  if (!c->hello) {
+  std::string name = req.value("op", "");
+  const Op* op =
+      std::find_if(std::begin(kOps), std::end(kOps), [&](const Op& o) { return name == o.name; });
+  bool known = op != std::end(kOps);
+  if (!c->hello && !(known && op->when == When::kAlways)) {
     *err = "the first request must be hello";
     return false;
   }
-  if (shutdown_ && (op == "create" || op == "start" || op == "exec")) {
+  if (!known) {
+    *err = name.empty() ? "request without an op" : "unknown op '" + name + "'";
+    return false;
+  }
+  if (shutdown_ && op->when == When::kBeforeShutdown) {
     *err = "the agent is shutting down";
     return false;
   }
-  if (op == "create") return op_create(c, req, result, code, err);
-  if (op == "kill") return op_kill(req, code, err);
-  if (op == "delete") return op_delete(req, code, err);
-  if (op == "resize") return op_resize(req, code, err);
-  if (op == "copy_out") return op_copy_out(c, req, result, code, err);
-  if (op == "stats") return op_stats(req, result, code, err);
-  if (op == "mount") return op_mount(req, code, err);
-  if (op == "umount") return op_umount(req, code, err);
-  if (op == "mkdir") return op_mkdir(req, code, err);
-  if (op == "network") return op_network(req, code, err);
-  if (op == "write_file") return op_write_file(req, code, err);
-  if (op == "stat") return op_stat(req, result, code, err);
-  if (op == "dns") return op_dns(req, code, err);
-  if (op == "set_hostname") return op_set_hostname(req, code, err);
-  if (op == "sysctl") return op_sysctl(req, result, code, err);
-  if (op == "set_time") return op_set_time(req, code, err);
-  if (op == "processes") return op_processes(req, result, code, err);
-  if (op == "connect") return op_connect(c, req, result, code, err);  // maybe later
-  // The rest reply later.
-  *result = nullptr;
-  if (op == "start") return op_start(c, req, code, err);
-  if (op == "exec") return op_exec(c, req, code, err);
-  if (op == "wait") return op_wait(c, req, code, err);
-  if (op == "copy_in") return op_copy_in(c, req, code, err);
-  if (op == "shutdown") return op_shutdown(c, req, err);
-  *err = op.empty() ? "request without an op" : "unknown op '" + op + "'";
-  return false;
+  if (op->reply == Reply::kLater) *result = nullptr;  // the loop replies
+  return (this->*op->handler)(c, req, result, code, err);
+}
+
+bool Agent::op_hello(Conn* c, const json& req, json* result, std::string*, std::string* err) {
+  uint32_t version = req.at("version").get<uint32_t>();
+  if (version < 1) {
+    *err = "protocol version " + std::to_string(version) + " is not supported (want 1)";
+    return false;
+  }
+  c->hello = true;
+  json ops = json::array();
+  for (const Op& op : kOps) ops.push_back(op.name);
+  *result = {{"version", std::min(version, proto::kVersion)},
+             {"agent", "ctk " CTK_VERSION},
+             {"max_frame", proto::kMaxPayload},
+             {"window", proto::kInitialWindow},
+             {"max_message", proto::kMaxMessage},
+             {"ops", ops}};
+  return true;
 }
 
 Agent::Container* Agent::find_container(const json& req, std::string* code, std::string* err) {
@@ -324,7 +335,7 @@ bool Agent::launch(Proc* p, std::string* code, std::string* err) {
   return true;
 }
 
-bool Agent::op_start(Conn* c, const json& req, std::string* code, std::string* err) {
+bool Agent::op_start(Conn* c, const json& req, json*, std::string* code, std::string* err) {
   Container* ct = find_container(req, code, err);
   if (!ct) return false;
   Proc* p = ct->init.get();
@@ -338,7 +349,7 @@ bool Agent::op_start(Conn* c, const json& req, std::string* code, std::string* e
   return true;
 }
 
-bool Agent::op_exec(Conn* c, const json& req, std::string* code, std::string* err) {
+bool Agent::op_exec(Conn* c, const json& req, json*, std::string* code, std::string* err) {
   Container* ct = find_container(req, code, err);
   if (!ct) return false;
   std::string exec_id = req.at("exec_id").get<std::string>();
@@ -373,14 +384,14 @@ bool Agent::op_exec(Conn* c, const json& req, std::string* code, std::string* er
   return true;
 }
 
-bool Agent::op_wait(Conn* c, const json& req, std::string* code, std::string* err) {
+bool Agent::op_wait(Conn* c, const json& req, json*, std::string* code, std::string* err) {
   Proc* p = find_proc(req, code, err);
   if (!p) return false;
   p->waits.push_back({c, req["id"]});
   return true;  // settle() replies once it exited and its output is delivered
 }
 
-bool Agent::op_kill(const json& req, std::string* code, std::string* err) {
+bool Agent::op_kill(Conn*, const json& req, json*, std::string* code, std::string* err) {
   Proc* p = find_proc(req, code, err);
   if (!p) return false;
   int sig = req.contains("signal") ? parse_signal(req["signal"]) : SIGTERM;
@@ -401,7 +412,7 @@ bool Agent::op_kill(const json& req, std::string* code, std::string* err) {
   return true;
 }
 
-bool Agent::op_delete(const json& req, std::string* code, std::string* err) {
+bool Agent::op_delete(Conn*, const json& req, json*, std::string* code, std::string* err) {
   Container* ct = find_container(req, code, err);
   if (!ct) return false;
   auto live = [](Proc* p) { return p->pid > 0 && !p->reaped; };
@@ -439,7 +450,7 @@ bool Agent::op_delete(const json& req, std::string* code, std::string* err) {
   return true;
 }
 
-bool Agent::op_stats(const json& req, json* result, std::string* code, std::string* err) {
+bool Agent::op_stats(Conn*, const json& req, json* result, std::string* code, std::string* err) {
   // Without a container: the agent's own cgroup, where its memory budget is.
   Container* ct = req.contains("container") ? find_container(req, code, err) : nullptr;
   if (req.contains("container") && !ct) return false;
@@ -450,7 +461,7 @@ bool Agent::op_stats(const json& req, json* result, std::string* code, std::stri
   return true;
 }
 
-bool Agent::op_resize(const json& req, std::string* code, std::string* err) {
+bool Agent::op_resize(Conn*, const json& req, json*, std::string* code, std::string* err) {
   Proc* p = find_proc(req, code, err);
   if (!p) return false;
   if (p->pty < 0) {
@@ -470,7 +481,7 @@ std::string Agent::container_path(Container* ct, const std::string& path) {
   return ct->spec.root + path;
 }
 
-bool Agent::op_copy_in(Conn* c, const json& req, std::string* code, std::string* err) {
+bool Agent::op_copy_in(Conn* c, const json& req, json*, std::string* code, std::string* err) {
   Container* ct = req.contains("container") ? find_container(req, code, err) : nullptr;
   if (req.contains("container") && !ct) return false;
   std::string path = req.at("path").get<std::string>();

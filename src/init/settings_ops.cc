@@ -40,7 +40,7 @@ bool sysctl_error(const std::string& what, std::string* code, std::string* err) 
 //   -> {"values":{"kernel.hostname":"box"}}
 // Writes the settings (in key order), then reads the keys. All keys are
 // checked before anything is written.
-bool Agent::op_sysctl(const json& req, json* result, std::string* code, std::string* err) {
+bool Agent::op_sysctl(Conn*, const json& req, json* result, std::string* code, std::string* err) {
   json settings = req.value("settings", json::object());
   std::vector<std::string> keys = req.value("keys", std::vector<std::string>{});
   if (!settings.is_object() || (settings.empty() && keys.empty())) {
@@ -99,7 +99,7 @@ bool Agent::op_sysctl(const json& req, json* result, std::string* code, std::str
 
 // {"op":"set_time", "sec":1700000000, "nsec":0}: CLOCK_REALTIME, which the
 // host sets right after hello.
-bool Agent::op_set_time(const json& req, std::string* code, std::string* err) {
+bool Agent::op_set_time(Conn*, const json& req, json*, std::string* code, std::string* err) {
   const json& sec = req.at("sec");
   json nsec = req.value("nsec", json(0));
   if (!sec.is_number_integer() || sec.get<int64_t>() < 0 || !nsec.is_number_integer() ||

@@ -76,7 +76,7 @@ bool check_absolute(const std::string& path, std::string* err) {
 
 // {"op":"mount", "destination":"/abs", "type":"ext4", "source":"/dev/vda", "options":["ro"]}
 // The target directory is created. Same mount object as in config.json.
-bool Agent::op_mount(const json& req, std::string* code, std::string* err) {
+bool Agent::op_mount(Conn*, const json& req, json*, std::string* code, std::string* err) {
   MountSpec m;
   if (!parse_mount(req, &m, err)) return false;
   if (!make_dirs(m.destination, code, err)) return false;
@@ -96,7 +96,7 @@ bool Agent::op_mount(const json& req, std::string* code, std::string* err) {
 }
 
 // {"op":"umount", "destination":"/abs", "detach":false}
-bool Agent::op_umount(const json& req, std::string* code, std::string* err) {
+bool Agent::op_umount(Conn*, const json& req, json*, std::string* code, std::string* err) {
   std::string target = req.at("destination").get<std::string>();
   if (::umount2(target.c_str(), req.value("detach", false) ? MNT_DETACH : 0) != 0) {
     *code = errno == EINVAL || errno == ENOENT ? "not_found" : "internal";
@@ -107,14 +107,14 @@ bool Agent::op_umount(const json& req, std::string* code, std::string* err) {
 }
 
 // {"op":"mkdir", "path":"/abs"}: with parents, like mkdir -p.
-bool Agent::op_mkdir(const json& req, std::string* code, std::string* err) {
+bool Agent::op_mkdir(Conn*, const json& req, json*, std::string* code, std::string* err) {
   std::string path = req.at("path").get<std::string>();
   return check_absolute(path, err) && make_dirs(path, code, err);
 }
 
 // {"op":"write_file", "path":"/abs", "data":"...", "mode":420}: small files,
 // written whole and replaced atomically.
-bool Agent::op_write_file(const json& req, std::string* code, std::string* err) {
+bool Agent::op_write_file(Conn*, const json& req, json*, std::string* code, std::string* err) {
   std::string path = req.at("path").get<std::string>();
   std::string data = req.at("data").get<std::string>();
   unsigned mode = req.value("mode", 0644u);
@@ -128,7 +128,7 @@ bool Agent::op_write_file(const json& req, std::string* code, std::string* err) 
 
 // {"op":"stat", "path":"/abs", "container":"ID"?, "follow":false}: lstat, or
 // stat with follow; the path is inside the container when one is named.
-bool Agent::op_stat(const json& req, json* result, std::string* code, std::string* err) {
+bool Agent::op_stat(Conn*, const json& req, json* result, std::string* code, std::string* err) {
   Container* ct = req.contains("container") ? find_container(req, code, err) : nullptr;
   if (req.contains("container") && !ct) return false;
   std::string path = req.at("path").get<std::string>();

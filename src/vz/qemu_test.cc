@@ -41,6 +41,9 @@ TEST_CASE("x86_64 under TCG: microvm, TSC rate, agent port, read-only disk") {
   CHECK(has(a, "virtserialport,chardev=agent,name=ctk.agent"));
   CHECK(has(a, "socket,id=agent,server=on,wait=off,path=/run/a.sock"));
   CHECK(has(a, "virtio-net-device,netdev=net0"));
+  // Memory the guest frees goes back to the host.
+  CHECK(has(a, "virtio-balloon-device,free-page-reporting=on"));
+  CHECK(append.find("virtio_balloon") == std::string::npos);
 }
 
 TEST_CASE("KVM and aarch64 choices") {
@@ -57,4 +60,5 @@ TEST_CASE("KVM and aarch64 choices") {
   CHECK(after(a, "-M") == "virt");
   CHECK(after(a, "-cpu") == "cortex-a57");
   CHECK(after(a, "-append").find("console=ttyAMA0") != std::string::npos);
+  CHECK(has(a, "virtio-balloon-device,free-page-reporting=on"));
 }
