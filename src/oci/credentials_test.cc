@@ -38,7 +38,7 @@ TEST_CASE("credentials: docker config.json") {
   CHECK(c.identity_token == "rt-1");
   CHECK(c.user.empty());
 
-  REQUIRE(store_credential(file, "reg.local:5000", {"bob", "p:w"}, &err));
+  REQUIRE(store_credential(file, "reg.local:5000", {"bob", "p:w", ""}, &err));
   REQUIRE(find_credential(file, "reg.local:5000", &c, &found, &err));
   CHECK(c.user == "bob");
   CHECK(c.password == "p:w");

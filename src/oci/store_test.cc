@@ -42,7 +42,7 @@ TEST_CASE("store: layout, refs and resolution") {
   REQUIRE(store.put_blob(kManifestBody, &digest, &err));
   CHECK(digest == digest_of(kManifestBody));
   CHECK(store.has_blob(digest, kManifestBody.size()));
-  Descriptor d{std::string(media::kOciManifest), digest, kManifestBody.size(), ""};
+  Descriptor d{std::string(media::kOciManifest), digest, kManifestBody.size(), "", ""};
   REQUIRE(store.set_ref("docker.io/library/alpine:latest", d, &err));
   REQUIRE(store.set_ref("localhost:5000/app:v1", d, &err));
   REQUIRE(store.set_ref("docker.io/library/alpine:latest", d, &err));  // replaces, no duplicate
@@ -132,7 +132,7 @@ TEST_CASE("store: garbage collection keeps what images reach") {
                          layer_a + R"(","size":7},{"digest":")" + layer_b + R"(","size":7}]})";
   std::string mdigest;
   REQUIRE(store.put_blob(manifest, &mdigest, &err));
-  REQUIRE(store.set_ref("x.io/app:v1", {std::string(media::kOciManifest), mdigest, manifest.size(), ""}, &err));
+  REQUIRE(store.set_ref("x.io/app:v1", {std::string(media::kOciManifest), mdigest, manifest.size(), "", ""}, &err));
   uint64_t blobs, bytes;
   REQUIRE_MESSAGE(store.collect_garbage(&blobs, &bytes, &err), err);
   CHECK(blobs == 1);
