@@ -6,14 +6,14 @@
 
 #include <cstdlib>
 
+#include "base/test_dir.h"
 #include "oci/fsutil.h"
 
 using namespace ctk::oci;
 
 TEST_CASE("credentials: docker config.json") {
-  char tmpl[] = "/tmp/ctk-cred-test-XXXXXX";
-  REQUIRE(mkdtemp(tmpl));
-  std::string dir = tmpl, file = dir + "/docker/config.json", err;
+  ctk::testing::TempDir tmp;
+  std::string dir = tmp.path, file = dir + "/docker/config.json", err;
   Credential c;
   bool found = true;
   REQUIRE(find_credential(file, "docker.io", &c, &found, &err));

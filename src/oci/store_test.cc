@@ -7,17 +7,12 @@
 #include <cstdlib>
 #include <string>
 
+#include "base/test_dir.h"
 #include "oci/fsutil.h"
 
 using namespace ctk::oci;
 
 namespace {
-
-std::string temp_dir() {
-  char tmpl[] = "/tmp/ctk-store-test-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
 
 std::string digest_of(const std::string& data) {
   return "sha256:" + ctk::to_hex(ctk::sha256({reinterpret_cast<const uint8_t*>(data.data()), data.size()}));
@@ -33,7 +28,8 @@ const std::string kManifestBody = R"({"schemaVersion":2,"mediaType":"application
 }  // namespace
 
 TEST_CASE("store: layout, refs and resolution") {
-  std::string root = temp_dir(), err;
+  ctk::testing::TempDir tmp;
+  std::string root = tmp.path, err;
   Store store;
   REQUIRE_MESSAGE(store.open(root, &err), err);
   CHECK(exists(root + "/oci-layout"));
@@ -72,7 +68,8 @@ TEST_CASE("store: layout, refs and resolution") {
 }
 
 TEST_CASE("store: blob writer verifies, resumes and discards") {
-  std::string root = temp_dir(), err;
+  ctk::testing::TempDir tmp;
+  std::string root = tmp.path, err;
   Store store;
   REQUIRE(store.open(root, &err));
   std::string data(3 << 20, 'x');
@@ -120,7 +117,8 @@ TEST_CASE("store: blob writer verifies, resumes and discards") {
 }
 
 TEST_CASE("store: garbage collection keeps what images reach") {
-  std::string root = temp_dir(), err;
+  ctk::testing::TempDir tmp;
+  std::string root = tmp.path, err;
   Store store;
   REQUIRE(store.open(root, &err));
   std::string layer_a, layer_b, config, loose;
