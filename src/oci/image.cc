@@ -2,8 +2,7 @@
 
 #include <sys/utsname.h>
 
-#include <nlohmann/json.hpp>
-
+#include "oci/json.h"
 #include "oci/reference.h"
 
 namespace ctk::oci {
@@ -29,9 +28,9 @@ bool parse_descriptor(const json& j, const std::string& what, const std::string&
 }
 
 bool parse_object(const std::string& body, const std::string& what, json* out, std::string* err) {
-  *out = json::parse(body, nullptr, false);
-  if (out->is_discarded()) {
-    *err = what + ": malformed manifest: not valid JSON";
+  std::string why;
+  if (!parse_json(body, out, &why)) {
+    *err = what + ": malformed manifest: " + why;
     return false;
   }
   if (!out->is_object()) {
@@ -94,7 +93,7 @@ bool classify_manifest(std::string_view content_type, const std::string& body, c
   if (type == media::kOciIndex || type == media::kDockerList) *is_index = true;
   else if (type == media::kOciManifest || type == media::kDockerManifest) *is_index = false;
   else {
-    *err = what + ": unsupported manifest type '" + type + "'";
+    *err = what + ": unsupported manifest type '" + printable(type) + "'";
     return false;
   }
   *media_type = type;
@@ -163,7 +162,7 @@ bool select_platform(const std::string& body, const std::string& what, const Pla
     auto field = [&](const char* k) { return p.contains(k) && p[k].is_string() ? p[k].get<std::string>() : ""; };
     Platform have{field("os"), field("architecture"), field("variant")};
     if (have.os == "unknown") continue;  // attestations
-    offered += (offered.empty() ? "" : ", ") + have.str();
+    offered += (offered.empty() ? "" : ", ") + printable(have.str());
     // arm64's only variant is v8: "linux/arm64" and "linux/arm64/v8" are one.
     auto norm = [](Platform x) {
       if (x.arch == "arm64" && x.variant.empty()) x.variant = "v8";

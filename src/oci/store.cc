@@ -8,10 +8,10 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "base/error.h"
+#include "oci/json.h"
 #include "oci/reference.h"
 
 namespace ctk::oci {
@@ -28,10 +28,10 @@ const char kEmptyIndex[] =
 
 std::string digest_hex(std::string_view digest) { return std::string(digest.substr(7)); }
 
-bool parse_json(const std::string& text, const std::string& what, json* out, std::string* err) {
-  *out = json::parse(text, nullptr, false);
-  if (out->is_discarded() || !out->is_object()) {
-    *err = what + ": not a JSON object";
+bool parse_object(const std::string& text, const std::string& what, json* out, std::string* err) {
+  std::string why;
+  if (!parse_json(text, out, &why) || !out->is_object()) {
+    *err = what + ": " + (why.empty() ? "not a JSON object" : why);
     return false;
   }
   return true;
@@ -128,7 +128,7 @@ bool Store::list(std::vector<Descriptor>* out, std::string* err) const {
   out->clear();
   std::string text;
   json index;
-  if (!read_index(&text, err) || !parse_json(text, root_ + "/index.json", &index, err)) return false;
+  if (!read_index(&text, err) || !parse_object(text, root_ + "/index.json", &index, err)) return false;
   if (!index.contains("manifests") || !index["manifests"].is_array()) return true;
   for (const json& m : index["manifests"]) {
     Descriptor d = to_descriptor(m);
@@ -143,7 +143,7 @@ bool Store::write_index_entries(const std::string& ref_name, const Descriptor* d
   if (!lock.lock(root_ + "/index.lock", true, err)) return false;
   std::string text;
   json index;
-  if (!read_index(&text, err) || !parse_json(text, root_ + "/index.json", &index, err)) return false;
+  if (!read_index(&text, err) || !parse_object(text, root_ + "/index.json", &index, err)) return false;
   if (!index.contains("manifests") || !index["manifests"].is_array()) index["manifests"] = json::array();
   json kept = json::array();
   *found = false;
@@ -229,7 +229,7 @@ bool Store::reachable(const Descriptor& desc, std::vector<std::string>* digests,
   // A manifest that is missing (an index entry whose children were never
   // pulled) reaches nothing more.
   if (!has_blob(desc.digest, desc.size)) return true;
-  if (!read_blob(desc.digest, &text, err) || !parse_json(text, desc.digest, &doc, err)) return false;
+  if (!read_blob(desc.digest, &text, err) || !parse_object(text, desc.digest, &doc, err)) return false;
   if (is_index) {
     if (doc.contains("manifests") && doc["manifests"].is_array())
       for (const json& m : doc["manifests"])
