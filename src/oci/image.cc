@@ -177,19 +177,28 @@ bool select_platform(const std::string& body, const std::string& what, const Pla
   return false;
 }
 
-bool load_image(const Store& store, const Descriptor& image, ImageManifest* out, std::string* err) {
+bool load_image(const Store& store, const Descriptor& image, const Platform& platform, ImageManifest* out,
+                std::string* err) {
   std::string body;
   if (!store.read_blob(image.digest, &body, err)) return false;
   std::string what = image.ref_name.empty() ? image.digest : image.ref_name;
   std::string type;
   bool is_index;
   if (!classify_manifest(image.media_type, body, what, &type, &is_index, err)) return false;
+  std::string digest = image.digest;
   if (is_index) {
     Descriptor chosen;
-    if (!select_platform(body, what, host_platform(), &chosen, err)) return false;
+    if (!select_platform(body, what, platform, &chosen, err)) return false;
     if (!store.read_blob(chosen.digest, &body, err)) return false;
+    digest = chosen.digest;
   }
-  return parse_manifest(body, what, out, err);
+  if (!parse_manifest(body, what, out, err)) return false;
+  out->digest = digest;
+  return true;
+}
+
+bool load_image(const Store& store, const Descriptor& image, ImageManifest* out, std::string* err) {
+  return load_image(store, image, host_platform(), out, err);
 }
 
 bool image_layers(const Store& store, std::string_view name, std::vector<std::string>* paths,
@@ -205,7 +214,7 @@ bool image_layers(const Store& store, std::string_view name, std::vector<std::st
     }
     paths->push_back(store.blob_path(l.digest));
   }
-  *manifest_digest = image.digest;
+  *manifest_digest = m.digest;
   return true;
 }
 

@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "oci/json.h"
 #include "oci/reference.h"
+#include "oci/rootfs_cache.h"
 
 namespace ctk::oci {
 
@@ -280,17 +281,7 @@ bool Store::collect_garbage(uint64_t* blobs, uint64_t* bytes, std::string* err) 
     ++*blobs;
     *bytes += uint64_t(st.st_size);
   }
-  // Cached root filesystems are named after their image's manifest digest.
-  std::string cache = root_ + "/rootfs";
-  if (DIR* cp = ::opendir(cache.c_str())) {
-    std::vector<std::string> stale;
-    while (dirent* e = ::readdir(cp)) {
-      std::string name = e->d_name;
-      if (name.size() > 65 && name[64] == '-' && !live.count(name.substr(0, 64))) stale.push_back(name);
-    }
-    ::closedir(cp);
-    for (const std::string& name : stale) ::unlink((cache + "/" + name).c_str());
-  }
+  rootfs_cache_prune(root_, live);
   return true;
 }
 
