@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "oci/image.h"
+#include "oci/json.h"
 #include "oci/reference.h"
 #include "oci/rootfs.h"
 
@@ -29,7 +30,7 @@ bool stored_image(const Store& store, const std::string& name, const Platform& w
   }
   if ((!config->os.empty() && config->os != want.os) ||
       (!config->architecture.empty() && config->architecture != want.arch)) {
-    *err = image->ref_name + " is for " + config->os + "/" + config->architecture + ", not " + want.str();
+    *err = image->ref_name + " is for " + printable(config->os + "/" + config->architecture) + ", not " + want.str();
     return *missing = true, false;
   }
   return true;
