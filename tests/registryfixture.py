@@ -3,6 +3,7 @@
 images built with umoci from hand-made layers around busybox-static and
 pushed with skopeo, a fault-injecting HTTP proxy with a token server, and a
 docker credential helper."""
+import gzip
 import hashlib
 import http.client
 import http.server
@@ -151,6 +152,43 @@ def _tar(entries):
                 info.mode, info.size = 0o755, len(payload)
                 t.addfile(info, io.BytesIO(payload))
     return buf.getvalue()
+
+
+def tar_bytes(files):
+    """files: (name, bytes or None for a directory)."""
+    return _tar([(name, "dir" if data is None else "file", data) for name, data in files])
+
+
+def sha(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def docker_save_files(tags=("busybox:latest",), config=None, layers=None):
+    """The members of a `docker save` tarball (legacy form): the layers
+    (tarballs, each with whether to gzip it; by default a gzip layer with
+    busybox, a plain layer with /etc/motd) in aaa/, bbb/, ..., the image
+    config (its "config" member: `config`, or a Cmd and an Env), manifest.json."""
+    if layers is None:
+        busybox = read_bytes(BUSYBOX)
+        layers = [(tar_bytes([("bin", None), ("bin/busybox", busybox), ("etc", None)]), True),
+                  (tar_bytes([("etc", None), ("etc/motd", b"loaded by ctk\n")]), False)]
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux", "created": "2024-05-01T12:00:00Z",
+        "config": {"Cmd": ["/bin/busybox", "sh"], "Env": ["PATH=/bin"]} if config is None else config,
+        "rootfs": {"type": "layers", "diff_ids": [sha(tar) for tar, _ in layers]},
+    }).encode()
+    cid = hashlib.sha256(config).hexdigest()
+    dirs = [chr(ord("a") + i) * 3 for i in range(len(layers))]
+    manifest = [{"Config": f"{cid}.json", "RepoTags": list(tags), "Layers": [f"{d}/layer.tar" for d in dirs]}]
+    files = []
+    for d, (tar, compress) in zip(dirs, layers):
+        files += [(d, None), (f"{d}/VERSION", b"1.0"),
+                  (f"{d}/layer.tar", gzip.compress(tar, mtime=0) if compress else tar)]
+    return files + [
+        (f"{cid}.json", config),
+        ("manifest.json", json.dumps(manifest).encode()),
+        ("repositories", b"{}"),
+    ]
 
 
 def build_layout(workdir, big=2 << 20, arm_busybox=None):

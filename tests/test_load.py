@@ -6,7 +6,6 @@ fails with one line and leaves no reference and nothing half-written."""
 import glob
 import gzip
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -16,53 +15,12 @@ import tempfile
 import unittest
 
 import registryfixture as rf
+from registryfixture import docker_save_files, sha, tar_bytes
 
 MISSING = [t for t in ("skopeo", "umoci", "e2fsck") if not shutil.which(t)]
 if not os.path.exists(rf.BUSYBOX):
     MISSING.append(rf.BUSYBOX + " (busybox-static)")
 SKIP = f"missing tools: {', '.join(MISSING)}" if MISSING else ""
-
-
-def tar_bytes(files):
-    """files: (name, bytes or None for a directory)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
-        for name, data in files:
-            info = tarfile.TarInfo(name)
-            info.mtime = 1700000000
-            if data is None:
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-                t.addfile(info)
-            else:
-                info.mode, info.size = 0o755, len(data)
-                t.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def sha(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def docker_save_files(tags=("busybox:latest",)):
-    """The members of a `docker save` tarball (legacy form): a gzip layer with
-    busybox, a plain layer with /etc/motd, the config, manifest.json."""
-    busybox = rf.read_bytes(rf.BUSYBOX)
-    l1 = tar_bytes([("bin", None), ("bin/busybox", busybox), ("etc", None)])
-    l2 = tar_bytes([("etc", None), ("etc/motd", b"loaded by ctk\n")])
-    config = json.dumps({
-        "architecture": "amd64", "os": "linux", "created": "2024-05-01T12:00:00Z",
-        "config": {"Cmd": ["/bin/busybox", "sh"], "Env": ["PATH=/bin"]},
-        "rootfs": {"type": "layers", "diff_ids": [sha(l1), sha(l2)]},
-    }).encode()
-    cid = hashlib.sha256(config).hexdigest()
-    manifest = [{"Config": f"{cid}.json", "RepoTags": list(tags), "Layers": ["aaa/layer.tar", "bbb/layer.tar"]}]
-    return [
-        ("aaa", None), ("aaa/VERSION", b"1.0"), ("aaa/layer.tar", gzip.compress(l1, mtime=0)),
-        ("bbb", None), ("bbb/VERSION", b"1.0"), ("bbb/layer.tar", l2),
-        (f"{cid}.json", config),
-        ("manifest.json", json.dumps(manifest).encode()),
-        ("repositories", b"{}"),
-    ]
 
 
 class LoadTest(unittest.TestCase):

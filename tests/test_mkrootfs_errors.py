@@ -131,17 +131,6 @@ class BadInputTest(ImageTestCase):
             f.write(b"this is not an archive\n" * 100)
         self.assert_bad_input([layer], "garbage.tar")
 
-    def test_duplicate_entry(self):
-        layer = self.tar([(tinfo("dir/same"), b"1"), (tinfo("dir/other"), b"2"),
-                          (tinfo("dir/same"), b"3")])
-        line = self.assert_bad_input([layer], "'dir/same'")
-        self.assertIn("duplicate", line)
-
-    def test_duplicate_directory_entry(self):
-        layer = self.tar([(tinfo("d", tarfile.DIRTYPE, mode=0o755), None),
-                          (tinfo("d/", tarfile.DIRTYPE, mode=0o700), None)])
-        self.assert_bad_input([layer], "'d/'")
-
     def test_name_too_long(self):
         layer = self.tar([(tinfo("d/" + "n" * 256), b"x")])
         self.assert_bad_input([layer], "n" * 256)

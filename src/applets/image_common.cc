@@ -22,4 +22,9 @@ bool registry_options(const Flags& flags, oci::RegistryOptions* out, std::string
   return true;
 }
 
+bool pull_options(const Flags& flags, oci::PullOptions* out, std::string* err) {
+  if (!registry_options(flags, &out->registry, err)) return false;
+  return !flags.has("platform") || oci::parse_platform(flags.get("platform"), &out->platform, err);
+}
+
 }  // namespace ctk

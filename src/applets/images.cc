@@ -1,11 +1,11 @@
 // ctk images: the images in the store.
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
 #include "applets/applet.h"
 #include "applets/image_common.h"
 #include "base/strings.h"
 #include "oci/image.h"
+#include "oci/json.h"
 
 namespace ctk {
 
@@ -37,10 +37,10 @@ int images_main(const Flags& flags) {
       size = m.config.size;
       for (const oci::Descriptor& l : m.layers) size += l.size;
       std::string config;
-      if (store.read_blob(m.config.digest, &config, &err)) {
-        auto c = nlohmann::json::parse(config, nullptr, false);
-        if (c.is_object() && c.contains("created") && c["created"].is_string()) created = c["created"];
-      }
+      nlohmann::json c;
+      if (store.read_blob(m.config.digest, &config, &err) && oci::parse_json(config, &c, &err) && c.is_object() &&
+          c.contains("created") && c["created"].is_string())
+        created = c["created"];
     }
     out.push_back({{"name", d.ref_name}, {"digest", d.digest}, {"mediaType", d.media_type},
                    {"size", size}, {"created", created}});

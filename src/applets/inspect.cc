@@ -2,13 +2,13 @@
 // and config, as JSON.
 #include <cstdio>
 #include <memory>
-#include <nlohmann/json.hpp>
 
 #include "applets/applet.h"
 #include "applets/container_common.h"
 #include "applets/image_common.h"
 #include "container/inspect.h"
 #include "oci/image.h"
+#include "oci/json.h"
 
 namespace ctk {
 
@@ -48,11 +48,17 @@ int inspect_main(const Flags& flags) {
     if (!store.resolve(name, &d, &err) || !store.read_blob(d.digest, &manifest, &err) ||
         !oci::load_image(store, d, &m, &err) || !store.read_blob(m.config.digest, &config, &err))
       return fail(self, err);
+    // Shown as they are, wrongly typed fields included; only what is not
+    // JSON at all cannot be.
+    nlohmann::json manifest_json, config_json;
+    if (!oci::parse_json(manifest, &manifest_json, &err)) return fail(self, d.ref_name + ": manifest: " + err);
+    if (!oci::parse_json(config, &config_json, &err))
+      return fail(self, d.ref_name + ": config " + m.config.digest + ": " + err);
     out.push_back({{"Name", d.ref_name},
                    {"Digest", d.digest},
                    {"MediaType", d.media_type},
-                   {"Manifest", nlohmann::json::parse(manifest, nullptr, false)},
-                   {"Config", nlohmann::json::parse(config, nullptr, false)}});
+                   {"Manifest", std::move(manifest_json)},
+                   {"Config", std::move(config_json)}});
   }
   std::printf("%s\n", out.dump(2).c_str());
   return 0;

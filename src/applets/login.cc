@@ -39,7 +39,7 @@ int login_main(const Flags& flags) {
   if (!registry_of(flags.positional().empty() ? "docker.io" : flags.positional()[0], &registry, &err))
     return fail(self, err), kExitUsage;
   if (!flags.has("username")) return fail(self, "no --username given"), kExitUsage;
-  oci::Credential cred{flags.get("username"), flags.get("password")};
+  oci::Credential cred{flags.get("username"), flags.get("password"), ""};
   if (flags.has("password-stdin")) {
     if (flags.has("password")) return fail(self, "--password and --password-stdin exclude each other"), kExitUsage;
     std::getline(std::cin, cred.password);

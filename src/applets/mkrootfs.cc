@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "applets/applet.h"
+#include "applets/image_common.h"
 #include "base/heap.h"
 #include "base/strings.h"
 #include "ext4/format.h"
@@ -18,6 +19,7 @@ const Option kOptions[] = {
     {"size", 0, "SIZE", "Image size, e.g. 512M or 4G (default: content plus headroom)"},
     {"journal", 0, "", "Add an ext4 journal"},
     {"timings", 0, "", "Print the time each phase took"},
+    kRootOption,
 };
 
 int mkrootfs_main(const Flags& flags) {
@@ -27,6 +29,7 @@ int mkrootfs_main(const Flags& flags) {
   req.inputs = flags.positional();
   if (req.inputs.empty()) return fail(self, "no layers given; see 'ctk mkrootfs --help'"), kExitUsage;
   req.output = flags.get("output", "rootfs.ext4");
+  req.store_root = flags.get("root");
   if (flags.has("size")) {
     auto size = parse_size(flags.get("size"));
     if (!size) return fail(self, "invalid --size '" + flags.get("size") + "'"), kExitUsage;

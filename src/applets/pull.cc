@@ -15,16 +15,12 @@ extern const Applet kPullApplet;
 
 namespace {
 
-const Option kOptions[] = {
+constexpr Option kOwnOptions[] = {
     {"platform", 0, "PLATFORM", "os/arch[/variant] to pick from a multi-platform image (default: this host's)"},
     {"jobs", 'j', "N", "Download N blobs at once (default: 4)"},
     {"quiet", 'q', "", "Print only the image digest"},
-    kTlsVerifyOption,
-    kCertDirOption,
-    kPlainHttpOption,
-    kAuthfileOption,
-    kRootOption,
 };
+constexpr auto kOptions = join_options(kOwnOptions, kPullOptions);
 
 int pull_main(const Flags& flags) {
   const Applet& self = kPullApplet;
@@ -33,9 +29,7 @@ int pull_main(const Flags& flags) {
   oci::Reference ref;
   if (!oci::parse_reference(flags.positional()[0], &ref, &err)) return fail(self, err), kExitUsage;
   oci::PullOptions options;
-  if (!registry_options(flags, &options.registry, &err)) return fail(self, err), kExitUsage;
-  if (flags.has("platform") && !oci::parse_platform(flags.get("platform"), &options.platform, &err))
-    return fail(self, err), kExitUsage;
+  if (!pull_options(flags, &options, &err)) return fail(self, err), kExitUsage;
   if (flags.has("jobs")) {
     options.jobs = std::atoi(flags.get("jobs").c_str());
     if (options.jobs < 1 || options.jobs > 64) return fail(self, "invalid --jobs '" + flags.get("jobs") + "': want 1-64"), kExitUsage;

@@ -15,6 +15,7 @@
 #include <random>
 #include <set>
 
+#include "base/test_dir.h"
 #include "ext4/format.h"
 #include "ext4/writer.h"
 
@@ -22,16 +23,6 @@ using namespace ctk::ext4;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "ctk-reader-XXXXXX").string();
-    REQUIRE(::mkdtemp(t.data()) != nullptr);
-    path = t;
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -130,7 +121,7 @@ std::vector<Xattr> sorted(std::vector<Xattr> v) {
 }  // namespace
 
 TEST_CASE("reader: round trip of a ctk image") {
-  TempDir tmp;
+  ctk::testing::TempDir tmp;
   std::string img = tmp.path + "/img";
   constexpr int kFragments = 1500;  // over 4 * 340 extents: a depth-2 tree
   // What "multi" gets; the writer's tree is gone once the image is built.
@@ -340,7 +331,7 @@ TEST_CASE("reader: images made by mke2fs") {
     MESSAGE("mke2fs not found; skipping");
     return;
   }
-  TempDir tmp;
+  ctk::testing::TempDir tmp;
   std::string src = tmp.path + "/src";
   fs::create_directories(src + "/sub/deep");
   fs::create_directories(src + "/many");
@@ -446,7 +437,7 @@ void walk_all(Reader& r, uint32_t ino, int depth, std::set<uint32_t>* seen) {
 }  // namespace
 
 TEST_CASE("reader: malformed images give errors") {
-  TempDir tmp;
+  ctk::testing::TempDir tmp;
   std::string good = tmp.path + "/good";
   WriterOptions options;
   options.size = 4 << 20;

@@ -36,8 +36,7 @@ struct Node;
 
 struct DirEntry {
   Node* node;
-  int layer;           // the layer that created this entry
-  bool named = false;  // named by an archive entry of that layer (not implied by a path)
+  int layer;  // the layer that created this entry, or last gave it (a directory merged)
 };
 
 struct Node {

@@ -59,7 +59,6 @@ TEST_CASE("resolve_parent creates missing directories only when asked") {
   CHECK(a->is_dir());
   CHECK(t.lookup(a, "b") == dir);
   CHECK(dir->parent == a);
-  CHECK(t.entry(t.root(), "a")->named == false);
   REQUIRE(t.resolve_parent("top", false, 1, &dir, &leaf, &err));
   CHECK(dir == t.root());
   CHECK(leaf == "top");
@@ -112,7 +111,6 @@ TEST_CASE("a layer writing below a lower directory holds that directory") {
   REQUIRE(t.resolve_parent("p/sub/new", true, 2, &dir, &leaf, &err));
   CHECK(t.entry(t.root(), "p")->layer == 2);
   CHECK(t.entry(p, "sub")->layer == 2);
-  CHECK_FALSE(t.entry(p, "sub")->named);
 }
 
 TEST_CASE("unlink drops link counts through a subtree") {

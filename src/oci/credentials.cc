@@ -5,12 +5,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <nlohmann/json.hpp>
 
 #include "base/error.h"
 #include "base/strings.h"
 #include "oci/cred_helper.h"
 #include "oci/fsutil.h"
+#include "oci/json.h"
 #include "oci/reference.h"
 
 namespace ctk::oci {
@@ -40,9 +40,9 @@ bool load(const std::string& path, json* out, std::string* err) {
     *out = json::object();
     return true;
   }
-  *out = json::parse(text, nullptr, false);
-  if (out->is_discarded() || !out->is_object()) {
-    *err = path + ": not a JSON object";
+  std::string why;
+  if (!parse_json(text, out, &why) || !out->is_object()) {
+    *err = path + ": " + (why.empty() ? "not a JSON object" : why);
     return false;
   }
   return true;
@@ -93,9 +93,10 @@ bool call_helper(const std::string& config, const std::string& helper, const std
 // A helper's answer to `get`: {"ServerURL": .., "Username": .., "Secret": ..}.
 bool parse_helper_answer(const std::string& text, const std::string& what, Credential* out, bool* found,
                          std::string* err) {
-  json doc = json::parse(text, nullptr, false);
-  if (!doc.is_object() || !doc.contains("Username") || !doc["Username"].is_string() || !doc.contains("Secret") ||
-      !doc["Secret"].is_string()) {
+  json doc;
+  std::string ignored;
+  if (!parse_json(text, &doc, &ignored) || !doc.is_object() || !doc.contains("Username") ||
+      !doc["Username"].is_string() || !doc.contains("Secret") || !doc["Secret"].is_string()) {
     *err = what + ": answer is not JSON with \"Username\" and \"Secret\"";
     return false;
   }

@@ -6,14 +6,14 @@
 
 #include <cstdlib>
 
+#include "base/test_dir.h"
 #include "oci/fsutil.h"
 
 using namespace ctk::oci;
 
 TEST_CASE("credentials: docker config.json") {
-  char tmpl[] = "/tmp/ctk-cred-test-XXXXXX";
-  REQUIRE(mkdtemp(tmpl));
-  std::string dir = tmpl, file = dir + "/docker/config.json", err;
+  ctk::testing::TempDir tmp;
+  std::string dir = tmp.path, file = dir + "/docker/config.json", err;
   Credential c;
   bool found = true;
   REQUIRE(find_credential(file, "docker.io", &c, &found, &err));
@@ -38,7 +38,7 @@ TEST_CASE("credentials: docker config.json") {
   CHECK(c.identity_token == "rt-1");
   CHECK(c.user.empty());
 
-  REQUIRE(store_credential(file, "reg.local:5000", {"bob", "p:w"}, &err));
+  REQUIRE(store_credential(file, "reg.local:5000", {"bob", "p:w", ""}, &err));
   REQUIRE(find_credential(file, "reg.local:5000", &c, &found, &err));
   CHECK(c.user == "bob");
   CHECK(c.password == "p:w");

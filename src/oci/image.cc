@@ -2,8 +2,7 @@
 
 #include <sys/utsname.h>
 
-#include <nlohmann/json.hpp>
-
+#include "oci/json.h"
 #include "oci/reference.h"
 
 namespace ctk::oci {
@@ -29,9 +28,9 @@ bool parse_descriptor(const json& j, const std::string& what, const std::string&
 }
 
 bool parse_object(const std::string& body, const std::string& what, json* out, std::string* err) {
-  *out = json::parse(body, nullptr, false);
-  if (out->is_discarded()) {
-    *err = what + ": malformed manifest: not valid JSON";
+  std::string why;
+  if (!parse_json(body, out, &why)) {
+    *err = what + ": malformed manifest: " + why;
     return false;
   }
   if (!out->is_object()) {
@@ -94,7 +93,7 @@ bool classify_manifest(std::string_view content_type, const std::string& body, c
   if (type == media::kOciIndex || type == media::kDockerList) *is_index = true;
   else if (type == media::kOciManifest || type == media::kDockerManifest) *is_index = false;
   else {
-    *err = what + ": unsupported manifest type '" + type + "'";
+    *err = what + ": unsupported manifest type '" + printable(type) + "'";
     return false;
   }
   *media_type = type;
@@ -163,7 +162,7 @@ bool select_platform(const std::string& body, const std::string& what, const Pla
     auto field = [&](const char* k) { return p.contains(k) && p[k].is_string() ? p[k].get<std::string>() : ""; };
     Platform have{field("os"), field("architecture"), field("variant")};
     if (have.os == "unknown") continue;  // attestations
-    offered += (offered.empty() ? "" : ", ") + have.str();
+    offered += (offered.empty() ? "" : ", ") + printable(have.str());
     // arm64's only variant is v8: "linux/arm64" and "linux/arm64/v8" are one.
     auto norm = [](Platform x) {
       if (x.arch == "arm64" && x.variant.empty()) x.variant = "v8";
@@ -178,19 +177,28 @@ bool select_platform(const std::string& body, const std::string& what, const Pla
   return false;
 }
 
-bool load_image(const Store& store, const Descriptor& image, ImageManifest* out, std::string* err) {
+bool load_image(const Store& store, const Descriptor& image, const Platform& platform, ImageManifest* out,
+                std::string* err) {
   std::string body;
   if (!store.read_blob(image.digest, &body, err)) return false;
   std::string what = image.ref_name.empty() ? image.digest : image.ref_name;
   std::string type;
   bool is_index;
   if (!classify_manifest(image.media_type, body, what, &type, &is_index, err)) return false;
+  std::string digest = image.digest;
   if (is_index) {
     Descriptor chosen;
-    if (!select_platform(body, what, host_platform(), &chosen, err)) return false;
+    if (!select_platform(body, what, platform, &chosen, err)) return false;
     if (!store.read_blob(chosen.digest, &body, err)) return false;
+    digest = chosen.digest;
   }
-  return parse_manifest(body, what, out, err);
+  if (!parse_manifest(body, what, out, err)) return false;
+  out->digest = digest;
+  return true;
+}
+
+bool load_image(const Store& store, const Descriptor& image, ImageManifest* out, std::string* err) {
+  return load_image(store, image, host_platform(), out, err);
 }
 
 bool image_layers(const Store& store, std::string_view name, std::vector<std::string>* paths,
@@ -206,7 +214,7 @@ bool image_layers(const Store& store, std::string_view name, std::vector<std::st
     }
     paths->push_back(store.blob_path(l.digest));
   }
-  *manifest_digest = image.digest;
+  *manifest_digest = m.digest;
   return true;
 }
 

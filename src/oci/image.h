@@ -26,6 +26,7 @@ Platform host_platform();
 struct ImageManifest {
   Descriptor config;
   std::vector<Descriptor> layers;  // lowest first
+  std::string digest;  // the manifest's own, filled by load_image (of an index: the platform's manifest)
 };
 
 // Decides whether a fetched document is an index or an image manifest, from
@@ -42,12 +43,14 @@ bool select_platform(const std::string& body, const std::string& what, const Pla
 // mapped, as skopeo does), which skopeo and umoci require in an OCI layout.
 bool docker_to_oci_manifest(const std::string& body, const std::string& what, std::string* out, std::string* err);
 
-// An image in the store: its manifest (an index entry resolves to the host's
-// platform).
+// An image in the store: its manifest (an index entry resolves to `platform`,
+// or the host's).
+bool load_image(const Store& store, const Descriptor& image, const Platform& platform, ImageManifest* out,
+                std::string* err);
 bool load_image(const Store& store, const Descriptor& image, ImageManifest* out, std::string* err);
 
-// The layer blobs of the image `name` (as for Store::resolve), lowest first,
-// and the manifest's digest.
+// The layer blobs of the image `name` (as for Store::resolve; the host's
+// platform of an index), lowest first, and the manifest's digest.
 bool image_layers(const Store& store, std::string_view name, std::vector<std::string>* paths,
                   std::string* manifest_digest, std::string* err);
 

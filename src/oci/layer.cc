@@ -149,11 +149,13 @@ bool LayerApplier::apply_entry(const ArchiveEntry& e, EntryData& data, std::stri
     return false;
   }
 
+  // An entry for a path that exists replaces what is there, whichever layer
+  // put it there (one layer giving a path twice included), as docker,
+  // containerd and `tar -x --recursive-unlink` do: a directory over a
+  // directory merges (its children stay, its metadata is the later entry's);
+  // anything else drops the old entry first, a directory's whole subtree with
+  // it. Hard links made to an old file keep the old file.
   ext4::DirEntry* existing = tree.entry(dir, leaf);
-  if (existing && existing->layer == layer_ && existing->named) {
-    *err = "duplicate entry";
-    return false;
-  }
 
   if (e.hardlink) {
     std::string target_path;
@@ -171,12 +173,9 @@ bool LayerApplier::apply_entry(const ArchiveEntry& e, EntryData& data, std::stri
       *err = "hard link to a directory '" + e.link + "'";
       return false;
     }
-    if (existing && existing->node == target) {
-      existing->named = true;
-      return true;
-    }
+    if (existing && existing->node == target) return true;  // a link to itself
     if (existing) tree.unlink(dir, leaf);
-    tree.link(dir, leaf, target, layer_)->named = true;
+    tree.link(dir, leaf, target, layer_);
     return true;
   }
 
@@ -184,13 +183,12 @@ bool LayerApplier::apply_entry(const ArchiveEntry& e, EntryData& data, std::stri
     if (existing && existing->node->is_dir()) {  // merge: keep lower layers' children
       set_meta(existing->node);
       existing->layer = layer_;
-      existing->named = true;
       return true;
     }
     if (existing) tree.unlink(dir, leaf);
     ext4::Node* n = tree.make(S_IFDIR);
     set_meta(n);
-    tree.link(dir, leaf, n, layer_)->named = true;
+    tree.link(dir, leaf, n, layer_);
     return true;
   }
 
@@ -213,7 +211,7 @@ bool LayerApplier::apply_entry(const ArchiveEntry& e, EntryData& data, std::stri
     n->rdev_major = e.rdev_major;
     n->rdev_minor = e.rdev_minor;
   }
-  tree.link(dir, leaf, n, layer_)->named = true;
+  tree.link(dir, leaf, n, layer_);
 
   if (type == S_IFREG) {
     if (size < 0) {

@@ -2,7 +2,8 @@
 // compressed; detected from content) to an ext4 image being written, with the
 // image-spec's semantics: whiteouts (.wh.NAME), opaque directories
 // (.wh..wh..opq), replacement of files by directories and back, hard links
-// into earlier layers. Nothing is ever extracted to the host.
+// into earlier layers; a path given twice is what its last entry says, as
+// docker and containerd apply such layers. Nothing is ever extracted to the host.
 #pragma once
 
 #include <string>

@@ -6,12 +6,12 @@
 
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "base/error.h"
 #include "oci/archive_source.h"
 #include "oci/image.h"
+#include "oci/json.h"
 #include "oci/reference.h"
 
 namespace ctk::oci {
@@ -25,6 +25,7 @@ using nlohmann::json;
 constexpr uint64_t kSmallFile = 1 << 20;
 constexpr uint64_t kMaxHeld = 256 << 20;
 constexpr uint64_t kMaxTopLevel = 16 << 20;  // manifest.json, index.json
+constexpr int kMaxIndexNesting = 4;          // an index of indexes of ... of manifests
 constexpr size_t kHead = 10;                 // enough for any compression's magic number
 constexpr std::string_view kBlobPrefix = "blobs/sha256/";
 // docker save (25 and later) names images here; ref.name holds only the tag.
@@ -93,7 +94,8 @@ class Loader {
   std::string head(const Entry& e) const;
   bool load_docker(Refs* refs, std::string* err);
   bool load_oci(Refs* refs, std::string* err);
-  bool import(Descriptor* d, const std::string& image, bool manifest, std::string* err);
+  // `depth`: how many indexes lead to d.
+  bool import(Descriptor* d, const std::string& image, bool manifest, int depth, std::string* err);
 
   Store& store_;
   std::string what_;
@@ -101,6 +103,9 @@ class Loader {
   uint64_t held_ = 0;
   std::string docker_manifest_, index_;
   bool has_docker_manifest_ = false, has_index_ = false;
+  // Manifests and indexes imported, with their media types: each is read
+  // once however many indexes list it.
+  std::map<std::string, std::string> imported_;
 };
 
 bool Loader::read(int fd, std::string* err) {
@@ -112,7 +117,7 @@ bool Loader::read(int fd, std::string* err) {
 
 bool Loader::read_entry(const std::string& name, const ArchiveEntry& e, EntryData& data, std::string* err) {
   auto fail = [&](const std::string& why) {
-    *err = what_ + ": '" + name + "': " + why;
+    *err = what_ + ": '" + printable(name) + "': " + why;
     return false;
   };
   uint64_t size = e.size > 0 ? uint64_t(e.size) : 0;
@@ -178,7 +183,7 @@ bool Loader::read_entry(const std::string& name, const ArchiveEntry& e, EntryDat
 bool Loader::store_entry(const std::string& name, Entry** out, std::string* err) {
   auto it = entries_.find(name);
   if (it == entries_.end()) {
-    *err = what_ + ": '" + name + "' is listed but not in the archive";
+    *err = what_ + ": '" + printable(name) + "' is listed but not in the archive";
     return false;
   }
   Entry& e = it->second;
@@ -204,9 +209,10 @@ std::string Loader::head(const Entry& e) const {
 
 bool Loader::load_docker(Refs* refs, std::string* err) {
   const std::string where = what_ + ": manifest.json";
-  json doc = json::parse(docker_manifest_, nullptr, false);
-  if (!doc.is_array()) {
-    *err = where + ": not a JSON array";
+  json doc;
+  std::string why;
+  if (!parse_json(docker_manifest_, &doc, &why) || !doc.is_array()) {
+    *err = where + ": " + (why.empty() ? "not a JSON array" : why);
     return false;
   }
   for (size_t i = 0; i < doc.size(); ++i) {
@@ -230,9 +236,9 @@ bool Loader::load_docker(Refs* refs, std::string* err) {
     if (!store_entry(clean_name(image["Config"].get<std::string>()), &config, err) ||
         !store_.read_blob(config->digest, &body, err))
       return false;
-    json cfg = json::parse(body, nullptr, false);
-    if (!cfg.is_object()) {
-      *err = at + ": config '" + image["Config"].get<std::string>() + "' is not a JSON object";
+    json cfg;
+    if (!parse_json(body, &cfg, &why) || !cfg.is_object()) {
+      *err = at + ": config '" + printable(image["Config"].get<std::string>()) + "': " + (why.empty() ? "not a JSON object" : why);
       return false;
     }
     const json& layer_names = image["Layers"];
@@ -256,12 +262,12 @@ bool Loader::load_docker(Refs* refs, std::string* err) {
       if (!store_entry(name, &layer, err)) return false;
       std::string type;
       if (!layer_media_type(head(*layer), &type)) {
-        *err = what_ + ": '" + name + "': compressed with neither gzip nor zstd, which OCI layers allow";
+        *err = what_ + ": '" + printable(name) + "': compressed with neither gzip nor zstd, which OCI layers allow";
         return false;
       }
       // A plain layer's digest is its diff_id: a check that comes free.
       if (type == kLayerTar && diff_ids && (*diff_ids)[l] != layer->digest) {
-        *err = what_ + ": '" + name + "': content does not match its diff_id in the config (got " +
+        *err = what_ + ": '" + printable(name) + "': content does not match its diff_id in the config (got " +
                layer->digest + ")";
         return false;
       }
@@ -292,7 +298,12 @@ bool Loader::load_docker(Refs* refs, std::string* err) {
 
 bool Loader::load_oci(Refs* refs, std::string* err) {
   const std::string where = what_ + ": index.json";
-  json doc = json::parse(index_, nullptr, false);
+  json doc;
+  std::string why;
+  if (!parse_json(index_, &doc, &why)) {
+    *err = where + ": " + why;
+    return false;
+  }
   if (!doc.is_object() || !doc.contains("manifests") || !doc["manifests"].is_array()) {
     *err = where + ": no manifests array";
     return false;
@@ -310,7 +321,7 @@ bool Loader::load_oci(Refs* refs, std::string* err) {
       *err = where + ": image " + d.digest + " has no name (" + std::string(kRefNameAnnotation) + ")";
       return false;
     }
-    if (!import(&d, name, true, err)) return false;
+    if (!import(&d, name, true, 0, err)) return false;
     // A full reference is recorded as pull would; a bare tag ("v1", as
     // skopeo and umoci write) as it is.
     Reference ref;
@@ -324,49 +335,63 @@ bool Loader::load_oci(Refs* refs, std::string* err) {
 // Puts blob `d` in the store (it may be there already) and, for a manifest
 // or index, what it reaches; fills a manifest's media type when its
 // descriptor has none.
-bool Loader::import(Descriptor* d, const std::string& image, bool manifest, std::string* err) {
+bool Loader::import(Descriptor* d, const std::string& image, bool manifest, int depth, std::string* err) {
   std::string name = std::string(kBlobPrefix) + d->digest.substr(7);
   if (entries_.count(name)) {
     Entry* e;
     if (!store_entry(name, &e, err)) return false;
     if (e->size != d->size) {
-      *err = what_ + ": " + image + ": blob " + d->digest + " has " + std::to_string(e->size) +
+      *err = what_ + ": " + printable(image) + ": blob " + d->digest + " has " + std::to_string(e->size) +
              " bytes, its descriptor says " + std::to_string(d->size);
       return false;
     }
   } else if (!store_.has_blob(d->digest, d->size)) {
-    *err = what_ + ": " + image + ": blob " + d->digest + " is listed but not in the archive";
+    *err = what_ + ": " + printable(image) + ": blob " + d->digest + " is listed but not in the archive";
     return false;
   }
   if (!manifest) return true;
+  if (auto it = imported_.find(d->digest); it != imported_.end()) {
+    d->media_type = it->second;
+    return true;
+  }
   std::string body, type;
   bool is_index;
   if (!store_.read_blob(d->digest, &body, err) || !classify_manifest(d->media_type, body, image, &type, &is_index, err))
     return false;
   d->media_type = type;
+  imported_[d->digest] = type;
   if (!is_index) {
     ImageManifest m;
-    if (!parse_manifest(body, image, &m, err) || !import(&m.config, image, false, err)) return false;
+    if (!parse_manifest(body, image, &m, err) || !import(&m.config, image, false, depth, err)) return false;
     for (Descriptor& l : m.layers)
-      if (!import(&l, image, false, err)) return false;
+      if (!import(&l, image, false, depth, err)) return false;
     return true;
   }
-  json doc = json::parse(body, nullptr, false);
+  if (depth == kMaxIndexNesting) {
+    *err = what_ + ": " + printable(image) + ": indexes nested more than " + std::to_string(kMaxIndexNesting) + " deep";
+    return false;
+  }
+  json doc;
+  std::string why;
+  if (!parse_json(body, &doc, &why)) {
+    *err = what_ + ": " + printable(image) + ": malformed index: " + why;
+    return false;
+  }
   if (!doc.contains("manifests") || !doc["manifests"].is_array()) {
-    *err = what_ + ": " + image + ": malformed index: no manifests array";
+    *err = what_ + ": " + printable(image) + ": malformed index: no manifests array";
     return false;
   }
   for (const json& m : doc["manifests"]) {
     Descriptor child;
     if (!parse_descriptor(m, &child)) {
-      *err = what_ + ": " + image + ": malformed index: an entry has no sha256 digest and size";
+      *err = what_ + ": " + printable(image) + ": malformed index: an entry has no sha256 digest and size";
       return false;
     }
     // An index may name platforms the archive leaves out, as the index of a
     // pulled image does; those present must be complete.
     if (!entries_.count(std::string(kBlobPrefix) + child.digest.substr(7)) && !store_.has_blob(child.digest, child.size))
       continue;
-    if (!import(&child, image, true, err)) return false;
+    if (!import(&child, image, true, depth + 1, err)) return false;
   }
   return true;
 }

@@ -4,11 +4,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "base/sha256.h"
 #include "base/strings.h"
+#include "oci/json.h"
 #include "oci/reference.h"
 
 namespace ctk::oci {
@@ -59,12 +59,13 @@ std::string parse_challenge(std::string_view header, std::map<std::string, std::
 
 std::string status_text(const http::Response& resp) {
   // Registries explain errors as {"errors":[{"code":..,"message":..}]}.
-  auto doc = nlohmann::json::parse(resp.body, nullptr, false);
-  if (doc.is_object() && doc.contains("errors") && doc["errors"].is_array() && !doc["errors"].empty()) {
+  nlohmann::json doc;
+  std::string ignored;
+  if (parse_json(resp.body, &doc, &ignored) && doc.is_object() && doc.contains("errors") && doc["errors"].is_array() && !doc["errors"].empty()) {
     const auto& e = doc["errors"][0];
     std::string code = e.contains("code") && e["code"].is_string() ? e["code"].get<std::string>() : "";
     std::string msg = e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : "";
-    if (!code.empty() || !msg.empty()) return code + (msg.empty() ? "" : ": " + msg);
+    if (!code.empty() || !msg.empty()) return printable(code + (msg.empty() ? "" : ": " + msg));
   }
   return "HTTP " + std::to_string(resp.status);
 }
@@ -221,9 +222,9 @@ bool Registry::authenticate(http::Client& client, const std::string& challenge, 
     *err = registry_ + ": token server " + url.origin() + " answered " + status_text(resp);
     return false;
   }
-  auto doc = nlohmann::json::parse(resp.body, nullptr, false);
-  std::string token;
-  if (doc.is_object()) {
+  nlohmann::json doc;
+  std::string token, ignored;
+  if (parse_json(resp.body, &doc, &ignored) && doc.is_object()) {
     for (const char* key : {"token", "access_token"})
       if (doc.contains(key) && doc[key].is_string() && token.empty()) token = doc[key];
   }
@@ -233,8 +234,10 @@ bool Registry::authenticate(http::Client& client, const std::string& challenge, 
   }
   // The spec's default lifetime is 60 s. Renew a little early (10 s, or a
   // quarter of a short lifetime) so a token does not expire in flight.
+  // A lifetime past a day is taken as a day: in milliseconds, a huge one
+  // would overflow.
   int64_t ttl = doc.contains("expires_in") && doc["expires_in"].is_number_integer() ? doc["expires_in"].get<int64_t>() : 0;
-  std::chrono::milliseconds life = std::chrono::seconds(ttl > 0 ? ttl : 60);
+  std::chrono::milliseconds life = std::chrono::seconds(ttl > 0 ? std::min<int64_t>(ttl, 86400) : 60);
   Token t{token, asked + life - std::min<std::chrono::milliseconds>(std::chrono::seconds(10), life / 4)};
   std::lock_guard<std::mutex> lock(mu_);
   tokens_[scope] = t;

@@ -1,7 +1,8 @@
-// Builds a container root filesystem image (ext4) from image layers. The one
-// entry point `mkrootfs`, `run` and `boot` use. An input that is not a file is
-// an image in the store and stands for its layers; the image built from one
-// store image is cached (rootfs_cache.h), so a second build is a copy.
+// Builds a container root filesystem image (ext4) from image layers: the
+// entry point of `mkrootfs`. An input that is not a file is an image in the
+// store and stands for its layers; the image built from one store image is
+// the store's cache entry (rootfs_cache.h), so a second build is a copy.
+// Containers take cache entries themselves (image_rootfs.h).
 #pragma once
 
 #include <array>
@@ -11,6 +12,7 @@
 
 #include "base/timer.h"
 #include "ext4/writer.h"
+#include "oci/rootfs_cache.h"
 
 namespace ctk::oci {
 
@@ -29,5 +31,15 @@ struct RootfsResult {
 
 bool build_rootfs(const RootfsRequest& request, Timings& timings, RootfsResult* result,
                   std::string* err);
+
+// Applies layer files (or pipes), lowest first, to a new image written to fd,
+// an empty regular file that `what` names in errors.
+bool write_rootfs(const std::vector<std::string>& layers, ext4::WriterOptions options, int fd,
+                  const std::string& what, Timings& timings, RootfsResult* result, std::string* err);
+
+// write_rootfs as a cache entry's builder; it refers to its arguments, which
+// must outlive it.
+RootfsBuilder layers_builder(const std::vector<std::string>& layers, const ext4::WriterOptions& options,
+                             Timings& timings);
 
 }  // namespace ctk::oci

@@ -1,10 +1,10 @@
 #include "oci/save.h"
 
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "base/atomic_file.h"
 #include "oci/image.h"
+#include "oci/json.h"
 #include "oci/reference.h"
 #include "oci/tar_writer.h"
 
@@ -40,7 +40,12 @@ bool collect(const Store& store, const Descriptor& d, const std::string& image, 
       if (!collect(store, l, image, seen, out, err)) return false;
     return true;
   }
-  json doc = json::parse(body, nullptr, false);
+  json doc;
+  std::string why;
+  if (!parse_json(body, &doc, &why)) {
+    *err = image + ": malformed index: " + why;
+    return false;
+  }
   if (!doc.is_object() || !doc.contains("manifests") || !doc["manifests"].is_array()) {
     *err = image + ": malformed index: no manifests array";
     return false;

@@ -8,11 +8,12 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "base/error.h"
+#include "oci/json.h"
 #include "oci/reference.h"
+#include "oci/rootfs_cache.h"
 
 namespace ctk::oci {
 
@@ -28,10 +29,10 @@ const char kEmptyIndex[] =
 
 std::string digest_hex(std::string_view digest) { return std::string(digest.substr(7)); }
 
-bool parse_json(const std::string& text, const std::string& what, json* out, std::string* err) {
-  *out = json::parse(text, nullptr, false);
-  if (out->is_discarded() || !out->is_object()) {
-    *err = what + ": not a JSON object";
+bool parse_object(const std::string& text, const std::string& what, json* out, std::string* err) {
+  std::string why;
+  if (!parse_json(text, out, &why) || !out->is_object()) {
+    *err = what + ": " + (why.empty() ? "not a JSON object" : why);
     return false;
   }
   return true;
@@ -128,7 +129,7 @@ bool Store::list(std::vector<Descriptor>* out, std::string* err) const {
   out->clear();
   std::string text;
   json index;
-  if (!read_index(&text, err) || !parse_json(text, root_ + "/index.json", &index, err)) return false;
+  if (!read_index(&text, err) || !parse_object(text, root_ + "/index.json", &index, err)) return false;
   if (!index.contains("manifests") || !index["manifests"].is_array()) return true;
   for (const json& m : index["manifests"]) {
     Descriptor d = to_descriptor(m);
@@ -143,7 +144,7 @@ bool Store::write_index_entries(const std::string& ref_name, const Descriptor* d
   if (!lock.lock(root_ + "/index.lock", true, err)) return false;
   std::string text;
   json index;
-  if (!read_index(&text, err) || !parse_json(text, root_ + "/index.json", &index, err)) return false;
+  if (!read_index(&text, err) || !parse_object(text, root_ + "/index.json", &index, err)) return false;
   if (!index.contains("manifests") || !index["manifests"].is_array()) index["manifests"] = json::array();
   json kept = json::array();
   *found = false;
@@ -229,7 +230,7 @@ bool Store::reachable(const Descriptor& desc, std::vector<std::string>* digests,
   // A manifest that is missing (an index entry whose children were never
   // pulled) reaches nothing more.
   if (!has_blob(desc.digest, desc.size)) return true;
-  if (!read_blob(desc.digest, &text, err) || !parse_json(text, desc.digest, &doc, err)) return false;
+  if (!read_blob(desc.digest, &text, err) || !parse_object(text, desc.digest, &doc, err)) return false;
   if (is_index) {
     if (doc.contains("manifests") && doc["manifests"].is_array())
       for (const json& m : doc["manifests"])
@@ -280,17 +281,7 @@ bool Store::collect_garbage(uint64_t* blobs, uint64_t* bytes, std::string* err) 
     ++*blobs;
     *bytes += uint64_t(st.st_size);
   }
-  // Cached root filesystems are named after their image's manifest digest.
-  std::string cache = root_ + "/rootfs";
-  if (DIR* cp = ::opendir(cache.c_str())) {
-    std::vector<std::string> stale;
-    while (dirent* e = ::readdir(cp)) {
-      std::string name = e->d_name;
-      if (name.size() > 65 && name[64] == '-' && !live.count(name.substr(0, 64))) stale.push_back(name);
-    }
-    ::closedir(cp);
-    for (const std::string& name : stale) ::unlink((cache + "/" + name).c_str());
-  }
+  rootfs_cache_prune(root_, live);
   return true;
 }
 

@@ -7,9 +7,10 @@
 // Crash safety: a blob appears in blobs/ only complete and verified (written
 // under ingest/, fsynced, renamed); index.json is replaced atomically. Locks:
 // index.lock (exclusive) around every index read-modify-write; gc.lock, held
-// shared by every pull or load for its whole run and exclusively by garbage
-// collection, so a collection never deletes the blobs of an image still
-// being written. An interrupted download stays in ingest/ and is resumed.
+// shared by every pull or load for its whole run, by every root filesystem
+// build from store blobs, and exclusively by garbage collection, so a
+// collection never deletes the blobs of an image still being written or
+// read. An interrupted download stays in ingest/ and is resumed.
 #pragma once
 
 #include <cstdint>
@@ -74,9 +75,11 @@ class Store {
   // by full digest, or by a unique digest prefix of at least 4 hex digits.
   bool resolve(std::string_view name, Descriptor* out, std::string* err) const;
 
-  // Held shared while writing blobs that no index entry references yet.
+  // Held shared while writing blobs that no index entry references yet, and
+  // while reading an image's blobs (building its root filesystem).
   bool lock_writes(FileLock* lock, std::string* err) const;
-  // Deletes every blob no index entry reaches; returns the count and bytes.
+  // Deletes every blob no index entry reaches, and the root filesystem cache
+  // entries no one can use (rootfs_cache.h); returns the count and bytes of blobs.
   bool collect_garbage(uint64_t* blobs, uint64_t* bytes, std::string* err);
 
   // The blobs an image manifest or index reaches (itself included).

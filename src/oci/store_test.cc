@@ -7,17 +7,12 @@
 #include <cstdlib>
 #include <string>
 
+#include "base/test_dir.h"
 #include "oci/fsutil.h"
 
 using namespace ctk::oci;
 
 namespace {
-
-std::string temp_dir() {
-  char tmpl[] = "/tmp/ctk-store-test-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
 
 std::string digest_of(const std::string& data) {
   return "sha256:" + ctk::to_hex(ctk::sha256({reinterpret_cast<const uint8_t*>(data.data()), data.size()}));
@@ -33,7 +28,8 @@ const std::string kManifestBody = R"({"schemaVersion":2,"mediaType":"application
 }  // namespace
 
 TEST_CASE("store: layout, refs and resolution") {
-  std::string root = temp_dir(), err;
+  ctk::testing::TempDir tmp;
+  std::string root = tmp.path, err;
   Store store;
   REQUIRE_MESSAGE(store.open(root, &err), err);
   CHECK(exists(root + "/oci-layout"));
@@ -42,7 +38,7 @@ TEST_CASE("store: layout, refs and resolution") {
   REQUIRE(store.put_blob(kManifestBody, &digest, &err));
   CHECK(digest == digest_of(kManifestBody));
   CHECK(store.has_blob(digest, kManifestBody.size()));
-  Descriptor d{std::string(media::kOciManifest), digest, kManifestBody.size(), ""};
+  Descriptor d{std::string(media::kOciManifest), digest, kManifestBody.size(), "", ""};
   REQUIRE(store.set_ref("docker.io/library/alpine:latest", d, &err));
   REQUIRE(store.set_ref("localhost:5000/app:v1", d, &err));
   REQUIRE(store.set_ref("docker.io/library/alpine:latest", d, &err));  // replaces, no duplicate
@@ -72,7 +68,8 @@ TEST_CASE("store: layout, refs and resolution") {
 }
 
 TEST_CASE("store: blob writer verifies, resumes and discards") {
-  std::string root = temp_dir(), err;
+  ctk::testing::TempDir tmp;
+  std::string root = tmp.path, err;
   Store store;
   REQUIRE(store.open(root, &err));
   std::string data(3 << 20, 'x');
@@ -120,7 +117,8 @@ TEST_CASE("store: blob writer verifies, resumes and discards") {
 }
 
 TEST_CASE("store: garbage collection keeps what images reach") {
-  std::string root = temp_dir(), err;
+  ctk::testing::TempDir tmp;
+  std::string root = tmp.path, err;
   Store store;
   REQUIRE(store.open(root, &err));
   std::string layer_a, layer_b, config, loose;
@@ -132,7 +130,7 @@ TEST_CASE("store: garbage collection keeps what images reach") {
                          layer_a + R"(","size":7},{"digest":")" + layer_b + R"(","size":7}]})";
   std::string mdigest;
   REQUIRE(store.put_blob(manifest, &mdigest, &err));
-  REQUIRE(store.set_ref("x.io/app:v1", {std::string(media::kOciManifest), mdigest, manifest.size(), ""}, &err));
+  REQUIRE(store.set_ref("x.io/app:v1", {std::string(media::kOciManifest), mdigest, manifest.size(), "", ""}, &err));
   uint64_t blobs, bytes;
   REQUIRE_MESSAGE(store.collect_garbage(&blobs, &bytes, &err), err);
   CHECK(blobs == 1);
