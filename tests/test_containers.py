@@ -281,10 +281,11 @@ class LifecycleTest(ContainerTest):
         self.run_detached("writer", script="exec sleep 1000")
         self.ok("exec", "writer", "sh", "-c", "echo durable > /durable; sync")
         # Writing when the VM dies: the journal replays on the next start.
-        subprocess.Popen([CTK, "exec", "writer", "sh", "-c", "while :; do echo x >> /busy; done"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+        busy = subprocess.Popen([CTK, "exec", "writer", "sh", "-c", "while :; do echo x >> /busy; done"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
         time.sleep(1)
         subprocess.run(["pkill", "-9", "-f", f"qemu-system.*{self.data}"])
+        busy.wait(timeout=60)
         self.wait_for("the supervisor to notice", lambda: self.state("writer")["Status"] == "exited")
         self.assertEqual(self.state("writer")["ExitCode"], 125)
         self.ok("start", "writer")

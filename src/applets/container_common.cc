@@ -30,7 +30,7 @@ void add_env(const std::string& item, std::vector<std::string>* env) {
 }  // namespace
 
 bool create_options(const Flags& flags, container::CreateOptions* o, std::string* err) {
-  if (!vm_options(flags, &o->machine, err)) return false;
+  if (!vm_options(flags, &o->machine, err) || !pull_options(flags, &o->pull, err)) return false;
   std::vector<std::string> command;
   if (!container::split_inputs(flags.positional(), &o->inputs, &o->image, &command, err)) return false;
   o->entrypoint = flags.get("entrypoint");

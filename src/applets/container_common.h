@@ -38,20 +38,16 @@ inline constexpr Option kCreateOptions[] = {
     {"memory", 'm', "SIZE", "Memory limit, e.g. 256M; the VM gets it plus 128M, at least 512M"},
     {"pids-limit", 0, "N", "Limit the container's number of processes and threads"},
     {"network", 0, "MODE", "none (default) or nat: outbound access through the host"},
+    kTlsVerifyOption,
+    kCertDirOption,
+    kPlainHttpOption,
+    kAuthfileOption,
     kRootOption,
     kPlatformOption,
     kKernelOption,
     kInitfsOption,
 };
 
-// Two option tables as one, at compile time.
-template <size_t N, size_t M>
-constexpr std::array<Option, N + M> join_options(const Option (&a)[N], const Option (&b)[M]) {
-  std::array<Option, N + M> out{};
-  for (size_t i = 0; i < N; ++i) out[i] = a[i];
-  for (size_t i = 0; i < M; ++i) out[N + i] = b[i];
-  return out;
-}
 
 // Parses the create flags and the positionals (IMAGE [COMMAND [ARG...]]).
 bool create_options(const Flags& flags, container::CreateOptions* o, std::string* err);

@@ -9,10 +9,7 @@
 #include "base/sha256.h"
 #include "ext4/format.h"
 #include "ext4/writer.h"
-#include "oci/image.h"
-#include "oci/pull.h"
-#include "oci/reference.h"
-#include "oci/rootfs.h"
+#include "oci/image_rootfs.h"
 #include "oci/store.h"
 
 namespace ctk::container {
@@ -53,95 +50,26 @@ bool is_archive(const std::string& path) {
          (h.size() >= 262 && h.compare(257, 5, "ustar") == 0);
 }
 
-// The ext4 image of `layers` in the cache under `key`, built when missing.
-bool build_cached(const std::vector<std::string>& layers, const std::string& key, std::string* path,
-                  std::string* err) {
-  std::string dir;
-  if (!cache_dir("rootfs", &dir, err)) return false;
-  *path = dir + "/" + key + ".ext4";
-  if (is_regular(*path)) return true;
-  oci::RootfsRequest req;
-  req.inputs = layers;
-  req.output = *path;
-  Timings ignored;
-  oci::RootfsResult result;
-  return oci::build_rootfs(req, ignored, &result, err);
-}
-
-// Layers become an ext4 image once; the cache key is the layers' identity
-// (file_identity), so an edited layer is rebuilt.
-bool cached_rootfs(const std::vector<std::string>& layers, std::string* path, std::string* err) {
-  Sha256 key;
-  for (const std::string& l : layers) {
-    std::string id;
-    if (!file_identity(l, &id, err)) return false;
-    key.update(id.data(), id.size());
-  }
-  Digest d = key.finish();
-  return build_cached(layers, to_hex(std::span(d).first(16)), path, err);
-}
-
-// The store's image: its layers built into a cached ext4 image (keyed by the
-// manifest digest) and its config's process defaults. Pulled when missing.
-bool image_rootfs(const std::string& name, const std::string& platform, std::string* rootfs, json* config,
-                  std::string* err) {
-  oci::Store store;
-  if (!store.open(oci::Store::default_root(), err)) return false;
-  std::vector<std::string> layers;
-  std::string manifest_digest;
-  std::string why;
-  if (!oci::image_layers(store, name, &layers, &manifest_digest, &why)) {
-    oci::Reference ref;
-    if (!oci::parse_reference(name, &ref, err)) return false;
-    oci::PullOptions options;
-    if (!platform.empty() && !oci::parse_platform(platform, &options.platform, err)) return false;
-    options.progress = oci::Progress::kLines;
-    oci::PullResult pulled;
-    if (!oci::pull_image(store, ref, options, &pulled, err)) return false;
-    if (!oci::image_layers(store, name, &layers, &manifest_digest, err)) return false;
-  }
-  oci::Descriptor image;
-  oci::ImageManifest manifest;
-  std::string text;
-  if (!store.resolve(name, &image, err) || !oci::load_image(store, image, &manifest, err) ||
-      !store.read_blob(manifest.config.digest, &text, err))
-    return false;
-  json parsed = json::parse(text, nullptr, false);
-  *config = parsed.is_object() ? parsed.value("config", json::object()) : json::object();
-  if (config->is_null()) *config = json::object();
-
-  return build_cached(layers, manifest_digest.substr(manifest_digest.find(':') + 1, 32), rootfs, err);
-}
-
 // docker's rules: --entrypoint replaces the image's Entrypoint (and drops
 // its Cmd); arguments replace Cmd; -e adds to or overrides the image's Env.
-bool apply_image_config(const json& image, CreateOptions* o, std::string* err) {
-  auto strings = [](const json& j) {
-    std::vector<std::string> v;
-    if (j.is_array())
-      for (const json& s : j)
-        if (s.is_string()) v.push_back(s.get<std::string>());
-    return v;
-  };
-  std::vector<std::string> entrypoint = o->entrypoint.empty() ? strings(image.value("Entrypoint", json()))
-                                                              : std::vector<std::string>{o->entrypoint};
-  std::vector<std::string> cmd = !o->args.empty() || !o->entrypoint.empty() ? o->args
-                                                                             : strings(image.value("Cmd", json()));
-  entrypoint.insert(entrypoint.end(), cmd.begin(), cmd.end());
-  if (entrypoint.empty()) {
+bool apply_image_config(const oci::ImageConfig& image, CreateOptions* o, std::string* err) {
+  std::vector<std::string> args = o->entrypoint.empty() ? image.entrypoint : std::vector<std::string>{o->entrypoint};
+  const std::vector<std::string>& cmd = !o->args.empty() || !o->entrypoint.empty() ? o->args : image.cmd;
+  args.insert(args.end(), cmd.begin(), cmd.end());
+  if (args.empty()) {
     *err = "no command given and the image has none";
     return false;
   }
-  o->args = entrypoint;
-  std::vector<std::string> env = strings(image.value("Env", json()));
+  o->args = args;
+  std::vector<std::string> env = image.env;
   for (const std::string& e : o->env) {
     std::string key = e.substr(0, e.find('='));
     std::erase_if(env, [&](const std::string& x) { return x.substr(0, x.find('=')) == key; });
     env.push_back(e);
   }
   o->env = env;
-  if (o->workdir.empty()) o->workdir = image.value("WorkingDir", "");
-  if (o->user.empty()) o->user = image.value("User", "");
+  if (o->workdir.empty()) o->workdir = image.working_dir;
+  if (o->user.empty()) o->user = image.user;
   return true;
 }
 
@@ -191,28 +119,29 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
   CreateOptions o = options;
   std::string why;
   std::string rootfs = o.inputs.at(0);
-  json image_config = json::object();
+  oci::ImageConfig image;
   {
     Timer t(timings, "image and rootfs");
+    // The image store's one rootfs cache, under its lock (oci/image_rootfs.h).
+    oci::Store store;
+    if (!store.open(containers.data_root(), &why)) return err->fail(ErrorCode::failure, why);
     if (o.image) {
-      std::string platform = o.machine.arch == "aarch64" ? "linux/arm64" : o.machine.arch == "x86_64" ? "linux/amd64" : "";
-      if (!image_rootfs(o.inputs[0], platform, &rootfs, &image_config, &why)) return err->fail(ErrorCode::failure, why);
-    } else if (!is_ext4(rootfs) && !cached_rootfs(o.inputs, &rootfs, &why)) {
+      oci::ImageRootfsOptions io;
+      io.pull = o.pull;
+      if (!oci::image_rootfs(store, o.inputs[0], io, &rootfs, &image, &why)) return err->fail(ErrorCode::failure, why);
+    } else if (!is_ext4(rootfs) && !oci::layers_rootfs(store, o.inputs, nullptr, &rootfs, &why)) {
       return err->fail(ErrorCode::failure, why);
     }
   }
   {
     Timer t(timings, "image config");
-    if (!apply_image_config(image_config, &o, &why)) return err->fail(ErrorCode::invalid, why);
-    if (o.publish_all) {
-      const json& exposed = image_config.value("ExposedPorts", json::object());
-      if (exposed.is_object())
-        for (const auto& [key, ignored] : exposed.items()) {
-          PortBinding b;
-          if (!parse_exposed_port(key, &b, &why)) return err->fail(ErrorCode::invalid, "image config: ExposedPorts: " + why);
-          o.ports.push_back(b);
-        }
-    }
+    if (!apply_image_config(image, &o, &why)) return err->fail(ErrorCode::invalid, why);
+    if (o.publish_all)
+      for (const std::string& key : image.exposed_ports) {
+        PortBinding b;
+        if (!parse_exposed_port(key, &b, &why)) return err->fail(ErrorCode::invalid, "image config: ExposedPorts: " + why);
+        o.ports.push_back(b);
+      }
   }
   Spec s;
   s.name = o.name;
@@ -231,7 +160,9 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
   s.ports = o.ports;
   s.restart = o.restart;
   s.auto_remove = o.auto_remove;
-  s.labels = o.labels;
+  s.labels = image.labels;
+  for (const auto& [k, v] : o.labels) s.labels[k] = v;
+  if (!image.stop_signal.empty()) s.stop_signal = image.stop_signal;
   s.machine = o.machine;
   s.machine.disks.clear();
   if (!containers.create(&s, err)) return false;

@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "base/timer.h"
 #include "container/state.h"
+#include "oci/pull.h"
 
 namespace ctk::container {
 
@@ -40,6 +41,7 @@ struct CreateOptions {
   std::map<std::string, std::string> labels;
   uint64_t writable_size = 0;  // the writable layer's size; 0: the default
   vz::MachineConfig machine;
+  oci::PullOptions pull;  // registry flags and platform, for an image not in the store
 };
 
 // The default size of a writable layer: a sparse file, so it costs only what

@@ -19,7 +19,7 @@ std::string after(const std::vector<std::string>& v, const std::string& flag) {
 TEST_CASE("x86_64 under TCG: microvm, TSC rate, agent port, read-only disk") {
   VmConfig c;
   c.arch = "x86_64";
-  c.kernel = "/k";
+  c.kernel = "/boot/vmlinuz-for-a-test";
   c.initrd = "/i";
   c.disks = {{"/root.ext4", true}, {"/rw.ext4", false}};
   c.agent_socket = "/run/a.sock";
@@ -49,7 +49,7 @@ TEST_CASE("x86_64 under TCG: microvm, TSC rate, agent port, read-only disk") {
 TEST_CASE("KVM and aarch64 choices") {
   VmConfig c;
   c.arch = "x86_64";
-  c.kernel = "/k";
+  c.kernel = "/boot/vmlinuz-for-a-test";
   auto a = qemu_argv(c, HostFacts{true, 2400000});
   CHECK(after(a, "-accel") == "kvm");
   CHECK(after(a, "-append").find("tsc_early_khz") == std::string::npos);
