@@ -31,6 +31,7 @@ extern const Applet kStartApplet;
 extern const Applet kStopApplet;
 extern const Applet kSuperviseApplet;
 extern const Applet kWaitApplet;
+extern const Applet kStatsApplet;
 extern const Applet kVminitdApplet;
 
 std::span<const Applet* const> all_applets() {
@@ -63,6 +64,7 @@ std::span<const Applet* const> all_applets() {
       &kStopApplet,
       &kSuperviseApplet,
       &kWaitApplet,
+      &kStatsApplet,
       &kVminitdApplet,
   };
   return table;

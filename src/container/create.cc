@@ -170,6 +170,11 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
   // other containers will know it by.
   s.hostname = o.hostname.empty() ? s.name : o.hostname;
   Container ct(containers, s.id);
+  // The image disk is linked into the container (the cache and the data
+  // root share a filesystem): a cache collection after `rmi` cannot take it
+  // from a container that still boots from it. Another filesystem's file
+  // (an ext4 image given by path) is used where it is.
+  if (::link(s.rootfs.c_str(), ct.path("rootfs.ext4").c_str()) == 0) s.rootfs = ct.path("rootfs.ext4");
   ct.spec = s;
   Timer t(timings, "writable layer");
   if (!ct.save_spec(err) ||

@@ -20,9 +20,11 @@
 #include <memory>
 
 #include "base/dirs.h"
+#include "base/file_io.h"
 #include "base/timer.h"
 #include "container/guest_setup.h"
 #include "container/log.h"
+#include "container/ports.h"
 #include "container/state.h"
 #include "container/sockets.h"
 #include "proto/client.h"
@@ -40,6 +42,15 @@ using Clock = std::chrono::steady_clock;
 constexpr int kFirstBackoffMs = 100;
 constexpr int kMaxBackoffMs = 60000;
 constexpr auto kResetBackoffAfter = std::chrono::seconds(10);
+
+// A process's resident memory in bytes (VmRSS), 0 when it cannot be read.
+uint64_t rss_of(pid_t pid) {
+  std::string status, ignored;
+  bool exists;
+  if (pid <= 0 || !read_file("/proc/" + std::to_string(pid) + "/status", &status, &exists, &ignored)) return 0;
+  size_t at = status.find("VmRSS:");
+  return at == std::string::npos ? 0 : std::strtoull(status.c_str() + at + 6, nullptr, 10) * 1024;
+}
 
 json error_reply(const json& id, const std::string& code, const std::string& message) {
   return {{"id", id}, {"error", {{"code", code}, {"message", message}}}};
@@ -71,21 +82,6 @@ struct Route {
   bool down_done = false, up_done = false;
 };
 
-// A published port's connection: a host socket spliced to an agent channel.
-struct PortConn {
-  int fd = -1;
-  uint32_t ch = 0;
-  bool connected = false;  // the agent's connect succeeded
-  bool sock_eof = false;   // the host side sent all it will send
-  bool agent_eof = false;  // everything from the guest was written to the socket
-  bool failed = false;
-};
-
-struct Listener {
-  int fd = -1;
-  PortBinding binding;
-};
-
 class Supervisor {
  public:
   Supervisor(const std::string& data_root, const std::string& id, int launcher_fd)
@@ -108,9 +104,6 @@ class Supervisor {
   void relay_routes();
   void relay_main_output();
   void relay_main_input();
-  void accept_port(Listener* l);
-  void port_io(PortConn* p, short revents);
-  void relay_ports();
   void agent_replies();
   void main_exited(const json& result);
   void check_exit();
@@ -123,6 +116,11 @@ class Supervisor {
   void reply(Conn* c, const json& id, const json& result) { send(c, {{"id", id}, {"result", result}}); }
   int64_t agent_request(const std::string& op, json args, std::function<void(const json&)> done);
   void save_state();
+  PublishedPorts::Request port_request() {
+    return [this](const std::string& op, json args, std::function<void(const json&)> done) {
+      agent_request(op, std::move(args), std::move(done));
+    };
+  }
 
   std::string data_root_, id_;
   int launcher_fd_;
@@ -134,8 +132,7 @@ class Supervisor {
   int lock_fd_ = -1, listen_fd_ = -1, signal_fd_ = -1;
   std::list<std::unique_ptr<Conn>> conns_;
   std::list<Route> routes_;
-  std::list<Listener> listeners_;
-  std::list<PortConn> port_conns_;
+  PublishedPorts ports_;
   std::map<int64_t, std::function<void(const json&)>> pending_;
   int next_serial_ = 1;
 
@@ -186,17 +183,7 @@ bool Supervisor::read_launcher(Error* err) {
 
 bool Supervisor::bind_ports(Error* err) {
   Timer t(timings_, "bind ports");
-  ct_->state.ports.clear();
-  for (const PortBinding& b : ct_->spec.ports) {
-    Listener l;
-    l.binding = b;
-    std::string why;
-    l.fd = bind_inet(b.host_ip, b.host_port, b.protocol == "udp", &l.binding.host_port, &why);
-    if (l.fd < 0) return err->fail(ErrorCode::conflict, why);
-    listeners_.push_back(l);
-    ct_->state.ports.push_back(l.binding);
-  }
-  return true;
+  return ports_.bind(ct_->spec.ports, &ct_->state.ports, err);
 }
 
 bool Supervisor::boot(Error* err) {
@@ -251,6 +238,7 @@ bool Supervisor::start_main(bool first, std::string* agent_code, Error* err) {
     return err->fail(ErrorCode::failure, why);
   }
   main_running_ = true;
+  ports_.route_to(&vm_.agent(), port_request(), guest_id_);
   main_exit_seen_ = false;
   main_started_ = Clock::now();
   for (auto& c : conns_) c->out_eof = c->err_eof = false;
@@ -338,7 +326,7 @@ void Supervisor::loop() {
     relay_main_output();
     relay_main_input();
     relay_routes();
-    relay_ports();
+    ports_.relay();
     check_exit();
     if (done_) break;
     if (!vm_failed_ && !agent.flush(&err)) agent_failed(err);
@@ -359,16 +347,7 @@ void Supervisor::loop() {
       short ev = POLLIN | (conn->mux.output().empty() ? 0 : POLLOUT);
       watch(conn->fd, ev, [this, conn](short re) { client_io(conn, re); });
     }
-    for (Listener& l : listeners_) {
-      if (l.binding.protocol != "tcp") continue;
-      watch(l.fd, POLLIN, [this, &l](short) { accept_port(&l); });
-    }
-    for (PortConn& p : port_conns_) {
-      short ev = 0;
-      if (p.connected && !p.sock_eof && agent.mux().send_window(p.ch) > 0) ev |= POLLIN;
-      if (!agent.mux().received(p.ch).empty()) ev |= POLLOUT;
-      watch(p.fd, ev, [this, &p](short re) { port_io(&p, re); });
-    }
+    ports_.watch(watch);
     int timeout = -1;
     auto until = [&](std::optional<Clock::time_point> t) {
       if (!t) return;
@@ -377,6 +356,7 @@ void Supervisor::loop() {
     };
     until(restart_at_);
     until(kill_at_);
+    if (int ms = ports_.next_timeout_ms(); ms >= 0) timeout = timeout < 0 ? ms : std::min(timeout, ms);
     if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) break;
     for (size_t i = 0; i < fds.size(); ++i)
       if (fds[i].revents) handlers[i](fds[i].revents);
@@ -384,17 +364,6 @@ void Supervisor::loop() {
       if (!c->gone) return false;
       drop(c.get());
       return true;
-    });
-    std::erase_if(port_conns_, [&](PortConn& p) {
-      bool over = p.failed || (p.sock_eof && p.agent_eof);
-      if (over) {
-        ::close(p.fd);
-        if (agent.mux().is_open(p.ch)) {
-          agent.mux().send_close(p.ch);
-          agent.mux().release(p.ch);
-        }
-      }
-      return over;
     });
     auto now = Clock::now();
     if (kill_at_ && now >= *kill_at_) {
@@ -559,6 +528,9 @@ void Supervisor::forward(Conn* c, json req) {
     if (!alive) return;
     json out = r;
     out["id"] = client_id;
+    // What the container costs the host: its VMM's and this process's memory.
+    if (op == "stats" && out.contains("result") && out["result"].is_object())
+      out["result"]["vm"] = {{"rss", rss_of(vm_.vmm_pid()) + rss_of(::getpid())}, {"memory_mib", ct_->spec.machine.memory_mib}};
     // An exit is told after the output before it, as the agent tells it.
     if (op == "wait") c->held.push_back(std::move(out));
     else send(c, out);
@@ -679,64 +651,6 @@ void Supervisor::relay_main_input() {
   }
 }
 
-void Supervisor::accept_port(Listener* l) {
-  int fd = ::accept4(l->fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-  if (fd < 0) return;
-  if (!main_running_) {
-    ::close(fd);  // nothing to connect to: the client sees the close at once
-    return;
-  }
-  PortConn p;
-  p.fd = fd;
-  p.ch = vm_.agent().open_channel();
-  port_conns_.push_back(p);
-  uint32_t ch = p.ch;
-  agent_request("connect",
-                {{"container", guest_id_}, {"host", "127.0.0.1"}, {"port", l->binding.container_port},
-                 {"channel", ch}},
-                [this, ch](const json& r) {
-                  // The host side may have gone meanwhile.
-                  for (PortConn& pc : port_conns_)
-                    if (pc.ch == ch) (r.contains("error") ? pc.failed : pc.connected) = true;
-                });
-}
-
-void Supervisor::port_io(PortConn* p, short revents) {
-  proto::Mux& a = vm_.agent().mux();
-  if ((revents & (POLLIN | POLLHUP | POLLERR)) && p->connected && !p->sock_eof) {
-    char buf[64 * 1024];
-    size_t room = std::min(sizeof buf, a.send_window(p->ch));
-    ssize_t n = room ? ::read(p->fd, buf, room) : -1;
-    if (n > 0) {
-      a.send(p->ch, buf, size_t(n));
-    } else if (n == 0 || (room && errno != EAGAIN && errno != EINTR)) {
-      p->sock_eof = true;
-      a.send_eof(p->ch);
-    }
-  }
-  if (revents & POLLERR) p->failed = true;
-}
-
-// Writes what the guest sent to each port connection's socket; a guest EOF
-// becomes a half-close, so request/response protocols over it work.
-void Supervisor::relay_ports() {
-  proto::Mux& a = vm_.agent().mux();
-  for (PortConn& p : port_conns_) {
-    if (!p.connected || p.agent_eof) continue;
-    std::string_view data = a.received(p.ch);
-    if (!data.empty()) {
-      ssize_t n = ::send(p.fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n > 0) a.consume(p.ch, size_t(n));
-      else if (n < 0 && errno != EAGAIN && errno != EINTR) p.failed = true;
-    }
-    if (a.received(p.ch).empty() && (a.peer_eof(p.ch) || a.peer_closed(p.ch))) {
-      ::shutdown(p.fd, SHUT_WR);
-      p.agent_eof = true;
-      if (a.peer_closed(p.ch)) p.sock_eof = true;
-    }
-  }
-}
-
 void Supervisor::main_exited(const json& reply) {
   main_exit_seen_ = true;
   main_result_ = reply.contains("result") ? reply["result"] : json{{"exit_code", 255}, {"message", reply.dump()}};
@@ -749,6 +663,7 @@ void Supervisor::check_exit() {
   for (uint32_t ch : {main_out_, main_err_})
     if (ch && !vm_failed_ && a.is_open(ch) && !a.received(ch).empty()) return;
   main_running_ = false;
+  ports_.route_to(&vm_.agent(), port_request(), "");  // until a restart, new connections are refused
   State& s = ct_->state;
   s.exit_code = main_result_.value("exit_code", 255);
   s.oom_killed = main_result_.value("oom_killed", false);
@@ -801,8 +716,7 @@ void Supervisor::answer_waits() {
 void Supervisor::finish() {
   if (done_) return;
   done_ = true;
-  for (Listener& l : listeners_) ::close(l.fd);
-  for (PortConn& p : port_conns_) ::close(p.fd);
+  ports_.close();
   State& s = ct_->state;
   s.status = Status::exited;
   s.pid = 0;

@@ -37,6 +37,8 @@ class Machine {
 
   bool boot(const MachineConfig& config, Timings& timings, std::string* err);
   proto::Client& agent() { return agent_; }
+  // The VMM's process (0 when none runs), for its host-side figures.
+  pid_t vmm_pid() const { return vm_ ? vm_->pid() : 0; }
   const std::string& notice() const { return notice_; }
   // The last lines the guest printed, for error messages.
   std::string console_tail(size_t lines) const;
