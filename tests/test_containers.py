@@ -199,6 +199,17 @@ class ServiceTest(ContainerTest):
         self.assertEqual(self.state("clash")["Status"], "created")
         self.assertEqual(self.ok("rm", "clash").strip(), "clash")
 
+    def test_stats(self):
+        r = self.ctk("stats", "--no-stream", "--format", "json", "web")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = json.loads(r.stdout)
+        self.assertTrue(st["Running"])
+        self.assertGreater(st["MemUsage"], 0)
+        self.assertGreaterEqual(st["PIDs"], 1)
+        # What the VM holds on the host: QEMU and the supervisor.
+        self.assertGreater(st["VMRss"], 16 << 20)
+        self.assertIn("CPU %", self.ok("stats", "--no-stream"))
+
     def test_rm_refuses_a_running_container(self):
         r = self.ctk("rm", "web")
         self.assertEqual(r.returncode, 1)
@@ -210,7 +221,62 @@ class ServiceTest(ContainerTest):
         self.assertIn(b"the container name 'web' is already in use", r.stderr)
 
 
+UDP_ECHO = r"""
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+int main(int argc, char** argv) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[1]))};
+  if (bind(s, (struct sockaddr*)&a, sizeof a)) return 1;
+  static char buf[65536];
+  for (;;) {
+    struct sockaddr_in from;
+    socklen_t len = sizeof from;
+    ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr*)&from, &len);
+    if (n >= 0) sendto(s, buf, n, 0, (struct sockaddr*)&from, len);
+  }
+}
+"""
+
+
 class LifecycleTest(ContainerTest):
+    def test_udp_published_port(self):
+        # busybox has no UDP server: a small static one, built here.
+        src = os.path.join(self.tmp, "udpecho.c")
+        with open(src, "w") as f:
+            f.write(UDP_ECHO)
+        exe_dir = os.path.join(self.tmp, "udp-layer", "usr", "bin")
+        os.makedirs(exe_dir, exist_ok=True)
+        subprocess.run(["cc", "-static", "-O2", "-o", os.path.join(exe_dir, "udpecho"), src], check=True)
+        layer = os.path.join(self.tmp, "udp.tar")
+        with tarfile.open(layer, "w") as tf:
+            tf.add(os.path.join(self.tmp, "udp-layer"), arcname=".")
+        self.ok("run", "-d", "--name", "udp", "-p", "127.0.0.1:0:9999/udp", self.layer, layer, "udpecho", "9999")
+        self.addCleanup(self.ctk, "rm", "-f", "udp")
+        host, port = self.ok("port", "udp", "9999/udp").strip().rsplit(":", 1)
+        peers = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+        for s in peers:
+            self.addCleanup(s.close)
+            s.settimeout(2)
+        # The echo server may not be bound yet: datagrams are retried, as UDP clients do.
+        def echoed(s, payload):
+            for _ in range(30):
+                s.sendto(payload, (host, int(port)))
+                try:
+                    data, _ = s.recvfrom(65536)
+                    return data
+                except socket.timeout:
+                    continue
+            return None
+        self.assertEqual(echoed(peers[0], b"ping"), b"ping")
+        big = os.urandom(60000)
+        self.assertEqual(echoed(peers[0], big), big)
+        # Each host peer is its own flow, and gets its own replies.
+        self.assertEqual(echoed(peers[1], b"second peer"), b"second peer")
+        self.assertEqual(echoed(peers[0], b""), b"")
+
+
     def test_foreground_run_leaves_an_exited_container_and_rm_removes_it(self):
         r = self.ctk("run", "--name", "fg", self.layer, "sh", "-c", "echo hi; exit 7")
         self.addCleanup(self.ctk, "rm", "-f", "fg")

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "applets/applet.h"
 #include "applets/container_common.h"
@@ -52,13 +54,25 @@ int ps_main(const Flags& flags) {
     for (const container::Summary& c : list) std::printf("%s\n", container::summary_json(c).dump().c_str());
     return 0;
   }
-  std::printf("%-14s %-24s %-24s %-16s %-26s %-28s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS",
-              "PORTS", "NAMES");
-  for (const container::Summary& c : list) {
-    std::string command = "\"" + (trunc ? shorten(c.command, 20) : c.command) + "\"";
-    std::printf("%-14s %-24s %-24s %-16s %-26s %-28s %s\n", trunc ? c.id.substr(0, 12).c_str() : c.id.c_str(),
-                (trunc ? shorten(c.image, 24) : c.image).c_str(), command.c_str(), c.created_ago.c_str(),
-                c.status_text.c_str(), c.ports_text.c_str(), c.name.c_str());
+  // Columns as wide as their widest cell, three spaces apart (docker's tabwriter).
+  std::vector<std::vector<std::string>> rows = {{"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"}};
+  for (const container::Summary& c : list)
+    rows.push_back({trunc ? c.id.substr(0, 12) : c.id, trunc ? shorten(c.image, 24) : c.image,
+                    "\"" + (trunc ? shorten(c.command, 20) : c.command) + "\"", c.created_ago, c.status_text,
+                    c.ports_text, c.name});
+  std::vector<size_t> width(rows[0].size(), 0);
+  auto cells = [](const std::string& s) {  // display width: UTF-8 continuation bytes take none
+    return size_t(std::count_if(s.begin(), s.end(), [](char ch) { return (ch & 0xC0) != 0x80; }));
+  };
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], cells(row[i]));
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - cells(row[i]) + 3, ' ');
+    }
+    std::printf("%s\n", line.c_str());
   }
   return 0;
 }

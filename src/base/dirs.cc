@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "base/error.h"
+#include "base/file_io.h"
 
 namespace ctk {
 
@@ -49,6 +50,21 @@ bool file_identity(const std::string& path, std::string* id, std::string* err) {
   return true;
 }
 
+namespace {
+
+// A killed supervisor whose parent is gone may stay a zombie for as long as
+// the init that inherited it does not reap it: it is gone all the same.
+bool process_lives(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
+  std::string stat, ignored;
+  bool exists;
+  if (!read_file("/proc/" + std::to_string(pid) + "/stat", &stat, &exists, &ignored)) return exists;
+  size_t paren = stat.rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'Z';
+}
+
+}  // namespace
+
 bool make_runtime_dir(std::string* out, std::string* err) {
   const char* xdg = std::getenv("XDG_RUNTIME_DIR");
   std::string base = xdg && *xdg ? std::string(xdg) + "/ctk" : "/tmp/ctk-" + std::to_string(::getuid());
@@ -60,7 +76,7 @@ bool make_runtime_dir(std::string* out, std::string* err) {
     std::string name = e.path().filename().string();
     if (!name.starts_with("vm-")) continue;
     pid_t pid = pid_t(std::atoi(name.c_str() + 3));
-    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) remove_tree(e.path().string());
+    if (pid > 0 && !process_lives(pid)) remove_tree(e.path().string());
   }
   std::string tmpl = base + "/vm-" + std::to_string(::getpid()) + "-XXXXXX";
   if (!::mkdtemp(tmpl.data())) {

@@ -155,7 +155,11 @@ std::vector<std::string> qemu_argv(const VmConfig& c, const HostFacts& host) {
   a.insert(a.end(), {"-append", cmdline});
   a.insert(a.end(), {"-chardev", "file,id=console,path=" + (c.console_log.empty() ? "/dev/null" : c.console_log),
                      "-serial", "chardev:console"});
-  for (size_t i = 0; i < c.disks.size(); ++i) {
+  // The virt board hands its virtio-mmio slots out from the top, and Linux
+  // probes them from the bottom: there the last disk given is /dev/vda. So
+  // disks go in reverse, and disks[0] is /dev/vda on both boards.
+  for (size_t k = 0; k < c.disks.size(); ++k) {
+    size_t i = x86 ? k : c.disks.size() - 1 - k;
     std::string id = "disk" + std::to_string(i);
     std::string drive = "file=" + c.disks[i].path + ",format=raw,if=none,id=" + id + ",cache=unsafe";
     if (c.disks[i].read_only) drive += ",readonly=on";

@@ -61,4 +61,9 @@ TEST_CASE("KVM and aarch64 choices") {
   CHECK(after(a, "-cpu") == "cortex-a57");
   CHECK(after(a, "-append").find("console=ttyAMA0") != std::string::npos);
   CHECK(has(a, "virtio-balloon-device,free-page-reporting=on"));
+  // virt probes its virtio-mmio slots in reverse: the first disk is given last.
+  c.disks = {{"/root.ext4", true}, {"/rw.ext4", false}};
+  a = qemu_argv(c, HostFacts{false, 0});
+  auto pos = [&](const std::string& s) { return std::find(a.begin(), a.end(), s) - a.begin(); };
+  CHECK(pos("virtio-blk-device,drive=disk1") < pos("virtio-blk-device,drive=disk0"));
 }
