@@ -91,14 +91,19 @@ void PublishedPorts::accept_tcp(Listener* l) {
 void PublishedPorts::tcp_io(TcpConn* c, short revents) {
   proto::Mux& a = agent_->mux();
   if ((revents & (POLLIN | POLLHUP | POLLERR)) && c->connected && !c->sock_eof) {
-    char buf[64 * 1024];
-    size_t room = std::min(sizeof buf, a.send_window(c->ch));
-    ssize_t n = room ? ::read(c->fd, buf, room) : -1;
-    if (n > 0) {
-      a.send(c->ch, buf, size_t(n));
-    } else if (n == 0 || (room && errno != EAGAIN && errno != EINTR)) {
-      c->sock_eof = true;
-      a.send_eof(c->ch);
+    // As much as the channel's credit allows, in one turn of the loop.
+    char buf[256 * 1024];
+    while (size_t room = std::min(sizeof buf, a.send_window(c->ch))) {
+      ssize_t n = ::read(c->fd, buf, room);
+      if (n > 0) {
+        a.send(c->ch, buf, size_t(n));
+        continue;
+      }
+      if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        c->sock_eof = true;
+        a.send_eof(c->ch);
+      }
+      break;
     }
   }
   if (revents & POLLERR) c->failed = true;

@@ -25,6 +25,10 @@ constexpr size_t kReadChunk = proto::kMaxPayload;
 // that does not read its replies; data channels are bounded by their windows.
 constexpr size_t kMaxPendingOutput = 16 * 1024 * 1024;
 
+// At most this much is read from a connection before requests are handled
+// and other fds get their turn.
+constexpr size_t kReadPerTurn = 1024 * 1024;
+
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 }  // namespace
@@ -176,14 +180,20 @@ void Agent::accept_conn() {
 void Agent::conn_io(Conn* c, short revents) {
   if (c->dead) return;
   if (revents & POLLIN) {
+    // A virtio-serial port hands out one guest page per read: everything
+    // there is taken now, not one page per turn of the loop.
     char buf[256 * 1024];
-    ssize_t n = ::read(c->fd, buf, sizeof buf);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+    ssize_t n;
+    size_t got = 0;
+    while (got < kReadPerTurn && (n = ::read(c->fd, buf, sizeof buf)) > 0) {
+      c->mux.feed(buf, size_t(n));
+      got += size_t(n);
+    }
+    if (got == 0 && (n == 0 || (errno != EAGAIN && errno != EINTR))) {
       drop_conn(c);
       return;
     }
-    if (n > 0) {
-      c->mux.feed(buf, size_t(n));
+    if (got > 0) {
       std::string text;
       for (bool more = true; more;) {
         switch (c->mux.next(&text)) {

@@ -197,6 +197,15 @@ std::string_view Mux::received(uint32_t ch) const {
   return c ? std::string_view(c->in).substr(c->in_off) : std::string_view();
 }
 
+void Mux::grant(uint32_t ch, uint32_t n) {
+  Channel* c = find(ch);
+  if (!c || !n || c->peer_eof) return;
+  uint8_t credit[4];
+  store_u32(credit, n);
+  frame(FrameType::kWindow, ch, credit, 4);
+  c->recv_window += n;
+}
+
 void Mux::consume(uint32_t ch, size_t n) {
   Channel* c = find(ch);
   if (!c) return;

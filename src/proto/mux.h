@@ -66,6 +66,9 @@ class Mux {
   std::string_view received(uint32_t ch) const;
   // Marks n received bytes as consumed; the credit goes back to the peer.
   void consume(uint32_t ch, size_t n);
+  // Lets the peer send n bytes more than the window it has: for bulk
+  // channels, whose credit must cover a slow receiver's round trip.
+  void grant(uint32_t ch, uint32_t n);
   // The peer sent EOF (all its data is in received()) or closed the channel.
   bool peer_eof(uint32_t ch) const;
   bool peer_closed(uint32_t ch) const;

@@ -138,6 +138,20 @@ TEST_CASE("flow control: an unread channel stalls alone and stays bounded") {
   CHECK(a.send_window(1) == 1000 + 40 * 1024);  // one batched grant
 }
 
+TEST_CASE("a grant widens a channel's window beyond the initial one, and bounds it there") {
+  Mux a, b;
+  REQUIRE(a.open(3));
+  REQUIRE(b.open(3));
+  b.grant(3, 512 * 1024);
+  pipe(b, a);
+  CHECK(a.send_window(3) == kInitialWindow + 512 * 1024);
+  std::string big(2 * 1024 * 1024, 'g');
+  CHECK(a.send(3, big.data(), big.size()) == kInitialWindow + 512 * 1024);
+  pipe(a, b);  // all of it within the receiver's window: no error
+  CHECK(b.received(3).size() == kInitialWindow + 512 * 1024);
+  CHECK(a.send_window(3) == 0);
+}
+
 TEST_CASE("a sender that ignores the window gets an error, the excess is dropped") {
   Mux b;
   REQUIRE(b.open(4));
