@@ -127,6 +127,8 @@ class Agent {
   // Listing processes and ending the agent (lifecycle_ops.cc).
   bool op_processes(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   bool op_shutdown(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  // What runs in a container, as ps shows it (top_ops.cc).
+  bool op_top(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   // While a shutdown is under way: how long poll may wait (-1: no limit), and
   // the step run after every round; true once it is done and replied to.
   int shutdown_timeout_ms() const;

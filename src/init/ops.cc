@@ -95,6 +95,7 @@ const Agent::Op Agent::kOps[] = {
     {"set_time", &Agent::op_set_time, Reply::kNow, When::kAfterHello},
     {"set_hostname", &Agent::op_set_hostname, Reply::kNow, When::kAfterHello},
     {"processes", &Agent::op_processes, Reply::kNow, When::kAfterHello},
+    {"top", &Agent::op_top, Reply::kNow, When::kAfterHello},
     {"shutdown", &Agent::op_shutdown, Reply::kLater, When::kAfterHello},
     {"dns", &Agent::op_dns, Reply::kNow, When::kAfterHello},
 };

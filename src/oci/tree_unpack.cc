@@ -132,18 +132,12 @@ bool Unpacker::write_file(int dir, const std::string& base, const std::string& r
     *err = sys_error(show(rel));
     return false;
   }
-  for (;;) {
-    const void* buf;
-    size_t len;
-    uint64_t offset;
-    if (!data.read(&buf, &len, &offset, err)) return false;
-    if (len == 0) break;
-    if (::lseek(fd.get(), off_t(offset), SEEK_SET) < 0) {
-      *err = sys_error(show(rel));
-      return false;
-    }
-    if (!write_all(fd.get(), buf, len, show(rel), err)) return false;
-  }
+  auto write = [&](const void* buf, size_t len, uint64_t offset) {
+    if (::lseek(fd.get(), off_t(offset), SEEK_SET) >= 0) return write_all(fd.get(), buf, len, show(rel), err);
+    *err = sys_error(show(rel));
+    return false;
+  };
+  if (!for_each_run(data, write, err)) return false;
   timespec times[2];
   entry_times(e, times);
   if (::ftruncate(fd.get(), e.size) != 0) {
@@ -252,7 +246,16 @@ bool unpack_tree(ArchiveSource& source, int root, const std::string& where, cons
                  std::string* err) {
   Unpacker unpacker(root, where, options);
   auto each = [&](const ArchiveEntry& e, EntryData& data, std::string* why) { return unpacker.member(e, data, why); };
-  return for_each_entry(source, "archive for " + where, each, err) && unpacker.finish(err);
+  if (!for_each_entry(source, "archive for " + where, each, err) || !unpacker.finish(err)) return false;
+  // What follows the end marker (a tar writer's padding) is read too, so
+  // that the writer is never cut off mid-write; gzip input was read to its
+  // trailer already.
+  while (!source.gzip()) {
+    if (!source.fill(1 << 16, err)) return false;
+    if (source.avail() == 0) break;
+    source.consume(source.avail());
+  }
+  return true;
 }
 
 }  // namespace ctk::oci

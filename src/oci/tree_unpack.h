@@ -29,7 +29,8 @@ struct UnpackOptions {
 // replaces a non-directory nor the reverse (an error), anything else is
 // replaced. Modes, owners and mtimes are the members'; directories get their
 // modes and times once all their contents are in (a read-only directory
-// still takes its files). A member named "." is root itself.
+// still takes its files). A member named "." is root itself. The input is
+// read to its end, past the archive's end marker.
 bool unpack_tree(ArchiveSource& source, int root, const std::string& where, const UnpackOptions& options,
                  std::string* err);
 
