@@ -38,7 +38,7 @@ bool Agent::archive_out(Conn* c, const json& req, Container* ct, const std::stri
     *code = "internal";
     return false;
   }
-  serve_worker(c, ch, req["id"], WorkerPipe::kOut, w, path, stat);
+  serve_worker(c, ch, req["id"], WorkerPipe::kOut, w, path, {{"stat", stat}});
   *result = nullptr;
   return true;
 }
