@@ -16,7 +16,7 @@ import unittest
 
 from agentproto import AgentError, Client
 from test_containers import CTK, ContainerTest
-from test_vminitd import BUSYBOX, AgentTestCase, config, make_rootfs, own_cgroup, spawn_agent
+from test_vminitd import BUSYBOX, AgentTestCase, config
 
 
 def tar_bytes(*members):
@@ -86,14 +86,7 @@ class AgentArchiveTest(AgentTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="ctk-cp-agent-")
-        cls.root = os.path.join(cls.tmp, "rootfs")
-        make_rootfs(cls.root)
-        cls.sock = os.path.join(cls.tmp, "agent.sock")
-        cls.cgroup = own_cgroup(f"ctk-cp-agent-{os.getpid()}")
-        cls.cgroups = [cls.cgroup]
-        cls.log = open(os.path.join(cls.tmp, "agent.log"), "w")
-        cls.agent = spawn_agent(cls.sock, cls.cgroup, cls.log)
+        cls.start_agent("cp-agent")
 
     def setUp(self):
         self.assertIsNone(self.agent.poll(), "the agent died")
