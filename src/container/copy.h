@@ -3,6 +3,8 @@
 // docs/PROTOCOL.md), with docker's rules for what lands where: a file or a
 // directory, "DIR/." for a directory's contents, a destination that exists
 // as a directory (the copy goes in it) or not (the copy takes its name).
+// The host side packs or unpacks in a thread of its own, through a pipe:
+// callers ignore SIGPIPE, so that a side that stops is an error, not a death.
 #pragma once
 
 #include <string>
