@@ -105,6 +105,19 @@ class AgentTestCase(unittest.TestCase):
     and removed after the class's tests."""
 
     @classmethod
+    def start_agent(cls, name):
+        """A temp dir with a busybox root (cls.root) and the agent listening
+        on cls.sock in a cgroup of its own (cls.cgroup)."""
+        cls.tmp = tempfile.mkdtemp(prefix=f"ctk-{name}-")
+        cls.root = os.path.join(cls.tmp, "rootfs")
+        make_rootfs(cls.root)
+        cls.sock = os.path.join(cls.tmp, "agent.sock")
+        cls.cgroup = own_cgroup(f"ctk-{name}-{os.getpid()}")
+        cls.cgroups = [cls.cgroup]
+        cls.log = open(os.path.join(cls.tmp, "agent.log"), "w")
+        cls.agent = spawn_agent(cls.sock, cls.cgroup, cls.log)
+
+    @classmethod
     def tearDownClass(cls):
         cls.agent.send_signal(signal.SIGTERM)
         cls.agent.wait(10)
@@ -119,14 +132,7 @@ class AgentTestCase(unittest.TestCase):
 class VminitdTest(AgentTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="ctk-vminitd-")
-        cls.root = os.path.join(cls.tmp, "rootfs")
-        make_rootfs(cls.root)
-        cls.sock = os.path.join(cls.tmp, "agent.sock")
-        cls.cgroup = own_cgroup(f"ctk-vminitd-{os.getpid()}")
-        cls.cgroups = [cls.cgroup]
-        cls.log = open(os.path.join(cls.tmp, "agent.log"), "w")
-        cls.agent = spawn_agent(cls.sock, cls.cgroup, cls.log)
+        cls.start_agent("vminitd")
 
     def setUp(self):
         self.assertIsNone(self.agent.poll(), "the agent died")

@@ -18,6 +18,7 @@ extern const Applet kRunApplet;
 extern const Applet kSaveApplet;
 extern const Applet kTagApplet;
 extern const Applet kAttachApplet;
+extern const Applet kCpApplet;
 extern const Applet kCreateApplet;
 extern const Applet kExecApplet;
 extern const Applet kKillApplet;
@@ -29,6 +30,7 @@ extern const Applet kRestartApplet;
 extern const Applet kRmApplet;
 extern const Applet kStartApplet;
 extern const Applet kStopApplet;
+extern const Applet kTopApplet;
 extern const Applet kSuperviseApplet;
 extern const Applet kWaitApplet;
 extern const Applet kStatsApplet;
@@ -51,6 +53,7 @@ std::span<const Applet* const> all_applets() {
       &kSaveApplet,
       &kTagApplet,
       &kAttachApplet,
+      &kCpApplet,
       &kCreateApplet,
       &kExecApplet,
       &kKillApplet,
@@ -62,6 +65,7 @@ std::span<const Applet* const> all_applets() {
       &kRmApplet,
       &kStartApplet,
       &kStopApplet,
+      &kTopApplet,
       &kSuperviseApplet,
       &kWaitApplet,
       &kStatsApplet,

@@ -1,6 +1,8 @@
 #include "base/file_io.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -49,6 +51,18 @@ bool write_all(int fd, const void* data, size_t size, const std::string& path, s
     size -= size_t(n);
   }
   return true;
+}
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+int open_in_root(int root, const std::string& path, int flags) {
+  open_how how{};
+  how.flags = uint64_t(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  return int(::syscall(SYS_openat2, root, path.empty() ? "." : path.c_str(), &how, sizeof how));
 }
 
 }  // namespace ctk

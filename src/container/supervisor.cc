@@ -472,7 +472,7 @@ void Supervisor::handle_request(Conn* c, const std::string& text) {
       if (!main_running_) return send(c, error_reply(id, "invalid_argument", "container " + ct_->spec.name + " is not running"));
       forward(c, std::move(req));
     } else if (op == "exec" || op == "wait" || op == "kill" || op == "resize" || op == "processes" || op == "stats" ||
-               op == "stat" || op == "copy_in" || op == "copy_out") {
+               op == "stat" || op == "copy_in" || op == "copy_out" || op == "top") {
       forward(c, std::move(req));
     } else {
       send(c, error_reply(id, "invalid_argument", op.empty() ? "request without an op" : "unknown op '" + op + "'"));

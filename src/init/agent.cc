@@ -15,6 +15,7 @@
 #include "init/agent_state.h"
 #include "proto/datagram.h"
 #include "init/vsock.h"
+#include "init/worker.h"
 
 namespace ctk::init {
 
@@ -252,12 +253,8 @@ void Agent::stream_write(Stream* s) {
     return;
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  // The reader is gone (EPIPE) or the file failed: tell the peer to stop.
-  // A copier that failed says why when it is reaped.
-  if (s->reply_pending && s->copier < 0) {
-    reply_error(s->conn, s->reply_id, "internal", sys_error("write"));
-    s->reply_pending = false;
-  }
+  // The reader is gone (EPIPE): tell the peer to stop. A worker that failed
+  // says why when it is reaped.
   close_sink(s, true);
 }
 
@@ -312,9 +309,9 @@ void Agent::reap() {
       for (auto& [eid, p] : ct->execs) mark(p.get());
     }
     for (auto& s : streams_)
-      if (s->copier == pid) {
-        s->copier_reaped = true;
-        s->copier_status = status;
+      if (s->worker == pid) {
+        s->worker_reaped = true;
+        s->worker_status = status;
       }
   }
 }
@@ -397,7 +394,6 @@ void Agent::settle() {
     proto::Mux& mux = s->conn->mux;
     // What is left then (part of a datagram) is dropped below.
     if (s->sink == End::kOpen && !sink_has_data(s) && mux.peer_eof(s->ch)) close_sink(s, false);
-    if (s->reply_pending && s->sink == End::kDone && (s->copier < 0 || s->copier_reaped)) finish_copy_in(s);
     if (s->sink == End::kNone || s->sink == End::kDone) mux.consume(s->ch, mux.received(s->ch).size());
     if (s->source == End::kOpen && mux.peer_closed(s->ch)) close_source(s);
     // A process that never ran produces no output.
@@ -407,6 +403,7 @@ void Agent::settle() {
     }
     bool sink_done = s->sink == End::kNone || s->sink == End::kDone;
     bool source_done = s->source == End::kNone || s->source == End::kDone;
+    if (s->reply_pending && sink_done && source_done && s->worker_reaped) finish_copy(s);
     if (sink_done && source_done && !s->reply_pending) {
       s->dead = true;
       mux.release(s->ch);
@@ -430,18 +427,17 @@ void Agent::settle() {
   std::erase_if(conns_, [](const auto& c) { return c->dead; });
 }
 
-// copy_in's reply, once all of the file is written: by the agent, or by a
-// copier that exits 0 or with the errno of its failure.
-void Agent::finish_copy_in(Stream* s) {
+// A copy's reply, once its channel and its worker are done.
+void Agent::finish_copy(Stream* s) {
   s->reply_pending = false;
-  int st = s->copier_status;
-  if (s->copier < 0 || (WIFEXITED(st) && WEXITSTATUS(st) == 0))
-    reply(s->conn, s->reply_id, {{"size", s->bytes}});
-  else if (WIFEXITED(st))
-    reply_error(s->conn, s->reply_id, "internal", sys_error("write " + s->path, WEXITSTATUS(st)));
-  else
-    reply_error(s->conn, s->reply_id, "internal",
-                "write " + s->path + ": the writer was killed by signal " + std::to_string(WTERMSIG(st)));
+  std::string why;
+  if (!worker_succeeded(s->worker_status, s->worker_report.get(), s->path, &why)) {
+    reply_error(s->conn, s->reply_id, "internal", why);
+    return;
+  }
+  json result = s->result;
+  result["size"] = s->bytes;
+  reply(s->conn, s->reply_id, result);
 }
 
 void Agent::finish_waits(Proc* p) {

@@ -15,9 +15,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/file_io.h"
 #include "init/cgroup.h"
 #include "init/process.h"
 #include "init/spec.h"
+#include "init/worker.h"
 #include "proto/mux.h"
 
 namespace ctk::init {
@@ -102,6 +104,11 @@ class Agent {
   bool op_resize(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   bool op_copy_in(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   bool op_copy_out(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  // A tree as a tar stream (archive_ops.cc): copy_out and copy_in with "archive".
+  bool archive_out(Conn* c, const json& req, Container* ct, const std::string& path, uint32_t ch, json* result,
+                   std::string* code, std::string* err);
+  bool archive_in(Conn* c, const json& req, Container* ct, const std::string& path, uint32_t ch,
+                  std::string* code, std::string* err);
   bool op_stats(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   // Guest system requests (system_ops.cc).
   bool op_mount(Conn* c, const json& req, json* result, std::string* code, std::string* err);
@@ -120,6 +127,8 @@ class Agent {
   // Listing processes and ending the agent (lifecycle_ops.cc).
   bool op_processes(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   bool op_shutdown(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  // What runs in a container, as ps shows it (top_ops.cc).
+  bool op_top(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   // While a shutdown is under way: how long poll may wait (-1: no limit), and
   // the step run after every round; true once it is done and replied to.
   int shutdown_timeout_ms() const;
@@ -139,11 +148,26 @@ class Agent {
                   std::string* err);
   bool launch(Proc* p, std::string* code, std::string* err);
   Container* find_container(const json& req, std::string* code, std::string* err);
+  // The request's container when it names one (else *ct is null); false
+  // when it names one that does not exist.
+  bool optional_container(const json& req, Container** ct, std::string* code, std::string* err);
+  // False with already_exists unless ch is a usable new channel on c.
+  bool free_channel(Conn* c, uint32_t ch, std::string* code, std::string* err);
+  // The root a request's paths are in: the container's (through its mount
+  // namespace while it runs), or the agent's own without one.
+  bool open_root(Container* ct, UniqueFd* root, std::string* code, std::string* err);
+  // Where a worker for a container's files runs: its cgroup, or for the
+  // agent's own files the one beside the agent's.
+  const std::string& worker_cgroup(Container* ct) const;
+  // Serves channel ch with a worker's data pipe; the reply (result plus
+  // the bytes moved, or the worker's error) waits for both to finish.
+  void serve_worker(Conn* c, uint32_t ch, const json& id, WorkerPipe pipe, const Worker& w,
+                    const std::string& path, json result);
   Proc* find_proc(const json& req, std::string* code, std::string* err);
   std::string container_path(Container* ct, const std::string& path);
   void process_exited(Proc* p, int code, const std::string& message);
   void finish_waits(Proc* p);
-  void finish_copy_in(Stream* s);
+  void finish_copy(Stream* s);
   void reply(Conn* c, const json& id, const json& result);
   void reply_error(Conn* c, const json& id, const std::string& code, const std::string& message);
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 
+#include "base/file_io.h"
 #include "init/agent.h"
 
 namespace ctk::init {
@@ -32,15 +33,17 @@ struct Agent::Stream {
   End sink = End::kNone, source = End::kNone;
   int sink_fd = -1, source_fd = -1;
   Proc* proc = nullptr;  // whose output this carries: wait holds for its EOF
-  // copy_in replies when the file is complete.
+  // A copy (copy_in, copy_out of an archive) replies once its worker
+  // (spawn_worker) is done and so is the channel: `result` and the bytes
+  // moved, or the worker's error.
   bool reply_pending = false;
   json reply_id;
-  // copy_in into a container: the child in its cgroup that writes the file
-  // (spawn_copier), its wait status once reaped, and the path for errors.
-  pid_t copier = -1;
-  bool copier_reaped = false;
-  int copier_status = 0;
-  std::string path;
+  json result;
+  pid_t worker = -1;
+  bool worker_reaped = false;
+  int worker_status = 0;
+  UniqueFd worker_report;
+  std::string path;  // what is copied, for errors
   uint64_t bytes = 0;
   // A forwarded TCP connection (forward.cc): sink_fd and source_fd are the
   // same socket, so ending the sink must shut down its sending half.

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
@@ -253,6 +255,22 @@ uint64_t oom_kills(const std::string& path) {
   if (path.empty()) return 0;
   auto events = read_keyed(path + "/memory.events");
   return events.count("oom_kill") ? events["oom_kill"] : 0;
+}
+
+std::vector<pid_t> cgroup_procs(const std::string& path) {
+  std::vector<pid_t> out;
+  std::string text;
+  if (read_text(path + "/cgroup.procs", &text))
+    for_each_line(text, [&](const std::string& line) {
+      if (!line.empty()) out.push_back(pid_t(std::atoi(line.c_str())));
+    });
+  std::error_code ec;
+  for (const auto& sub : std::filesystem::directory_iterator(path, ec)) {
+    if (!sub.is_directory(ec)) continue;
+    std::vector<pid_t> more = cgroup_procs(sub.path());
+    out.insert(out.end(), more.begin(), more.end());
+  }
+  return out;
 }
 
 }  // namespace ctk::init

@@ -5,6 +5,8 @@
 // processes or hand controllers to children, not both.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -70,5 +72,9 @@ class Cgroups {
 
 // memory.events' oom_kill count of the cgroup at path (0 without the memory controller).
 uint64_t oom_kills(const std::string& path);
+
+// The processes in the cgroup at path and the cgroups below it (which a
+// container with a cgroup namespace may make).
+std::vector<pid_t> cgroup_procs(const std::string& path);
 
 }  // namespace ctk::init

@@ -79,8 +79,8 @@ std::string connect_code(int e) { return e == ECONNREFUSED ? "not_found" : "inte
 //  "container":"ID"?, "channel":CH}
 bool Agent::op_connect(Conn* c, const json& req, json* result, std::string* code,
                        std::string* err) {
-  Container* ct = req.contains("container") ? find_container(req, code, err) : nullptr;
-  if (req.contains("container") && !ct) return false;
+  Container* ct;
+  if (!optional_container(req, &ct, code, err)) return false;
   unsigned port = req.at("port").get<unsigned>();
   std::string host = req.value("host", "127.0.0.1");
   std::string protocol = req.value("protocol", "tcp");
@@ -97,11 +97,7 @@ bool Agent::op_connect(Conn* c, const json& req, json* result, std::string* code
            " (want a numeric IPv4 or IPv6 address and a port 1-65535)";
     return false;
   }
-  if (!ch || c->mux.is_open(ch)) {
-    *code = "already_exists";
-    *err = "channel " + std::to_string(ch) + " is in use";
-    return false;
-  }
+  if (!free_channel(c, ch, code, err)) return false;
   pid_t netns = 0;
   if (ct) {
     if (ct->init->state != Proc::State::kRunning) {

@@ -28,8 +28,8 @@ void Agent::for_each_proc(const std::function<void(Container*, Proc*)>& fn) {
 // {"op":"processes", "container":"ID"?} -> {"processes":[{"container", "exec_id",
 //  "pid", "state", "command", "exit_code"?, "message"?}, ...]}
 bool Agent::op_processes(Conn*, const json& req, json* result, std::string* code, std::string* err) {
-  Container* only = nullptr;
-  if (req.contains("container") && !(only = find_container(req, code, err))) return false;
+  Container* only;
+  if (!optional_container(req, &only, code, err)) return false;
   json list = json::array();
   for_each_proc([&](Container* ct, Proc* p) {
     if (only && ct != only) return;

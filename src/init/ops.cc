@@ -17,6 +17,7 @@
 #include "init/agent_state.h"
 #include "init/guest_files.h"
 #include "init/users.h"
+#include "init/worker.h"
 
 namespace ctk::init {
 
@@ -81,7 +82,7 @@ const Agent::Op Agent::kOps[] = {
     {"delete", &Agent::op_delete, Reply::kNow, When::kAfterHello},
     {"resize", &Agent::op_resize, Reply::kNow, When::kAfterHello},
     {"copy_in", &Agent::op_copy_in, Reply::kLater, When::kAfterHello},
-    {"copy_out", &Agent::op_copy_out, Reply::kNow, When::kAfterHello},
+    {"copy_out", &Agent::op_copy_out, Reply::kEither, When::kAfterHello},
     {"mount", &Agent::op_mount, Reply::kNow, When::kAfterHello},
     {"umount", &Agent::op_umount, Reply::kNow, When::kAfterHello},
     {"mkdir", &Agent::op_mkdir, Reply::kNow, When::kAfterHello},
@@ -94,6 +95,7 @@ const Agent::Op Agent::kOps[] = {
     {"set_time", &Agent::op_set_time, Reply::kNow, When::kAfterHello},
     {"set_hostname", &Agent::op_set_hostname, Reply::kNow, When::kAfterHello},
     {"processes", &Agent::op_processes, Reply::kNow, When::kAfterHello},
+    {"top", &Agent::op_top, Reply::kNow, When::kAfterHello},
     {"shutdown", &Agent::op_shutdown, Reply::kLater, When::kAfterHello},
     {"dns", &Agent::op_dns, Reply::kNow, When::kAfterHello},
 };
@@ -452,8 +454,8 @@ bool Agent::op_delete(Conn*, const json& req, json*, std::string* code, std::str
 
 bool Agent::op_stats(Conn*, const json& req, json* result, std::string* code, std::string* err) {
   // Without a container: the agent's own cgroup, where its memory budget is.
-  Container* ct = req.contains("container") ? find_container(req, code, err) : nullptr;
-  if (req.contains("container") && !ct) return false;
+  Container* ct;
+  if (!optional_container(req, &ct, code, err)) return false;
   if (!(ct ? cgroups_.stats(ct->cgroup, result, err) : cgroups_.own_stats(result, err))) {
     *code = "internal";
     return false;
@@ -481,61 +483,86 @@ std::string Agent::container_path(Container* ct, const std::string& path) {
   return ct->spec.root + path;
 }
 
+bool Agent::optional_container(const json& req, Container** ct, std::string* code, std::string* err) {
+  *ct = nullptr;
+  return !req.contains("container") || (*ct = find_container(req, code, err)) != nullptr;
+}
+
+bool Agent::free_channel(Conn* c, uint32_t ch, std::string* code, std::string* err) {
+  if (ch && !c->mux.is_open(ch)) return true;
+  *code = "already_exists";
+  *err = "channel " + std::to_string(ch) + " is in use";
+  return false;
+}
+
+bool Agent::open_root(Container* ct, UniqueFd* root, std::string* code, std::string* err) {
+  std::string path = container_path(ct, "/");
+  root->reset(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (root->get() >= 0) return true;
+  *code = "internal";
+  *err = sys_error(path);
+  return false;
+}
+
+const std::string& Agent::worker_cgroup(Container* ct) const { return ct ? ct->cgroup : cgroups_.files(); }
+
+void Agent::serve_worker(Conn* c, uint32_t ch, const json& id, WorkerPipe pipe, const Worker& w,
+                         const std::string& path, json result) {
+  Stream* s = open_stream(c, ch);
+  if (pipe == WorkerPipe::kIn) {
+    s->sink = End::kOpen;
+    s->sink_fd = w.pipe;
+  } else {
+    s->source = End::kOpen;
+    s->source_fd = w.pipe;
+  }
+  s->reply_pending = true;
+  s->reply_id = id;
+  s->result = std::move(result);
+  s->worker = w.pid;
+  s->worker_report.reset(w.report);
+  s->path = path;
+}
+
+// {"op":"copy_in", "container":"ID"?, "path":"/abs", "mode":420, "channel":CH}
+// (with "archive": archive_ops.cc).
 bool Agent::op_copy_in(Conn* c, const json& req, json*, std::string* code, std::string* err) {
-  Container* ct = req.contains("container") ? find_container(req, code, err) : nullptr;
-  if (req.contains("container") && !ct) return false;
+  Container* ct;
+  if (!optional_container(req, &ct, code, err)) return false;
   std::string path = req.at("path").get<std::string>();
   uint32_t ch = req.at("channel").get<uint32_t>();
-  if (!check_absolute(path, err)) return false;
-  if (!ch || c->mux.is_open(ch)) {
-    *code = "already_exists";
-    *err = "channel " + std::to_string(ch) + " is in use";
-    return false;
-  }
-  std::string host = container_path(ct, path);
-  int fd = ::open(host.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, req.value("mode", 0644u));
-  if (fd < 0) {
+  if (!check_absolute(path, err) || !free_channel(c, ch, code, err)) return false;
+  if (req.value("archive", false)) return archive_in(c, req, ct, path, ch, code, err);
+  unsigned mode = req.value("mode", 0644u);
+  UniqueFd fd(::open(container_path(ct, path).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (fd.get() < 0) {
     *code = errno == ENOENT ? "not_found" : "internal";
     *err = sys_error(path);
     return false;
   }
-  ::fchmod(fd, req.value("mode", 0644u));  // exactly, whatever the umask
-  // A child in the container's cgroup (or, for the agent's own files, in
-  // cgroups_.files()) writes the file: a tmpfs file's memory is then not
-  // charged to the agent's budget.
-  pid_t copier = -1;
-  const std::string& cgroup = ct ? ct->cgroup : cgroups_.files();
-  if (!cgroup.empty()) {
-    int input;
-    bool ok = spawn_copier(fd, cgroup, &copier, &input, err);
-    ::close(fd);
-    if (!ok) {
-      *code = "internal";
-      return false;
-    }
-    fd = input;
+  ::fchmod(fd.get(), mode);  // exactly, whatever the umask
+  // The file is written by a worker in the container's cgroup (or, for the
+  // agent's own files, in cgroups_.files()), not charged to the agent.
+  Worker w;
+  auto copy = [&](std::string* why) { return copy_stdin_to_stdout(path, why); };
+  if (!spawn_worker(worker_cgroup(ct), WorkerPipe::kIn, fd.get(), copy, &w, err)) {
+    *code = "internal";
+    return false;
   }
-  Stream* s = open_stream(c, ch);
-  s->sink = End::kOpen;
-  s->sink_fd = fd;
-  s->reply_pending = true;
-  s->reply_id = req["id"];
-  s->copier = copier;
-  s->path = path;
+  serve_worker(c, ch, req["id"], WorkerPipe::kIn, w, path, json::object());
   return true;
 }
 
+// {"op":"copy_out", "container":"ID"?, "path":"/abs", "channel":CH} (with
+// "archive": archive_ops.cc).
 bool Agent::op_copy_out(Conn* c, const json& req, json* result, std::string* code,
                         std::string* err) {
-  Container* ct = req.contains("container") ? find_container(req, code, err) : nullptr;
-  if (req.contains("container") && !ct) return false;
+  Container* ct;
+  if (!optional_container(req, &ct, code, err)) return false;
   std::string path = req.at("path").get<std::string>();
   uint32_t ch = req.at("channel").get<uint32_t>();
-  if (!ch || c->mux.is_open(ch)) {
-    *code = "already_exists";
-    *err = "channel " + std::to_string(ch) + " is in use";
-    return false;
-  }
+  if (!free_channel(c, ch, code, err)) return false;
+  if (req.value("archive", false)) return archive_out(c, req, ct, path, ch, result, code, err);
   int fd = ::open(container_path(ct, path).c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || ::fstat(fd, &st) || !S_ISREG(st.st_mode)) {

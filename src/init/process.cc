@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/sched.h>  // clone_args, CLONE_INTO_CGROUP
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -470,51 +469,6 @@ bool spawn_exec(pid_t init_pid, int namespaces, const ProcessSpec& process, cons
     return false;
   }
   *out = {pid, status[0]};
-  return true;
-}
-
-bool spawn_copier(int file_fd, const std::string& cgroup_dir, pid_t* pid, int* input, std::string* err) {
-  int cgroup = ::open(cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int fds[2] = {-1, -1};
-  if (cgroup < 0 || ::pipe2(fds, O_CLOEXEC)) {
-    *err = sys_error(cgroup < 0 ? cgroup_dir : "pipe");
-    if (cgroup >= 0) ::close(cgroup);
-    return false;
-  }
-  // Born in the cgroup (clone3's CLONE_INTO_CGROUP), so it is there before
-  // the agent serves anything else; like fork, the child goes on from here.
-  clone_args args{};
-  args.flags = CLONE_INTO_CGROUP;
-  args.exit_signal = SIGCHLD;
-  args.cgroup = uint64_t(cgroup);
-  *pid = pid_t(::syscall(SYS_clone3, &args, sizeof args));
-  if (*pid == 0) {
-    // It runs no program: it must drop the agent's fds itself, lest it hold
-    // other processes' pipes open.
-    if (::dup2(fds[0], 0) < 0 || ::dup2(file_fd, 1) < 0) ::_exit(errno);
-    ::close_range(3, ~0u, 0);
-    char buf[64 * 1024];
-    for (ssize_t n; (n = ::read(0, buf, sizeof buf)) != 0;) {
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) ::_exit(errno);
-      for (ssize_t off = 0, w; off < n; off += w)
-        if ((w = ::write(1, buf + off, size_t(n - off))) < 0) {
-          if (errno != EINTR) ::_exit(errno);
-          w = 0;
-        }
-    }
-    ::_exit(0);
-  }
-  int clone_errno = errno;
-  ::close(cgroup);
-  ::close(fds[0]);
-  if (*pid < 0) {
-    ::close(fds[1]);
-    *err = sys_error("clone3 into " + cgroup_dir, clone_errno);
-    return false;
-  }
-  ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
-  *input = fds[1];
   return true;
 }
 

@@ -50,13 +50,6 @@ bool spawn_container(const Spec& spec, const Stdio& stdio, int cgroup_procs, Spa
 bool spawn_exec(pid_t init_pid, int namespaces, const ProcessSpec& process, const Stdio& stdio,
                 int cgroup_procs, Spawned* out, std::string* err);
 
-// Starts a child in the cgroup at cgroup_dir that copies what the agent
-// writes to *input (non-blocking) into file_fd until EOF, so that the file's
-// memory (tmpfs pages never leave RAM) is charged to that cgroup, a
-// container's, and not to the agent's small budget. The child exits 0, or
-// with the errno of what failed.
-bool spawn_copier(int file_fd, const std::string& cgroup_dir, pid_t* pid, int* input, std::string* err);
-
 // Splits a status report into its exit code and message; false if malformed.
 bool parse_status_report(const std::string& report, int* code, std::string* message);
 

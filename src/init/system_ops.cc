@@ -1,6 +1,6 @@
 // Requests that act on the guest's files rather than a container: mounting
 // the disks a container's root is made of, unmounting, making directories,
-// writing small files, and looking at one.
+// writing small files; and looking at one, the guest's or a container's.
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -12,24 +12,9 @@
 #include "base/error.h"
 #include "init/agent_state.h"
 #include "init/guest_files.h"
+#include "init/paths.h"
 
 namespace ctk::init {
-
-namespace {
-
-const char* file_type(mode_t mode) {
-  switch (mode & S_IFMT) {
-    case S_IFREG: return "file";
-    case S_IFDIR: return "directory";
-    case S_IFLNK: return "symlink";
-    case S_IFCHR: return "char";
-    case S_IFBLK: return "block";
-    case S_IFIFO: return "fifo";
-    default: return "socket";
-  }
-}
-
-}  // namespace
 
 bool make_dirs(const std::string& path, std::string* code, std::string* err) {
   std::error_code ec;
@@ -127,37 +112,18 @@ bool Agent::op_write_file(Conn*, const json& req, json*, std::string* code, std:
 }
 
 // {"op":"stat", "path":"/abs", "container":"ID"?, "follow":false}: lstat, or
-// stat with follow; the path is inside the container when one is named.
+// stat with follow, of a path resolved in the container's root when one is
+// named.
 bool Agent::op_stat(Conn*, const json& req, json* result, std::string* code, std::string* err) {
-  Container* ct = req.contains("container") ? find_container(req, code, err) : nullptr;
-  if (req.contains("container") && !ct) return false;
+  Container* ct;
+  if (!optional_container(req, &ct, code, err)) return false;
   std::string path = req.at("path").get<std::string>();
-  bool follow = req.value("follow", false);
   if (!check_absolute(path, err)) return false;
-  std::string real = container_path(ct, path);
-  struct stat st;
-  if ((follow ? ::stat(real.c_str(), &st) : ::lstat(real.c_str(), &st)) != 0) {
-    *code = errno == ENOENT || errno == ENOTDIR ? "not_found" : "internal";
-    *err = sys_error(path);
+  UniqueFd root;
+  Located at;
+  if (!open_root(ct, &root, code, err) || !locate(root.get(), path, req.value("follow", false), &at, code, err))
     return false;
-  }
-  *result = {{"type", file_type(st.st_mode)},
-             {"mode", st.st_mode & 07777},
-             {"uid", st.st_uid},
-             {"gid", st.st_gid},
-             {"size", st.st_size},
-             {"nlink", st.st_nlink},
-             {"mtime_ns", int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec}};
-  if (S_ISLNK(st.st_mode)) {
-    char target[4096];
-    ssize_t n = ::readlink(real.c_str(), target, sizeof target);
-    if (n < 0) {
-      *code = "internal";
-      *err = sys_error("readlink " + path);
-      return false;
-    }
-    (*result)["target"] = std::string(target, size_t(n));
-  }
+  *result = stat_json(at);
   return true;
 }
 

@@ -108,6 +108,15 @@ bool resolve_user(const std::string& spec, const std::string& passwd, const std:
   return true;
 }
 
+std::map<uint32_t, std::string> user_names(const std::string& root) {
+  std::map<uint32_t, std::string> names;
+  for (const auto& f : entries(read_all(root + "/etc/passwd"), 3)) {
+    uint32_t uid;
+    if (parse_id(f[2], &uid)) names.emplace(uid, f[0]);  // the first entry of a uid names it
+  }
+  return names;
+}
+
 bool resolve_process_user(const std::string& root, ProcessSpec* p, std::string* err) {
   if (p->user.empty()) return true;
   ResolvedUser u;

@@ -5,6 +5,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,9 @@ struct ResolvedUser {
 // entry stands for itself (gid 0 by default); a name without one is an error.
 bool resolve_user(const std::string& spec, const std::string& passwd, const std::string& group,
                   ResolvedUser* out, std::string* err);
+
+// Every uid's name in root's /etc/passwd, as ps shows processes' users.
+std::map<uint32_t, std::string> user_names(const std::string& root);
 
 // Resolves process->user (when set) against root's /etc/passwd and
 // /etc/group (missing files are empty) into uid, gid, additional gids and home.

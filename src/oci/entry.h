@@ -46,4 +46,18 @@ class EntryData {
   ~EntryData() = default;
 };
 
+// Hands each run of the data to run(buf, len, offset), which fills err
+// itself when it fails, up to the last run.
+template <typename Run>
+bool for_each_run(EntryData& data, Run run, std::string* err) {
+  for (;;) {
+    const void* buf;
+    size_t len;
+    uint64_t offset;
+    if (!data.read(&buf, &len, &offset, err)) return false;
+    if (len == 0) return true;
+    if (!run(buf, len, offset)) return false;
+  }
+}
+
 }  // namespace ctk::oci

@@ -225,18 +225,14 @@ bool LayerApplier::apply_entry(const ArchiveEntry& e, EntryData& data, std::stri
     int fd = data.file(&at);
     if (fd >= 0 && size >= kCopyInKernelMin) return writer_.copy_file(n, fd, at, uint64_t(size), err);
     writer_.begin_file(n);
-    for (;;) {
-      const void* buf;
-      size_t len;
-      uint64_t offset;
-      if (!data.read(&buf, &len, &offset, err)) return false;
-      if (len == 0) break;
+    auto write = [&](const void* buf, size_t len, uint64_t offset) {
       if (offset > uint64_t(size) || len > uint64_t(size) - offset) {
         *err = "data beyond the entry's size";
         return false;
       }
-      if (!writer_.write(offset, buf, len, err)) return false;
-    }
+      return writer_.write(offset, buf, len, err);
+    };
+    if (!for_each_run(data, write, err)) return false;
     writer_.end_file();
   }
   return true;
