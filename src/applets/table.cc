@@ -64,11 +64,11 @@ std::span<const Applet* const> all_applets() {
       &kRestartApplet,
       &kRmApplet,
       &kStartApplet,
-      &kStopApplet,
-      &kTopApplet,
-      &kSuperviseApplet,
-      &kWaitApplet,
       &kStatsApplet,
+      &kStopApplet,
+      &kSuperviseApplet,
+      &kTopApplet,
+      &kWaitApplet,
       &kVminitdApplet,
   };
   return table;
