@@ -285,8 +285,11 @@ class LifecycleTest(ContainerTest):
         self.assertEqual((st["Status"], st["ExitCode"]), ("exited", 7))
         self.assertEqual(self.ctk("logs", "fg").stdout, b"hi\n")
         self.assertEqual(self.ok("wait", "fg").strip(), "7")
-        r = self.ctk("run", "--rm", "--name", "gone", self.layer, "true")
-        self.assertEqual(r.returncode, 0)
+        r = self.ctk("run", "--rm", "--name", "gone", self.layer, "sh", "-c", "echo x > /etc/x && cat /etc/x")
+        self.assertEqual((r.returncode, r.stdout), (0, b"x\n"))  # its writable layer is memory
+        r = self.ctk("run", "--rm", "--restart", "always", self.layer, "true")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"--restart and --rm conflict", r.stderr)
         self.assertEqual(self.ctk("inspect", "--type", "container", "gone").returncode, 1)
         self.ok("rm", "fg")
         self.assertEqual(self.ctk("inspect", "--type", "container", "fg").returncode, 1)

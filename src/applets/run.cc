@@ -28,6 +28,8 @@ int run_main(const Flags& flags) {
   std::string why;
   if (!create_options(flags, &o, &why)) return fail(self, why), kExitUsage;
   o.auto_remove = flags.has("rm");
+  if (o.auto_remove && o.restart.name != "no")
+    return fail(self, "--restart and --rm conflict: a container removed at its exit cannot be restarted"), kExitUsage;
   bool detach = flags.has("detach");
   Error err;
   container::Containers all;
@@ -90,7 +92,7 @@ extern const Applet kRunApplet = {
         "with -t) are attached and ^C and other signals go to the process. The exit code is\n"
         "the process's, 127 when the command is not found, 126 when it cannot run, 128+N\n"
         "after signal N, 125 when ctk itself failed. Without --rm the exited container stays\n"
-        "(ctk ps -a, ctk start, ctk rm).",
+        "(ctk ps -a, ctk start, ctk rm); with --rm its writes go to memory in the VM.",
     .options = kOptions,
     .run = run_main,
     .stop_at_positional = true,

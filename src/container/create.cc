@@ -178,7 +178,8 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
   ct.spec = s;
   Timer t(timings, "writable layer");
   if (!ct.save_spec(err) ||
-      !make_writable_layer(ct.path("rw.ext4"), o.writable_size ? o.writable_size : kDefaultWritableSize, s.id, err)) {
+      (!s.auto_remove &&
+       !make_writable_layer(ct.path("rw.ext4"), o.writable_size ? o.writable_size : kDefaultWritableSize, s.id, err))) {
     Error ignored;
     containers.remove(s.id, &ignored);
     return false;

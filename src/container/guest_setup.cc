@@ -17,8 +17,13 @@ std::vector<proto::Client::Call> root_setup_calls(const Spec& spec) {
   std::vector<proto::Client::Call> calls = {
       {"mount", {{"destination", kLower}, {"type", "ext4"}, {"source", "/dev/vda"}, {"options", {"ro"}}}},
       // The writable layer survives stop and start; after a crash the
-      // kernel replays its journal here.
-      {"mount", {{"destination", kWritable}, {"type", "ext4"}, {"source", "/dev/vdb"}, {"options", json::array()}}},
+      // kernel replays its journal here. A --rm container's ends with it:
+      // memory, as fast to set up as it gets.
+      spec.auto_remove
+          ? proto::Client::Call{"mount", {{"destination", kWritable}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                                          {"options", {"mode=0755"}}}}
+          : proto::Client::Call{"mount", {{"destination", kWritable}, {"type", "ext4"}, {"source", "/dev/vdb"},
+                                          {"options", json::array()}}},
       {"mkdir", {{"path", std::string(kWritable) + "/upper"}}},
       {"mkdir", {{"path", std::string(kWritable) + "/work"}}},
       {"mount", {{"destination", kRoot}, {"type", "overlay"}, {"source", "overlay"},

@@ -16,8 +16,9 @@ namespace ctk::container {
 // The agent's id for the container inside its VM (one container per VM).
 inline constexpr const char* kGuestContainer = "main";
 
-// Mounts the image disk (/dev/vda) and the writable disk (/dev/vdb), the
-// overlay over them, the network and the resolver's files.
+// Mounts the image disk (/dev/vda) and the writable disk (/dev/vdb; a tmpfs
+// for a --rm container, which nobody starts again), the overlay over them,
+// the network and the resolver's files.
 std::vector<proto::Client::Call> root_setup_calls(const Spec& spec);
 
 // The OCI config of the main process (rows/cols: the pty's size, 0 if unknown).

@@ -188,7 +188,8 @@ bool Supervisor::bind_ports(Error* err) {
 
 bool Supervisor::boot(Error* err) {
   vz::MachineConfig m = ct_->spec.machine;
-  m.disks = {{ct_->spec.rootfs, true}, {ct_->path("rw.ext4"), false}};
+  m.disks = {{ct_->spec.rootfs, true}};
+  if (!ct_->spec.auto_remove) m.disks.push_back({ct_->path("rw.ext4"), false});
   m.network = ct_->spec.network == "nat" ? vz::Network::nat : vz::Network::none;
   std::string why;
   if (!vm_.boot(m, timings_, &why)) return err->fail(ErrorCode::failure, why);
