@@ -516,8 +516,13 @@ void Supervisor::forward(Conn* c, json req) {
     }
     req[key] = it->second;
   }
-  agent_request(op, std::move(req), [this, c, client_id, mapped, op](const json& r) {
-    bool alive = std::any_of(conns_.begin(), conns_.end(), [c](const auto& p) { return p.get() == c && !p->gone; });
+  // The client is found again by its serial: it may have gone meanwhile,
+  // and another may have been given its address.
+  agent_request(op, std::move(req), [this, serial = c->serial, client_id, mapped, op](const json& r) {
+    Conn* c = nullptr;
+    for (auto& p : conns_)
+      if (p->serial == serial && !p->gone) c = p.get();
+    bool alive = c != nullptr;
     if (r.contains("error")) {
       // The agent opened no channel for a failed request.
       for (auto [cch, ach] : mapped) {
