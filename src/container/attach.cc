@@ -113,7 +113,9 @@ bool attach(proto::Client& conn, const AttachedProcess& p, int* exit_code, std::
     pollfd fds[3] = {{conn.fd(), POLLIN, 0}, {guard.fd, POLLIN, 0}, {0, 0, 0}};
     nfds_t n = 2;
     if (stdin_open && mux.send_window(p.in) > 0) fds[n++] = {0, POLLIN, 0};
-    if (!conn.pump(0, err)) return false;  // flush what is queued first
+    // Only a flush before waiting: reading here could take in the reply
+    // this loop then sleeps past.
+    if (!conn.flush(err)) return false;
     if (::poll(fds, n, -1) < 0 && errno != EINTR) {
       *err = sys_error("poll");
       return false;
