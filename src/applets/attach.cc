@@ -30,18 +30,9 @@ int attach_main(const Flags& flags) {
   if (!open_containers(flags, &all, &err) || !find_container(all, flags.positional()[0], &ct, &err) ||
       !container::connect(*ct, &conn, &err))
     return container_fail(self, err);
-  container::AttachedProcess p;
-  p.tty = ct->spec.tty;
-  p.out = container::kAttachOut;
-  p.err = p.tty ? 0 : container::kAttachErr;
-  p.stdin_open = ct->spec.interactive && !flags.has("no-stdin");
-  p.in = p.stdin_open ? (p.tty ? p.out : container::kAttachIn) : 0;
+  container::AttachedProcess p = container::main_attachment(ct->spec, !flags.has("no-stdin"));
   p.proxy_signals = flags.get("sig-proxy", "true") != "false";
-  nlohmann::json a = {{"stdout", p.out}};
-  for (uint32_t ch : {p.out, p.err, p.in})
-    if (ch && !conn.mux().is_open(ch)) conn.mux().open(ch);
-  if (p.err) a["stderr"] = p.err;
-  if (p.in) a["stdin"] = p.in;
+  nlohmann::json a = container::attach_request(p, &conn);
   nlohmann::json ignored;
   std::string why;
   if (!conn.call("attach", a, &ignored, &why)) return fail(self, why);

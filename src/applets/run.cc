@@ -58,12 +58,7 @@ int run_main(const Flags& flags) {
     std::printf("%s\n", spec.id.c_str());
     return 0;
   }
-  container::AttachedProcess p;
-  p.out = container::kAttachOut;
-  p.tty = spec.tty;
-  p.err = spec.tty ? 0 : container::kAttachErr;
-  p.in = spec.interactive ? (spec.tty ? container::kAttachOut : container::kAttachIn) : 0;
-  p.stdin_open = spec.interactive;
+  container::AttachedProcess p = container::main_attachment(spec, true);
   p.wait_id = started.wait_id;
   int code;
   {

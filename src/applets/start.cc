@@ -45,12 +45,7 @@ int start_main(const Flags& flags) {
       std::printf("%s\n", ref.c_str());
       continue;
     }
-    container::AttachedProcess p;
-    p.out = container::kAttachOut;
-    p.tty = ct->spec.tty;
-    p.err = p.tty ? 0 : container::kAttachErr;
-    p.stdin_open = flags.has("interactive") && ct->spec.interactive;
-    p.in = p.stdin_open ? (p.tty ? container::kAttachOut : container::kAttachIn) : 0;
+    container::AttachedProcess p = container::main_attachment(ct->spec, flags.has("interactive"));
     p.wait_id = started.wait_id;
     std::string why;
     if (!container::attach(conn, p, &status, &why)) return fail(self, why);

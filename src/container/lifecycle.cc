@@ -49,6 +49,26 @@ bool call(proto::Client& conn, const std::string& op, json args, json* result, E
 
 }  // namespace
 
+AttachedProcess main_attachment(const Spec& spec, bool want_stdin) {
+  AttachedProcess p;
+  p.tty = spec.tty;
+  p.out = kAttachOut;
+  p.err = spec.tty ? 0 : kAttachErr;
+  p.stdin_open = spec.interactive && want_stdin;
+  p.in = p.stdin_open ? (spec.tty ? kAttachOut : kAttachIn) : 0;
+  return p;
+}
+
+json attach_request(const AttachedProcess& p, proto::Client* conn) {
+  json a = json::object();
+  for (auto [key, ch] : {std::pair{"stdout", p.out}, std::pair{"stderr", p.err}, std::pair{"stdin", p.in}}) {
+    if (!ch) continue;
+    a[key] = ch;
+    if (!conn->mux().is_open(ch)) conn->mux().open(ch);
+  }
+  return a;
+}
+
 bool start(const Containers& all, Container& ct, const StartRequest& request, proto::Client* conn,
            Started* out, Timings& timings, Error* err) {
   // A supervisor whose container exited may still be powering its VM off.
@@ -87,21 +107,7 @@ bool start(const Containers& all, Container& ct, const StartRequest& request, pr
   // once this process exits, so it is not waited for here.
   conn->adopt(sv[0]);
   std::vector<proto::Client::Call> calls = {{"hello", {{"version", proto::kVersion}}}};
-  if (request.attach) {
-    json a = {{"stdout", kAttachOut}};
-    conn->mux().open(kAttachOut);
-    if (ct.spec.tty) {
-      if (ct.spec.interactive) a["stdin"] = kAttachOut;
-    } else {
-      a["stderr"] = kAttachErr;
-      conn->mux().open(kAttachErr);
-      if (ct.spec.interactive) {
-        a["stdin"] = kAttachIn;
-        conn->mux().open(kAttachIn);
-      }
-    }
-    calls.push_back({"attach", a});
-  }
+  if (request.attach) calls.push_back({"attach", attach_request(main_attachment(ct.spec, true), conn)});
   calls.push_back({"started", json::object()});
   std::vector<int64_t> ids = conn->request_all(calls);
   if (request.wait) out->wait_id = conn->request("wait", json::object());

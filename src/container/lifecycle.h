@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "base/timer.h"
+#include "container/attach.h"
 #include "container/state.h"
 #include "proto/client.h"
 
@@ -22,6 +23,13 @@ struct StartRequest {
 
 // Channel ids an attaching client uses.
 inline constexpr uint32_t kAttachOut = 1, kAttachErr = 2, kAttachIn = 3;
+
+// The main process's stdio as an attaching client sees it: stdout (the pty
+// with a tty), stderr, and stdin when the container keeps it open and the
+// client wants it.
+AttachedProcess main_attachment(const Spec& spec, bool want_stdin);
+// The supervisor's `attach` request for those channels, opened on conn.
+nlohmann::json attach_request(const AttachedProcess& p, proto::Client* conn);
 
 struct Started {
   int64_t wait_id = 0;     // with StartRequest::wait: the request that answers the exit
