@@ -54,6 +54,8 @@ class VmTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        # A supervisor still powering its VM off would write into the tree being removed.
+        subprocess.run(["pkill", "-9", "-f", f"ctk supervise.*{cls.tmp}"])
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def run_ctk(self, *args, input=None, timeout=120, env=None):
@@ -426,6 +428,7 @@ class ImageRunTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.reg.stop()
+        subprocess.run(["pkill", "-9", "-f", f"ctk supervise.*{cls.tmp}"])
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def run_ctk(self, *args):
@@ -474,6 +477,8 @@ class Arm64Test(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        # A supervisor still powering its VM off would write into the tree being removed.
+        subprocess.run(["pkill", "-9", "-f", f"ctk supervise.*{cls.tmp}"])
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def run_ctk(self, *args, env=None):
