@@ -105,7 +105,9 @@ bool Machine::boot(const MachineConfig& config, Timings& timings, std::string* e
     if (config.console) console_thread_ = std::thread([this] { follow_console(); });
   }
   Timer t(timings, "kernel to agent ready");
-  return connect_agent(config.agent_timeout_ms, err);
+  if (!connect_agent(config.agent_timeout_ms, err)) return false;
+  vm_->release_boot_images();
+  return true;
 }
 
 bool Machine::connect_agent(int timeout_ms, std::string* err) {

@@ -3,11 +3,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -92,6 +96,32 @@ class QemuVm : public Vm {
   }
 
   pid_t pid() const override { return pid_; }
+
+  // QEMU maps the kernel file (and keeps the initramfs) for a reset, which
+  // -no-reboot turns into an exit: after boot those pages are dead weight in
+  // its RSS (~50 MiB for Debian's cloud kernel). MADV_PAGEOUT asks the host
+  // kernel to reclaim them now; it needs CAP_SYS_NICE, and without it they
+  // stay, as clean page cache the host may reclaim anyway.
+  void release_boot_images() override {
+    if (pid_ <= 0) return;
+    int pidfd = int(::syscall(SYS_pidfd_open, pid_, 0));
+    if (pidfd < 0) return;
+    std::ifstream maps("/proc/" + std::to_string(pid_) + "/maps");
+    std::string line;
+    std::vector<iovec> ranges;
+    while (std::getline(maps, line)) {
+      // "start-end perms offset dev inode path"
+      size_t path = line.find('/');
+      if (path == std::string::npos) continue;
+      std::string file = line.substr(path);
+      if (file != config_.kernel && file != config_.initrd) continue;
+      unsigned long start, end;
+      if (std::sscanf(line.c_str(), "%lx-%lx", &start, &end) != 2) continue;
+      ranges.push_back({reinterpret_cast<void*>(start), end - start});
+    }
+    if (!ranges.empty()) ::syscall(SYS_process_madvise, pidfd, ranges.data(), ranges.size(), MADV_PAGEOUT, 0);
+    ::close(pidfd);
+  }
 
   std::string notice() const override {
     return host_.kvm ? "" : "no usable /dev/kvm: running the guest under software emulation (TCG)";

@@ -40,6 +40,10 @@ class Vm {
   // Ends the VM at once (SIGKILL to the VMM). Safe to call twice.
   virtual void kill() = 0;
   virtual pid_t pid() const = 0;
+  // Called once the guest runs: the VMM's own copies of the kernel and the
+  // initramfs are not read again, and their memory goes back to the host.
+  // Best effort; a backend without such copies does nothing.
+  virtual void release_boot_images() {}
   // A one-line notice about how the VM runs, e.g. "no /dev/kvm: software emulation (TCG)".
   virtual std::string notice() const = 0;
 };
