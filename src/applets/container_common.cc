@@ -67,6 +67,16 @@ bool create_options(const Flags& flags, container::CreateOptions* o, std::string
     o->ports.push_back(b);
   }
   o->publish_all = flags.has("publish-all");
+  // docker's order: -v, then --mount, then --tmpfs; a destination given twice is refused by create.
+  for (const auto& [flag, parse] : {std::pair{"volume", &container::parse_volume_flag},
+                                    std::pair{"mount", &container::parse_mount_flag},
+                                    std::pair{"tmpfs", &container::parse_tmpfs_flag}})
+    for (const std::string& text : flags.all(flag)) {
+      container::MountPoint m;
+      if (!parse(text, &m, err)) return false;
+      o->mounts.push_back(m);
+    }
+  o->read_only = flags.has("read-only");
   if (flags.has("restart") && !container::parse_restart_policy(flags.get("restart"), &o->restart, err)) return false;
   if (flags.has("memory")) {
     // vm_options gave the VM the limit itself; the guest kernel and the agent need room too.

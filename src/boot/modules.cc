@@ -20,10 +20,11 @@ const std::vector<std::string>& guest_modules() {
   // The agent's channels first: a virtio-serial port appears some time after
   // its driver loads (the host announces it), and loading the rest meanwhile
   // hides that wait. virtio_balloon reports free memory to the host, which
-  // takes it back (free page reporting).
+  // takes it back (free page reporting). virtiofs mounts shared host
+  // directories (bind mounts and volumes).
   static const std::vector<std::string> names = {
       "virtio_mmio", "virtio_pci", "virtio_console", "vmw_vsock_virtio_transport", "virtio_blk",
-      "virtio_net", "overlay", "ext4", "virtio_rng", "virtio_balloon",
+      "virtio_net", "overlay", "ext4", "virtio_rng", "virtio_balloon", "virtiofs",
   };
   return names;
 }

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "base/atomic_file.h"
 #include "base/dirs.h"
 #include "base/sha256.h"
@@ -11,6 +13,7 @@
 #include "ext4/writer.h"
 #include "oci/image_rootfs.h"
 #include "oci/store.h"
+#include "volume/volumes.h"
 
 namespace ctk::container {
 
@@ -70,6 +73,45 @@ bool apply_image_config(const oci::ImageConfig& image, CreateOptions* o, std::st
   o->env = env;
   if (o->workdir.empty()) o->workdir = image.working_dir;
   if (o->user.empty()) o->user = image.user;
+  return true;
+}
+
+// The mounts pass: one anonymous volume per image VOLUME nothing else is
+// mounted on, bind sources checked (or made, for -v), volumes found or made.
+// Runs under the volumes' lock, held until the container's config names
+// them, so a `volume rm` cannot come between. *anonymous: the volumes made
+// for this container, for the caller to remove if the create fails.
+bool resolve_mounts(volume::Volumes& volumes, const std::vector<std::string>& image_volumes,
+                    std::vector<MountPoint>* mounts, std::vector<std::string>* anonymous, Error* err) {
+  for (size_t i = 0; i < mounts->size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if ((*mounts)[i].destination == (*mounts)[j].destination)
+        return err->fail(ErrorCode::invalid, "duplicate mount point: " + (*mounts)[i].destination);
+  for (const std::string& path : image_volumes) {
+    MountPoint m;
+    std::string why;
+    if (!parse_volume_flag(path, &m, &why)) return err->fail(ErrorCode::invalid, "image config: Volumes: " + why);
+    if (std::none_of(mounts->begin(), mounts->end(), [&](const MountPoint& x) { return x.destination == m.destination; }))
+      mounts->push_back(m);
+  }
+  for (MountPoint& m : *mounts) {
+    if (m.type == "bind") {
+      struct stat st;
+      if (::stat(m.source.c_str(), &st) == 0) continue;
+      if (!m.create_source) return err->fail(ErrorCode::invalid, "bind source path does not exist: " + m.source);
+      std::string why;
+      if (!oci::make_dirs(m.source, 0755, &why)) return err->fail(ErrorCode::failure, why);
+    } else if (m.type == "volume") {
+      volume::Volume v;
+      v.name = m.source.empty() ? random_id() : m.source;
+      v.anonymous = m.source.empty();
+      bool created;
+      if (!volumes.create(&v, v.anonymous, &created, err)) return false;
+      if (v.anonymous) anonymous->push_back(v.name);
+      m.source = v.name;
+    }
+    m.create_source = false;
+  }
   return true;
 }
 
@@ -143,6 +185,21 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
         o.ports.push_back(b);
       }
   }
+  volume::Volumes volumes;
+  oci::FileLock volumes_lock;
+  std::vector<std::string> anonymous;
+  auto remove_anonymous = [&] {
+    Error ignored;
+    for (const std::string& name : anonymous) volumes.remove(name, &ignored);
+  };
+  if (!o.mounts.empty() || !image.volumes.empty()) {
+    Timer t(timings, "mounts");
+    if (!volumes.open(containers.data_root(), err) || !volumes.lock(&volumes_lock, err)) return false;
+    if (!resolve_mounts(volumes, image.volumes, &o.mounts, &anonymous, err)) {
+      remove_anonymous();
+      return false;
+    }
+  }
   Spec s;
   s.name = o.name;
   s.image = o.image ? o.inputs[0] : o.inputs.size() == 1 ? o.inputs[0] : o.inputs[0] + " (+" + std::to_string(o.inputs.size() - 1) + " layers)";
@@ -158,6 +215,8 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
   s.pids_limit = o.pids_limit;
   s.network = o.network;
   s.ports = o.ports;
+  s.mounts = o.mounts;
+  s.read_only = o.read_only;
   s.restart = o.restart;
   s.auto_remove = o.auto_remove;
   s.labels = image.labels;
@@ -165,7 +224,10 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
   if (!image.stop_signal.empty()) s.stop_signal = image.stop_signal;
   s.machine = o.machine;
   s.machine.disks.clear();
-  if (!containers.create(&s, err)) return false;
+  if (!containers.create(&s, err)) {
+    remove_anonymous();
+    return false;
+  }
   // docker's default hostname is the short id; ctk's is the name, which
   // other containers will know it by.
   s.hostname = o.hostname.empty() ? s.name : o.hostname;
@@ -182,6 +244,7 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
        !make_writable_layer(ct.path("rw.ext4"), o.writable_size ? o.writable_size : kDefaultWritableSize, s.id, err))) {
     Error ignored;
     containers.remove(s.id, &ignored);
+    remove_anonymous();
     return false;
   }
   *spec = s;

@@ -35,6 +35,8 @@ struct CreateOptions {
   int64_t pids_limit = 0;
   std::string network = "none";
   std::vector<PortBinding> ports;
+  std::vector<MountPoint> mounts;  // -v, --mount, --tmpfs
+  bool read_only = false;
   bool publish_all = false;  // -P: the image's ExposedPorts on ephemeral ports
   RestartPolicy restart;
   bool auto_remove = false;

@@ -9,11 +9,11 @@ namespace {
 // Where the agent assembles the container's root.
 constexpr const char* kLower = "/run/ctk/lower";
 constexpr const char* kWritable = "/run/ctk/rw";
-constexpr const char* kRoot = "/run/ctk/rootfs";
+constexpr const char* kRoot = kGuestRoot;
 
 }  // namespace
 
-std::vector<proto::Client::Call> root_setup_calls(const Spec& spec) {
+std::vector<proto::Client::Call> root_setup_calls(const Spec& spec, const MountPlan& mounts) {
   std::vector<proto::Client::Call> calls = {
       {"mount", {{"destination", kLower}, {"type", "ext4"}, {"source", "/dev/vda"}, {"options", {"ro"}}}},
       // The writable layer survives stop and start; after a crash the
@@ -29,6 +29,7 @@ std::vector<proto::Client::Call> root_setup_calls(const Spec& spec) {
       {"mount", {{"destination", kRoot}, {"type", "overlay"}, {"source", "overlay"},
                  {"options", {std::string("lowerdir=") + kLower, std::string("upperdir=") + kWritable + "/upper",
                               std::string("workdir=") + kWritable + "/work"}}}}};
+  calls.insert(calls.end(), mounts.guest_calls.begin(), mounts.guest_calls.end());
   // The container's /etc/hosts: localhost and its hostname, as docker writes one.
   json dns = {{"root", kRoot}, {"hosts", json::array()}};
   if (!spec.hostname.empty()) dns["hostname"] = spec.hostname;
@@ -42,7 +43,7 @@ std::vector<proto::Client::Call> root_setup_calls(const Spec& spec) {
   return calls;
 }
 
-json main_process_config(const Spec& spec, unsigned rows, unsigned cols) {
+json main_process_config(const Spec& spec, const MountPlan& mounts, unsigned rows, unsigned cols) {
   // docker's default capabilities for a container's root.
   static const char* const kCapabilities[] = {
       "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
@@ -57,7 +58,7 @@ json main_process_config(const Spec& spec, unsigned rows, unsigned cols) {
   // A name is resolved by the agent from the image's /etc/passwd and /etc/group.
   if (!spec.user.empty()) process["user"] = spec.user;
   if (spec.tty && rows && cols) process["consoleSize"] = {{"height", rows}, {"width", cols}};
-  json mounts = json::array({
+  json mounts_json = json::array({
       {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
       {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
        {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
@@ -71,6 +72,7 @@ json main_process_config(const Spec& spec, unsigned rows, unsigned cols) {
       {{"destination", "/sys/fs/cgroup"}, {"type", "cgroup2"}, {"source", "cgroup"},
        {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}},
   });
+  mounts_json.insert(mounts_json.end(), mounts.oci_mounts.begin(), mounts.oci_mounts.end());
   // The VM is the isolation boundary for the network: the container shares
   // the VM's interfaces (none, or the NAT link).
   json namespaces = json::array(
@@ -86,8 +88,8 @@ json main_process_config(const Spec& spec, unsigned rows, unsigned cols) {
   json readonly = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
   json config = {{"ociVersion", "1.0.2"},
                  {"process", process},
-                 {"root", {{"path", kRoot}, {"readonly", false}}},
-                 {"mounts", mounts},
+                 {"root", {{"path", kRoot}, {"readonly", spec.read_only}}},
+                 {"mounts", mounts_json},
                  {"linux", {{"namespaces", namespaces}, {"resources", resources},
                             {"maskedPaths", masked}, {"readonlyPaths", readonly}}}};
   if (!spec.hostname.empty()) config["hostname"] = spec.hostname;

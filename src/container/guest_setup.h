@@ -18,11 +18,16 @@ inline constexpr const char* kGuestContainer = "main";
 
 // Mounts the image disk (/dev/vda) and the writable disk (/dev/vdb; a tmpfs
 // for a --rm container, which nobody starts again), the overlay over them,
-// the network and the resolver's files.
-std::vector<proto::Client::Call> root_setup_calls(const Spec& spec);
+// the shared host directories (mounts.plan's guest_calls), the network and
+// the resolver's files.
+std::vector<proto::Client::Call> root_setup_calls(const Spec& spec, const MountPlan& mounts);
 
-// The OCI config of the main process (rows/cols: the pty's size, 0 if unknown).
-nlohmann::json main_process_config(const Spec& spec, unsigned rows, unsigned cols);
+// Where the guest assembles the container's root.
+inline constexpr const char* kGuestRoot = "/run/ctk/rootfs";
+
+// The OCI config of the main process (rows/cols: the pty's size, 0 if
+// unknown), with the container's own mounts after the standard ones.
+nlohmann::json main_process_config(const Spec& spec, const MountPlan& mounts, unsigned rows, unsigned cols);
 
 // docker's exit code for a container that could not be created or started.
 inline constexpr int kExitStartFailed = 125;

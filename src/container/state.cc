@@ -55,17 +55,6 @@ uint64_t random_u64() {
   return v;
 }
 
-std::string random_id() {
-  uint8_t bytes[32];
-  if (::getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
-    // getrandom on Linux >= 3.17 does not fail for 32 bytes; be safe anyway.
-    std::string seed = std::to_string(random_u64()) + now_rfc3339();
-    Digest d = sha256({reinterpret_cast<const uint8_t*>(seed.data()), seed.size()});
-    std::memcpy(bytes, d.data(), sizeof bytes);
-  }
-  return to_hex(bytes);
-}
-
 // Reads one JSON file of a container; a damaged file is an error naming it.
 bool read_json(const std::string& path, json* out, Error* err) {
   std::string text, why;
@@ -112,6 +101,18 @@ bool parse_u16(const std::string& s, uint16_t* out) {
 }
 
 }  // namespace
+
+std::string random_id() {
+  uint8_t bytes[32];
+  if (::getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
+    // getrandom on Linux >= 3.17 does not fail for 32 bytes; be safe anyway.
+    std::string seed = std::to_string(random_u64()) + now_rfc3339();
+    Digest d = sha256({reinterpret_cast<const uint8_t*>(seed.data()), seed.size()});
+    std::memcpy(bytes, d.data(), sizeof bytes);
+  }
+  return to_hex(bytes);
+}
+
 
 const char* status_name(Status s) { return kStatusNames[int(s)]; }
 
@@ -194,6 +195,8 @@ std::string now_rfc3339() {
 
 json to_json(const Spec& s) {
   const vz::MachineConfig& m = s.machine;
+  json mounts_json = json::array();
+  for (const MountPoint& mp : s.mounts) mounts_json.push_back(to_json(mp));
   return {{"id", s.id},
           {"name", s.name},
           {"created", s.created},
@@ -212,6 +215,8 @@ json to_json(const Spec& s) {
           {"pids_limit", s.pids_limit},
           {"network", s.network},
           {"ports", ports_json(s.ports)},
+          {"mounts", mounts_json},
+          {"read_only", s.read_only},
           {"restart", {{"name", s.restart.name}, {"max_retries", s.restart.max_retries}}},
           {"auto_remove", s.auto_remove},
           {"stop_signal", s.stop_signal},
@@ -260,6 +265,14 @@ bool spec_from_json(const json& j, Spec* s, std::string* err) {
     s->network = j.at("network").get<std::string>();
     s->ports.clear();
     ports_from(j.at("ports"), &s->ports);
+    // Configs written before mounts existed have none.
+    s->mounts.clear();
+    for (const json& mp : j.value("mounts", json::array())) {
+      MountPoint m;
+      if (!mount_from_json(mp, &m, err)) return false;
+      s->mounts.push_back(m);
+    }
+    s->read_only = j.value("read_only", false);
     s->restart.name = j.at("restart").at("name").get<std::string>();
     s->restart.max_retries = j.at("restart").at("max_retries").get<int>();
     s->auto_remove = j.at("auto_remove").get<bool>();

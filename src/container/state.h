@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "container/mounts.h"
 #include "vz/machine.h"
 
 namespace ctk::container {
@@ -64,6 +65,8 @@ struct Spec {
   int64_t pids_limit = 0;
   std::string network = "none";  // none or nat
   std::vector<PortBinding> ports;
+  std::vector<MountPoint> mounts;  // volumes (anonymous ones named by create), binds, tmpfs
+  bool read_only = false;          // --read-only: the root filesystem is
   RestartPolicy restart;
   bool auto_remove = false;  // --rm
   std::string stop_signal = "SIGTERM";
@@ -89,6 +92,9 @@ nlohmann::json to_json(const Spec& s);
 nlohmann::json to_json(const State& s);
 bool spec_from_json(const nlohmann::json& j, Spec* s, std::string* err);
 bool state_from_json(const nlohmann::json& j, State* s, std::string* err);
+
+// A fresh id: 64 hex digits (containers, anonymous volumes).
+std::string random_id();
 
 // RFC 3339 with nanoseconds in UTC, as docker prints times.
 std::string now_rfc3339();

@@ -29,6 +29,7 @@
 #include "container/sockets.h"
 #include "proto/client.h"
 #include "proto/frame.h"
+#include "volume/volumes.h"
 #include "vz/machine.h"
 
 namespace ctk::container {
@@ -92,6 +93,7 @@ class Supervisor {
   // Passes of a start, each timed.
   bool read_launcher(Error* err);
   bool bind_ports(Error* err);
+  void mark_populated();
   bool boot(Error* err);
   bool start_main(bool first, std::string* agent_code, Error* err);
 
@@ -133,6 +135,7 @@ class Supervisor {
   std::list<std::unique_ptr<Conn>> conns_;
   std::list<Route> routes_;
   PublishedPorts ports_;
+  MountPlan mounts_;  // made at boot, for every start in this VM
   std::map<int64_t, std::function<void(const json&)>> pending_;
   int next_serial_ = 1;
 
@@ -191,6 +194,8 @@ bool Supervisor::boot(Error* err) {
   m.disks = {{ct_->spec.rootfs, true}};
   if (!ct_->spec.auto_remove) m.disks.push_back({ct_->path("rw.ext4"), false});
   m.network = ct_->spec.network == "nat" ? vz::Network::nat : vz::Network::none;
+  if (!plan_mounts(ct_->spec.mounts, containers_.data_root(), kGuestRoot, &mounts_, err)) return false;
+  m.shares = mounts_.shares;
   std::string why;
   if (!vm_.boot(m, timings_, &why)) return err->fail(ErrorCode::failure, why);
   return true;
@@ -203,7 +208,7 @@ bool Supervisor::start_main(bool first, std::string* agent_code, Error* err) {
   proto::Client& agent = vm_.agent();
   std::vector<proto::Client::Call> calls;
   if (first) {
-    calls = root_setup_calls(ct_->spec);
+    calls = root_setup_calls(ct_->spec, mounts_);
     calls.insert(calls.begin(), vm_.clock_call());
   } else {
     // The agent forgets a deleted container only later: the new process
@@ -215,7 +220,7 @@ bool Supervisor::start_main(bool first, std::string* agent_code, Error* err) {
     if (ch) agent.mux().release(ch);
   main_out_ = agent.open_channel();
   main_err_ = main_in_ = 0;
-  json create = {{"container", guest_id_}, {"config", main_process_config(ct_->spec, 0, 0)}, {"stdout", main_out_}};
+  json create = {{"container", guest_id_}, {"config", main_process_config(ct_->spec, mounts_, 0, 0)}, {"stdout", main_out_}};
   if (ct_->spec.tty) {
     main_in_ = main_out_;  // the pty is one bidirectional channel
     create["stdin"] = main_out_;
@@ -239,11 +244,28 @@ bool Supervisor::start_main(bool first, std::string* agent_code, Error* err) {
     return err->fail(ErrorCode::failure, why);
   }
   main_running_ = true;
+  if (first) mark_populated();
   ports_.route_to(&vm_.agent(), port_request(), guest_id_);
   main_exit_seen_ = false;
   main_started_ = Clock::now();
   for (auto& c : conns_) c->out_eof = c->err_eof = false;
   return true;
+}
+
+// A volume's image files are copied in once: from now on it keeps what
+// containers make of it, even when they empty it.
+void Supervisor::mark_populated() {
+  volume::Volumes volumes;
+  Error ignored;
+  if (mounts_.first_use.empty() || !volumes.open(containers_.data_root(), &ignored)) return;
+  oci::FileLock lock;
+  if (!volumes.lock(&lock, &ignored)) return;
+  for (const std::string& name : mounts_.first_use) {
+    volume::Volume v;
+    if (!volumes.load(name, &v, &ignored)) continue;
+    v.populated = true;
+    volumes.save(v, &ignored);
+  }
 }
 
 int Supervisor::run() {

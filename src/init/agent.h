@@ -114,6 +114,7 @@ class Agent {
   bool op_mount(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   bool op_umount(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   bool op_mkdir(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_populate(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   bool op_write_file(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   bool op_stat(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   // The guest's network and names: interfaces over rtnetlink, resolv.conf

@@ -86,6 +86,7 @@ const Agent::Op Agent::kOps[] = {
     {"mount", &Agent::op_mount, Reply::kNow, When::kAfterHello},
     {"umount", &Agent::op_umount, Reply::kNow, When::kAfterHello},
     {"mkdir", &Agent::op_mkdir, Reply::kNow, When::kAfterHello},
+    {"populate", &Agent::op_populate, Reply::kNow, When::kAfterHello},
     {"network", &Agent::op_network, Reply::kNow, When::kAfterHello},
     {"write_file", &Agent::op_write_file, Reply::kNow, When::kAfterHello},
     {"connect", &Agent::op_connect, Reply::kEither, When::kAfterHello},

@@ -6,6 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <sys/sendfile.h>
+
+#include <cerrno>
 #include <filesystem>
 
 #include "base/atomic_file.h"
@@ -95,6 +99,112 @@ bool Agent::op_umount(Conn*, const json& req, json*, std::string* code, std::str
 bool Agent::op_mkdir(Conn*, const json& req, json*, std::string* code, std::string* err) {
   std::string path = req.at("path").get<std::string>();
   return check_absolute(path, err) && make_dirs(path, code, err);
+}
+
+namespace {
+
+bool copy_contents(const std::string& from, const std::string& to, std::string* err);
+bool copy_attributes(const struct stat& st, const std::string& to, std::string* err);
+
+// Copies what `from` (an lstat result `st`) is to `to`, which does not exist:
+// a directory with its contents, a file, a symlink; owner, mode and times
+// kept. Device nodes, fifos and sockets are skipped (docker's copy keeps
+// them; images hardly put any where a volume goes).
+bool copy_entry(const std::string& from, const struct stat& st, const std::string& to, std::string* err) {
+  if (S_ISDIR(st.st_mode)) {
+    if (::mkdir(to.c_str(), 0700) != 0) return *err = sys_error("mkdir " + to), false;
+    if (!copy_contents(from, to, err)) return false;
+  } else if (S_ISLNK(st.st_mode)) {
+    std::string target(size_t(st.st_size) + 1, '\0');
+    ssize_t n = ::readlink(from.c_str(), target.data(), target.size());
+    if (n < 0) return *err = sys_error(from), false;
+    target.resize(size_t(n));
+    if (::symlink(target.c_str(), to.c_str()) != 0) return *err = sys_error("symlink " + to), false;
+  } else if (S_ISREG(st.st_mode)) {
+    int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) return *err = sys_error(from), false;
+    int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) {
+      ::close(in);
+      return *err = sys_error(to), false;
+    }
+    off_t left = st.st_size;
+    while (left > 0) {
+      ssize_t n = ::sendfile(out, in, nullptr, size_t(std::min<off_t>(left, 1 << 30)));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      left -= n;
+    }
+    int copy_errno = errno;
+    ::close(in);
+    ::close(out);
+    if (left > 0) {
+      errno = copy_errno;
+      return *err = sys_error("copy " + from + " to " + to), false;
+    }
+  } else {
+    return true;
+  }
+  return copy_attributes(st, to, err);
+}
+
+// Each entry of the directory `from` into the directory `to`.
+bool copy_contents(const std::string& from, const std::string& to, std::string* err) {
+  DIR* d = ::opendir(from.c_str());
+  if (!d) return *err = sys_error(from), false;
+  bool ok = true;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat child;
+    if (::lstat((from + "/" + name).c_str(), &child) != 0) {
+      *err = sys_error(from + "/" + name);
+      ok = false;
+    } else {
+      ok = copy_entry(from + "/" + name, child, to + "/" + name, err);
+    }
+    if (!ok) break;
+  }
+  ::closedir(d);
+  return ok;
+}
+
+bool copy_attributes(const struct stat& st, const std::string& to, std::string* err) {
+  // Owner first: chown clears set-id bits that the mode then restores.
+  if (::lchown(to.c_str(), st.st_uid, st.st_gid) != 0) return *err = sys_error("chown " + to), false;
+  if (!S_ISLNK(st.st_mode) && ::chmod(to.c_str(), st.st_mode & 07777) != 0)
+    return *err = sys_error("chmod " + to), false;
+  timespec times[2] = {st.st_atim, st.st_mtim};
+  ::utimensat(AT_FDCWD, to.c_str(), times, AT_SYMLINK_NOFOLLOW);
+  return true;
+}
+
+bool empty_dir(const std::string& path) {
+  DIR* d = ::opendir(path.c_str());
+  if (!d) return false;
+  bool empty = true;
+  while (dirent* e = ::readdir(d))
+    if (std::string_view(e->d_name) != "." && std::string_view(e->d_name) != "..") empty = false;
+  ::closedir(d);
+  return empty;
+}
+
+}  // namespace
+
+// {"op":"populate", "from":"/abs", "to":"/abs"}: a volume's first use
+// (docker's rule): when `to` is an empty directory and `from` is one, what
+// `from` holds is copied in, and `to` takes its owner and mode. Otherwise
+// nothing happens. {"copied": bool}.
+bool Agent::op_populate(Conn*, const json& req, json* result, std::string* code, std::string* err) {
+  std::string from = req.at("from").get<std::string>(), to = req.at("to").get<std::string>();
+  if (!check_absolute(from, err) || !check_absolute(to, err)) return false;
+  struct stat st;
+  *result = {{"copied", false}};
+  if (::lstat(from.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || !empty_dir(to)) return true;
+  *code = "internal";
+  if (!copy_contents(from, to, err) || !copy_attributes(st, to, err)) return false;
+  *result = {{"copied", true}};
+  return true;
 }
 
 // {"op":"write_file", "path":"/abs", "data":"...", "mode":420}: small files,

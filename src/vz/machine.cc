@@ -81,7 +81,9 @@ bool Machine::boot(const MachineConfig& config, Timings& timings, std::string* e
   vm.cpus = config.cpus;
   vm.memory_mib = config.memory_mib;
   vm.disks = config.disks;
-  writable_ = std::any_of(config.disks.begin(), config.disks.end(), [](const Disk& d) { return !d.read_only; });
+  vm.shares = config.shares;
+  writable_ = std::any_of(config.disks.begin(), config.disks.end(), [](const Disk& d) { return !d.read_only; }) ||
+              std::any_of(config.shares.begin(), config.shares.end(), [](const Share& s) { return !s.read_only; });
   vm.network = config.network;
   {
     Timer t(timings, "kernel and initramfs");
@@ -95,6 +97,7 @@ bool Machine::boot(const MachineConfig& config, Timings& timings, std::string* e
     if (!prepare_initfs(config, kernel, &vm.initrd, err)) return false;
   }
   if (!make_runtime_dir(&dir_, err)) return false;
+  vm.runtime_dir = dir_;
   vm.agent_socket = dir_ + "/agent.sock";
   console_log_ = vm.console_log = dir_ + "/console.log";
   {

@@ -23,6 +23,7 @@ struct MachineConfig {
   unsigned cpus = 1;
   unsigned memory_mib = 512;
   std::vector<Disk> disks;
+  std::vector<Share> shares;
   Network network = Network::none;
   bool console = false;         // copy the guest console to stderr as it comes
   int agent_timeout_ms = 60000;  // TCG boots take seconds; a hung guest must not hang ctk

@@ -18,6 +18,7 @@
 
 #include "base/error.h"
 #include "boot/arch.h"
+#include "vz/virtiofsd.h"
 
 namespace ctk::vz {
 
@@ -33,6 +34,7 @@ class QemuVm : public Vm {
   ~QemuVm() override { kill(); }
 
   bool start(std::string* err) override {
+    if (!start_shares(err)) return false;
     std::vector<std::string> args = qemu_argv(config_, host_);
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
@@ -78,6 +80,7 @@ class QemuVm : public Vm {
         pid_ = -1;
         exit_status_ = st;
         *status = st;
+        end_shares();
         return true;
       }
       if (r < 0 && errno != EINTR) return false;
@@ -87,12 +90,14 @@ class QemuVm : public Vm {
   }
 
   void kill() override {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int st;
-    ::waitpid(pid_, &st, 0);
-    exit_status_ = st;
-    pid_ = -1;
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int st;
+      ::waitpid(pid_, &st, 0);
+      exit_status_ = st;
+      pid_ = -1;
+    }
+    end_shares();
   }
 
   pid_t pid() const override { return pid_; }
@@ -128,8 +133,40 @@ class QemuVm : public Vm {
   }
 
  private:
+  // One virtiofsd per share, listening before QEMU starts.
+  bool start_shares(std::string* err) {
+    if (config_.shares.empty()) return true;
+    std::string binary = find_virtiofsd();
+    if (binary.empty()) {
+      *err = "sharing host directories needs virtiofsd (/usr/lib/qemu/virtiofsd, from qemu-system-common; or set "
+             "$CTK_VIRTIOFSD)";
+      return false;
+    }
+    for (size_t i = 0; i < config_.shares.size(); ++i) {
+      pid_t pid;
+      std::string log = config_.runtime_dir + "/virtiofsd.log";
+      if (!start_virtiofsd(binary, config_.shares[i], share_socket(config_.runtime_dir, i), log, &pid, err)) {
+        end_shares();
+        return false;
+      }
+      share_pids_.push_back(pid);
+    }
+    return true;
+  }
+
+  // virtiofsd leaves when QEMU closes its socket; one stuck in a request is killed.
+  void end_shares() {
+    for (pid_t pid : share_pids_) {
+      ::kill(pid, SIGKILL);
+      int st;
+      ::waitpid(pid, &st, 0);
+    }
+    share_pids_.clear();
+  }
+
   VmConfig config_;
   HostFacts host_;
+  std::vector<pid_t> share_pids_;
   pid_t pid_ = -1;
   int exit_status_ = 0;
 };
@@ -161,16 +198,22 @@ std::vector<std::string> qemu_argv(const VmConfig& c, const HostFacts& host) {
   std::vector<std::string> a = {
       x86 ? "qemu-system-x86_64" : "qemu-system-aarch64",
       "-accel", host.kvm ? "kvm" : "tcg",
-      "-M", x86 ? "microvm" : "virt",
+      "-M", std::string(x86 ? "microvm" : "virt") + (c.shares.empty() ? "" : ",memory-backend=ram"),
       // Under TCG, "max" costs ~0.6 s of boot on x86 emulating features the
       // guest does not need; on arm64 it is 3x slower (pointer authentication).
       "-cpu", host.kvm ? "host" : (x86 ? "qemu64" : "cortex-a57"),
       "-smp", std::to_string(c.cpus),
       "-m", std::to_string(c.memory_mib),
       "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+      // Modern virtio over MMIO (both boards default to the legacy
+      // interface, which vhost-user back ends such as virtiofsd refuse).
+      "-global", "virtio-mmio.force-legacy=false",
       "-kernel", c.kernel,
   };
   if (!c.initrd.empty()) a.insert(a.end(), {"-initrd", c.initrd});
+  // vhost-user devices need the guest's memory in a file virtiofsd maps too.
+  if (!c.shares.empty())
+    a.insert(a.end(), {"-object", "memory-backend-memfd,id=ram,share=on,size=" + std::to_string(c.memory_mib) + "M"});
   // panic=-1 with -no-reboot: a dying guest ends QEMU instead of hanging it.
   std::string cmdline = std::string("console=") + (x86 ? "ttyS0" : "ttyAMA0") + " quiet panic=-1";
   // Under TCG microvm hangs calibrating the TSC unless told its rate.
@@ -180,6 +223,7 @@ std::vector<std::string> qemu_argv(const VmConfig& c, const HostFacts& host) {
   std::string skip = "vsock,vmw_vsock_virtio_transport_common,vmw_vsock_virtio_transport";
   if (x86) skip += ",virtio_pci,virtio_pci_modern_dev,virtio_pci_legacy_dev";
   if (c.network == Network::none) skip += ",virtio_net,net_failover,failover";
+  if (c.shares.empty()) skip += ",virtiofs,fuse";
   cmdline += " ctk.skip_modules=" + skip;
   if (!c.cmdline.empty()) cmdline += " " + c.cmdline;
   a.insert(a.end(), {"-append", cmdline});
@@ -199,6 +243,11 @@ std::vector<std::string> qemu_argv(const VmConfig& c, const HostFacts& host) {
     a.insert(a.end(), {"-device", "virtio-serial-device",
                        "-chardev", "socket,id=agent,server=on,wait=off,path=" + c.agent_socket,
                        "-device", "virtserialport,chardev=agent,name=ctk.agent"});
+  }
+  for (size_t i = 0; i < c.shares.size(); ++i) {
+    std::string id = "fs" + std::to_string(i);
+    a.insert(a.end(), {"-chardev", "socket,id=" + id + ",path=" + share_socket(c.runtime_dir, i),
+                       "-device", "vhost-user-fs-device,chardev=" + id + ",tag=" + c.shares[i].tag});
   }
   if (c.network == Network::nat)
     a.insert(a.end(), {"-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0"});

@@ -67,3 +67,21 @@ TEST_CASE("KVM and aarch64 choices") {
   auto pos = [&](const std::string& s) { return std::find(a.begin(), a.end(), s) - a.begin(); };
   CHECK(pos("virtio-blk-device,drive=disk1") < pos("virtio-blk-device,drive=disk0"));
 }
+
+TEST_CASE("shares: shared guest memory, one vhost-user-fs device per share, virtiofs loaded") {
+  VmConfig c;
+  c.arch = "x86_64";
+  c.kernel = "/boot/vmlinuz-for-a-test";
+  c.memory_mib = 640;
+  c.runtime_dir = "/run/vm";
+  auto a = qemu_argv(c, HostFacts{false, 2400000});
+  CHECK(after(a, "-M") == "microvm");
+  CHECK(after(a, "-append").find("virtiofs,fuse") != std::string::npos);  // skipped without shares
+  c.shares = {{"ctk0", "/srv/a", false}, {"ctk1", "/srv/b", true}};
+  a = qemu_argv(c, HostFacts{false, 2400000});
+  CHECK(after(a, "-M") == "microvm,memory-backend=ram");
+  CHECK(has(a, "memory-backend-memfd,id=ram,share=on,size=640M"));
+  CHECK(has(a, "socket,id=fs0,path=/run/vm/fs0.sock"));
+  CHECK(has(a, "vhost-user-fs-device,chardev=fs1,tag=ctk1"));
+  CHECK(after(a, "-append").find("virtiofs") == std::string::npos);
+}

@@ -16,6 +16,15 @@ struct Disk {
   bool read_only = true;
 };
 
+// A host directory the guest mounts by tag (virtio-fs): QEMU serves it
+// through virtiofsd; Virtualization.framework has its own virtio-fs device.
+// The guest cannot write to a read-only share, whatever it mounts.
+struct Share {
+  std::string tag;
+  std::string path;  // a directory
+  bool read_only = false;
+};
+
 enum class Network { none, nat };  // nat: outbound access through the host (QEMU user networking)
 
 struct VmConfig {
@@ -26,7 +35,9 @@ struct VmConfig {
   unsigned cpus = 1;
   unsigned memory_mib = 512;
   std::vector<Disk> disks;  // /dev/vda, /dev/vdb, ... in order
+  std::vector<Share> shares;
   Network network = Network::none;
+  std::string runtime_dir;   // the backend's own sockets go here
   std::string agent_socket;  // unix socket the VMM listens on, bridged to the guest's `ctk.agent` port
   std::string console_log;   // the guest console goes here
 };

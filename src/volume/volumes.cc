@@ -1,0 +1,134 @@
+#include "volume/volumes.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "base/dirs.h"
+#include "container/state.h"
+#include "oci/json.h"
+#include "oci/store.h"
+
+namespace ctk::volume {
+
+using nlohmann::json;
+
+bool valid_name(const std::string& name) {
+  if (name.size() < 2 || name.size() > 255 || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+bool Volumes::open(const std::string& data_root, Error* err) {
+  path_ = (data_root.empty() ? oci::Store::default_root() : data_root) + "/volumes";
+  std::string why;
+  if (!oci::make_dirs(path_, 0700, &why)) return err->fail(ErrorCode::failure, why);
+  return true;
+}
+
+bool Volumes::lock(oci::FileLock* lock, Error* err) const {
+  std::string why;
+  if (!lock->lock(path_ + "/.lock", true, &why)) return err->fail(ErrorCode::failure, why);
+  return true;
+}
+
+bool Volumes::create(Volume* v, bool must_be_new, bool* created, Error* err) {
+  *created = false;
+  if (!valid_name(v->name))
+    return err->fail(ErrorCode::invalid, "invalid volume name '" + v->name +
+                                             "': only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least 2 characters");
+  if (::access(dir(v->name).c_str(), F_OK) == 0) {
+    if (must_be_new) return err->fail(ErrorCode::conflict, "volume " + v->name + " already exists");
+    return load(v->name, v, err);
+  }
+  // Made under a temporary name and renamed: a volume is there whole or not at all.
+  std::string temp = path_ + "/.new-" + v->name;
+  remove_tree(temp);
+  if (::mkdir(temp.c_str(), 0700) != 0) return err->fail_errno(temp);
+  // _data is what containers see: docker makes it 0755 root-owned too.
+  if (::mkdir((temp + "/_data").c_str(), 0755) != 0) {
+    remove_tree(temp);
+    return err->fail_errno(temp + "/_data");
+  }
+  if (v->created.empty()) v->created = container::now_rfc3339();
+  std::string why;
+  json j = {{"name", v->name}, {"created", v->created}, {"labels", v->labels},
+            {"anonymous", v->anonymous}, {"populated", v->populated}};
+  if (!oci::write_file_atomic(temp + "/volume.json", j.dump(2) + "\n", 0600, &why) ||
+      ::rename(temp.c_str(), dir(v->name).c_str()) != 0) {
+    if (why.empty()) why = sys_error(dir(v->name));
+    remove_tree(temp);
+    return err->fail(ErrorCode::failure, why);
+  }
+  *created = true;
+  return true;
+}
+
+bool Volumes::save(const Volume& v, Error* err) const {
+  json j = {{"name", v.name}, {"created", v.created}, {"labels", v.labels},
+            {"anonymous", v.anonymous}, {"populated", v.populated}};
+  std::string why;
+  if (!oci::write_file_atomic(dir(v.name) + "/volume.json", j.dump(2) + "\n", 0600, &why))
+    return err->fail(ErrorCode::failure, why);
+  return true;
+}
+
+bool Volumes::load(const std::string& name, Volume* v, Error* err) const {
+  if (!valid_name(name)) return err->fail(ErrorCode::not_found, "no such volume: " + name);
+  std::string text, why, path = dir(name) + "/volume.json";
+  bool exists = true;
+  if (!read_file(path, &text, &exists, &why)) return err->fail(ErrorCode::failure, why);
+  if (!exists) return err->fail(ErrorCode::not_found, "no such volume: " + name);
+  json j;
+  if (!oci::parse_json(text, &j, &why)) return err->fail(ErrorCode::failure, path + ": " + why);
+  *v = Volume{};
+  v->name = name;
+  if (!j.is_object()) return err->fail(ErrorCode::failure, path + ": not an object");
+  const json& created = j.value("created", json());
+  const json& labels = j.value("labels", json::object());
+  if (created.is_string()) v->created = created.get<std::string>();
+  if (labels.is_object())
+    for (const auto& [k, val] : labels.items())
+      if (val.is_string()) v->labels[k] = val.get<std::string>();
+  v->anonymous = j.value("anonymous", json(false)).is_boolean() && j.value("anonymous", false);
+  v->populated = j.value("populated", json(false)).is_boolean() && j.value("populated", false);
+  return true;
+}
+
+bool Volumes::list(std::vector<Volume>* out, Error* err) const {
+  DIR* d = ::opendir(path_.c_str());
+  if (!d) return err->fail_errno(path_);
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    Volume v;
+    Error ignored;  // a half-made or foreign entry is not a volume
+    if (valid_name(name) && load(name, &v, &ignored)) out->push_back(v);
+  }
+  ::closedir(d);
+  std::sort(out->begin(), out->end(), [](const Volume& a, const Volume& b) { return a.name < b.name; });
+  return true;
+}
+
+bool Volumes::remove(const std::string& name, Error* err) {
+  if (::access(dir(name).c_str(), F_OK) != 0) return err->fail(ErrorCode::not_found, "no such volume: " + name);
+  // Out of the listing at once, then its files.
+  std::string doomed = path_ + "/.removing-" + name;
+  if (::rename(dir(name).c_str(), doomed.c_str()) != 0) return err->fail_errno(dir(name));
+  remove_tree(doomed);
+  return true;
+}
+
+json inspect_json(const Volumes& volumes, const Volume& v) {
+  return {{"CreatedAt", v.created},
+          {"Driver", "local"},
+          {"Labels", v.labels.empty() ? json(nullptr) : json(v.labels)},
+          {"Mountpoint", volumes.data(v.name)},
+          {"Name", v.name},
+          {"Options", json(nullptr)},
+          {"Scope", "local"}};
+}
+
+}  // namespace ctk::volume
