@@ -15,14 +15,14 @@ namespace {
 
 const Option kOptions[] = {
     {"force", 'f', "", "Kill and remove a running container"},
-    {"volumes", 'v', "", "Remove anonymous volumes too (none exist yet)"},
+    {"volumes", 'v', "", "Remove the container's anonymous volumes too"},
     kRootOption,
 };
 
 int rm_main(const Flags& flags) {
   const Applet& self = kRmApplet;
   return for_each_container(self, flags, true, [&](container::Containers& all, container::Container& ct, Error* err) {
-    return container::remove(all, ct, flags.has("force"), err);
+    return container::remove(all, ct, flags.has("force"), flags.has("volumes"), err);
   });
 }
 

@@ -9,6 +9,7 @@
 
 #include "base/file_io.h"
 #include "container/sockets.h"
+#include "volume/volumes.h"
 
 namespace ctk::container {
 
@@ -163,14 +164,29 @@ bool kill(const Container& ct, const std::string& signal, Error* err) {
   return call(conn, "kill", {{"signal", signal}, {"manual", true}}, &result, err);
 }
 
-bool remove(Containers& all, Container& ct, bool force, Error* err) {
+bool remove(Containers& all, Container& ct, bool force, bool volumes, Error* err) {
   if (ct.supervised()) {
     if (!force)
       return err->fail(ErrorCode::conflict, "container " + ct.spec.name +
                                                 " is running: stop it first, or use --force");
     if (!stop(ct, 0, err)) return false;
   }
-  return all.remove(ct.id(), err);
+  if (!all.remove(ct.id(), err)) return false;
+  if (volumes) remove_anonymous_volumes(all, ct.spec.mounts);
+  return true;
+}
+
+void remove_anonymous_volumes(const Containers& all, const std::vector<MountPoint>& mounts) {
+  volume::Volumes volumes;
+  oci::FileLock lock;
+  Error ignored;
+  if (!volumes.open(all.data_root(), &ignored) || !volumes.lock(&lock, &ignored)) return;
+  for (const MountPoint& m : mounts) {
+    volume::Volume v;
+    if (m.type == "volume" && volumes.load(m.source, &v, &ignored) && v.anonymous &&
+        all.volume_users(m.source).empty())
+      volumes.remove(m.source, &ignored);
+  }
 }
 
 bool wait(Container& ct, int* exit_code, Error* err) {

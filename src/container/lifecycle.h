@@ -55,7 +55,12 @@ bool stop(const Container& ct, int timeout_s, Error* err);
 bool kill(const Container& ct, const std::string& signal, Error* err);
 
 // Removes a container; a running one only with force (killed first).
-bool remove(Containers& all, Container& ct, bool force, Error* err);
+// With volumes (rm -v), its anonymous volumes go too.
+bool remove(Containers& all, Container& ct, bool force, bool volumes, Error* err);
+
+// Removes the anonymous volumes among `mounts` that no container uses any
+// more (after their container is gone: rm -v, --rm). Best effort.
+void remove_anonymous_volumes(const Containers& all, const std::vector<MountPoint>& mounts);
 
 // Waits for a running container to exit; its exit code.
 bool wait(Container& ct, int* exit_code, Error* err);

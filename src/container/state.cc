@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/random.h>
+
+#include <algorithm>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -426,6 +428,23 @@ bool Containers::create(Spec* spec, Error* err) {
   }
   ::close(lock);
   return ok;
+}
+
+std::vector<std::string> Containers::volume_users(const std::string& volume) const {
+  std::vector<std::string> ids, names;
+  Error ignored;
+  list(&ids, &ignored);
+  for (const std::string& id : ids) {
+    Container ct(*this, id);
+    if (!ct.load(&ignored)) continue;
+    for (const MountPoint& m : ct.spec.mounts)
+      if (m.type == "volume" && m.source == volume) {
+        names.push_back(ct.spec.name);
+        break;
+      }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 bool Containers::rename(const std::string& id, const std::string& name, Error* err) {

@@ -116,6 +116,9 @@ class Containers {
   // directory with spec saved. Names are checked and taken under one lock.
   bool create(Spec* spec, Error* err);
   bool rename(const std::string& id, const std::string& name, Error* err);
+  // The names of the containers whose mounts name the volume (docker keeps a
+  // volume for any container that has it, running or not).
+  std::vector<std::string> volume_users(const std::string& volume) const;
   // Removes a container's directory (its supervisor must be gone).
   bool remove(const std::string& id, Error* err);
   // Takes a container out of the listing at once, its files moved to

@@ -23,6 +23,7 @@
 #include "base/file_io.h"
 #include "base/timer.h"
 #include "container/guest_setup.h"
+#include "container/lifecycle.h"
 #include "container/log.h"
 #include "container/ports.h"
 #include "container/state.h"
@@ -757,7 +758,10 @@ void Supervisor::finish() {
   else if (!containers_.detach(id_, &removed, &err)) std::fprintf(stderr, "ctk supervise: %s\n", err.message.c_str());
   answer_waits();
   vm_.shutdown();
-  if (!removed.empty()) remove_tree(removed);
+  if (!removed.empty()) {
+    remove_tree(removed);
+    remove_anonymous_volumes(containers_, ct_->spec.mounts);
+  }
   for (auto& c : conns_) {
     for (const json& id : c->stop_waits) reply(c.get(), id, json::object());
     c->stop_waits.clear();
