@@ -21,6 +21,10 @@ inline constexpr const char* kGuestContainer = "main";
 // the network and the resolver's files.
 std::vector<proto::Client::Call> root_setup_calls(const Spec& spec);
 
+// The main process's capabilities: docker's defaults with --cap-drop and
+// --cap-add applied as docker applies them.
+std::vector<std::string> capabilities(const Spec& spec);
+
 // The OCI config of the main process (rows/cols: the pty's size, 0 if unknown).
 nlohmann::json main_process_config(const Spec& spec, unsigned rows, unsigned cols);
 
