@@ -42,7 +42,7 @@ int profile_main(const Flags& flags) {
 extern const Applet kProfileApplet = {
     .name = "profile",
     .synopsis = "ls | show NAME|FILE",
-    .summary = "List and show the sandbox profiles of 'ctk run --profile'",
+    .summary = "List and show the sandbox profiles of ctk run --profile",
     .description = "ls: every profile's name and where it comes from: built-in, or a file in\n"
                    "$XDG_CONFIG_HOME/ctk/profiles/NAME.toml (~/.config), which overrides a built-in\n"
                    "of its name. show: a profile's settings as TOML (a FILE is any path with a '/'\n"
