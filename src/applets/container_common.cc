@@ -90,6 +90,11 @@ bool create_options(const Flags& command_line, container::CreateOptions* o, std:
   }
   o->args = command;
   o->name = flags.get("name");
+  // A profile's -e values come first: under --env-file's too, which the
+  // command line's -e values override in turn (docker's order).
+  const std::vector<std::string>& env = flags.all("env");
+  size_t profile_env = env.size() - command_line.all("env").size();
+  for (size_t i = 0; i < profile_env; ++i) add_env(env[i], &o->env);
   for (const std::string& file : flags.all("env-file")) {
     std::ifstream in(file);
     if (!in) {
@@ -100,7 +105,7 @@ bool create_options(const Flags& command_line, container::CreateOptions* o, std:
     while (std::getline(in, line))
       if (!line.empty() && line[0] != '#') add_env(line, &o->env);
   }
-  for (const std::string& e : flags.all("env")) add_env(e, &o->env);
+  for (size_t i = profile_env; i < env.size(); ++i) add_env(env[i], &o->env);
   o->workdir = flags.get("workdir");
   if (flags.has("workdir") && (o->workdir.empty() || o->workdir[0] != '/')) {
     *err = "--workdir must be absolute";

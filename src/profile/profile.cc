@@ -267,10 +267,10 @@ std::string at_line(const std::string& origin, const toml::source_region& where)
   return origin + ":" + std::to_string(where.begin.line) + ": ";
 }
 
-bool builtin(std::string_view name, const Builtin** out) {
+const Builtin* builtin(std::string_view name) {
   for (const Builtin& b : kBuiltins)
-    if (b.name == name) return *out = &b, true;
-  return false;
+    if (b.name == name) return &b;
+  return nullptr;
 }
 
 }  // namespace
@@ -329,8 +329,8 @@ bool load(const std::string& ref, Profile* out, std::string* err) {
     out->source = path;
     return parse(text, path, out, err);
   }
-  const Builtin* b;
-  if (!builtin(ref, &b)) {
+  const Builtin* b = builtin(ref);
+  if (!b) {
     std::string names;
     for (const Builtin& each : kBuiltins) names += (names.empty() ? "" : ", ") + std::string(each.name);
     *err = "unknown profile '" + ref + "': not built in (" + names + ") and no " + path;

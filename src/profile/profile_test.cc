@@ -268,3 +268,43 @@ TEST_CASE("bind_read_only makes host paths without a mode read-only") {
   profile::apply(p, &g);
   CHECK(g.all("volume") == std::vector<std::string>{"/opt:/opt", "/src:/work"});
 }
+
+TEST_CASE("create_options: the profile under the command line, exit 125 when it is bad") {
+  ConfigHome home;
+  std::string env_file = home.dir.path + "/env";
+  write(env_file, "B=2\nC=2\n");
+  write(home.profiles() + "/e.toml", "env = [\"A=1\", \"B=1\"]\n");
+  container::CreateOptions o;
+  std::string err;
+  int code = 0;
+  Flags f = command_line({"--profile", "e", "--env-file", env_file, "-e", "C=3", "busybox", "true"});
+  REQUIRE_MESSAGE(create_options(f, &o, &err, &code), err);
+  // docker's order, the profile first: its values, --env-file's, then -e's.
+  CHECK(o.env == std::vector<std::string>{"A=1", "B=1", "B=2", "C=2", "C=3"});
+
+  container::CreateOptions u;
+  f = command_line({"--profile", "untrusted", "--cpus", "2", "--cap-add", "net_raw", "busybox", "true"});
+  REQUIRE_MESSAGE(create_options(f, &u, &err, &code), err);
+  CHECK(u.network == "none");
+  CHECK(u.memory_limit == 512u << 20);
+  CHECK(u.pids_limit == 256);
+  CHECK(u.cpus == 2);
+  CHECK(u.no_new_privileges);
+  CHECK(u.cap_drop.size() == 7);
+  CHECK(u.cap_add == std::vector<std::string>{"CAP_NET_RAW"});
+  CHECK(u.timeout == 0);
+
+  write(home.profiles() + "/bad.toml", "\nmemory = \"lots\"\n");
+  container::CreateOptions b;
+  f = command_line({"--profile", "bad", "busybox", "true"});
+  CHECK_FALSE(create_options(f, &b, &err, &code));
+  CHECK(code == 125);
+  CHECK(err == home.profiles() + "/bad.toml:2: key 'memory': invalid size 'lots' (at least 64M)");
+  f = command_line({"--cap-drop", "NET_RWA", "busybox", "true"});
+  CHECK_FALSE(create_options(f, &b, &err, &code));
+  CHECK(code == 2);
+  f = command_line({"--timeout", "1h", "--security-opt", "no-new-privileges", "busybox", "true"});
+  REQUIRE_MESSAGE(create_options(f, &b, &err, &code), err);
+  CHECK(b.timeout == 3600);
+  CHECK(b.no_new_privileges);
+}
