@@ -10,6 +10,9 @@
 #include "applets/image_common.h"
 #include "applets/vm_options.h"
 #include "base/strings.h"
+#include "container/guest_setup.h"
+#include "init/security.h"
+#include "profile/profile.h"
 
 namespace ctk {
 
@@ -27,9 +30,56 @@ void add_env(const std::string& item, std::vector<std::string>* env) {
   }
 }
 
+// --cap-add/--cap-drop: docker's spellings (any case, CAP_ optional) as the runtime's names.
+bool capability_option(const Flags& flags, const std::string& flag, std::vector<std::string>* out, std::string* err) {
+  for (const std::string& name : flags.all(flag)) {
+    std::string c = init::canonical_capability(name);
+    if (c.empty()) {
+      *err = "--" + flag + ": unknown capability '" + name + "'";
+      return false;
+    }
+    out->push_back(c);
+  }
+  return true;
+}
+
+// --security-opt: of docker's, only no-new-privileges means anything in a
+// VM's guest (no seccomp profiles, AppArmor or SELinux labels there). The
+// last one given wins, so the command line's beats a profile's.
+bool security_options(const Flags& flags, container::CreateOptions* o, std::string* err) {
+  for (const std::string& opt : flags.all("security-opt")) {
+    std::string_view value = opt;
+    if (!value.starts_with("no-new-privileges")) {
+      *err = "unsupported --security-opt '" + opt + "': only no-new-privileges[=true|false]";
+      return false;
+    }
+    value.remove_prefix(std::string_view("no-new-privileges").size());
+    if (value.empty() || value == "=true" || value == ":true") {
+      o->no_new_privileges = true;
+    } else if (value == "=false" || value == ":false") {
+      o->no_new_privileges = false;
+    } else {
+      *err = "invalid --security-opt '" + opt + "': want no-new-privileges[=true|false]";
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
-bool create_options(const Flags& flags, container::CreateOptions* o, std::string* err) {
+bool create_options(const Flags& command_line, container::CreateOptions* o, std::string* err, int* exit_code) {
+  *exit_code = kExitUsage;
+  // A profile's settings go under the command line's, as if given first.
+  Flags flags = command_line;
+  if (command_line.has("profile")) {
+    profile::Profile p;
+    if (!profile::load(command_line.get("profile"), &p, err)) {
+      *exit_code = container::kExitStartFailed;
+      return false;
+    }
+    profile::apply(p, &flags);
+  }
   if (!vm_options(flags, &o->machine, err) || !pull_options(flags, &o->pull, err)) return false;
   std::vector<std::string> command;
   if (!container::split_inputs(flags.positional(), &o->inputs, &o->image, &command, err)) return false;
@@ -40,6 +90,11 @@ bool create_options(const Flags& flags, container::CreateOptions* o, std::string
   }
   o->args = command;
   o->name = flags.get("name");
+  // A profile's -e values come first: under --env-file's too, which the
+  // command line's -e values override in turn (docker's order).
+  const std::vector<std::string>& env = flags.all("env");
+  size_t profile_env = env.size() - command_line.all("env").size();
+  for (size_t i = 0; i < profile_env; ++i) add_env(env[i], &o->env);
   for (const std::string& file : flags.all("env-file")) {
     std::ifstream in(file);
     if (!in) {
@@ -50,7 +105,7 @@ bool create_options(const Flags& flags, container::CreateOptions* o, std::string
     while (std::getline(in, line))
       if (!line.empty() && line[0] != '#') add_env(line, &o->env);
   }
-  for (const std::string& e : flags.all("env")) add_env(e, &o->env);
+  for (size_t i = profile_env; i < env.size(); ++i) add_env(env[i], &o->env);
   o->workdir = flags.get("workdir");
   if (flags.has("workdir") && (o->workdir.empty() || o->workdir[0] != '/')) {
     *err = "--workdir must be absolute";
@@ -99,6 +154,17 @@ bool create_options(const Flags& flags, container::CreateOptions* o, std::string
   if (o->network != "none" && o->network != "nat") {
     *err = "--network must be none or nat";
     return false;
+  }
+  if (!capability_option(flags, "cap-add", &o->cap_add, err) || !capability_option(flags, "cap-drop", &o->cap_drop, err) ||
+      !security_options(flags, o, err))
+    return false;
+  if (flags.has("timeout")) {
+    std::optional<uint64_t> seconds = parse_duration(flags.get("timeout"));
+    if (!seconds) {
+      *err = "invalid --timeout '" + flags.get("timeout") + "': want seconds or N followed by s, m or h";
+      return false;
+    }
+    o->timeout = *seconds;
   }
   return true;
 }

@@ -42,6 +42,11 @@ inline constexpr Option kCreateOptions[] = {
     {"mount", 0, "type=bind|volume|tmpfs,...", "Mount with docker's --mount fields (a bind source must exist)", true},
     {"tmpfs", 0, "DST[:OPTIONS]", "Mount a tmpfs (options: size=, mode=, exec, ...)", true},
     {"read-only", 0, "", "Mount the container's root filesystem read-only"},
+    {"profile", 0, "NAME|FILE", "Start from a sandbox profile (ctk profile ls); flags given here override it"},
+    {"cap-add", 0, "CAP", "Add a Linux capability (NET_ADMIN, CAP_SYS_PTRACE, ALL ...)", true},
+    {"cap-drop", 0, "CAP", "Drop a Linux capability (NET_RAW, ALL ...)", true},
+    {"security-opt", 0, "OPT", "no-new-privileges[=true|false]: exec cannot gain privileges (setuid)", true},
+    {"timeout", 0, "DURATION", "Kill the main process after DURATION (90, 90s, 10m, 1h); it exits 124"},
     kTlsVerifyOption,
     kCertDirOption,
     kPlainHttpOption,
@@ -53,8 +58,10 @@ inline constexpr Option kCreateOptions[] = {
 };
 
 
-// Parses the create flags and the positionals (IMAGE [COMMAND [ARG...]]).
-bool create_options(const Flags& flags, container::CreateOptions* o, std::string* err);
+// Parses the create flags and the positionals (IMAGE [COMMAND [ARG...]]),
+// over the --profile they name. On failure *exit_code is 2 for a usage
+// error, 125 for a profile that cannot be used (docker's create failure).
+bool create_options(const Flags& command_line, container::CreateOptions* o, std::string* err, int* exit_code);
 
 // --root DIR (the data root: images and containers), else the default.
 bool open_containers(const Flags& flags, container::Containers* all, Error* err);

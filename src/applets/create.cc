@@ -15,7 +15,8 @@ int create_main(const Flags& flags) {
   const Applet& self = kCreateApplet;
   container::CreateOptions o;
   std::string why;
-  if (!create_options(flags, &o, &why)) return fail(self, why), kExitUsage;
+  int code;
+  if (!create_options(flags, &o, &why, &code)) return fail(self, why), code;
   Error err;
   container::Containers all;
   Timings timings;

@@ -26,7 +26,8 @@ int run_main(const Flags& flags) {
   const Applet& self = kRunApplet;
   container::CreateOptions o;
   std::string why;
-  if (!create_options(flags, &o, &why)) return fail(self, why), kExitUsage;
+  int code;
+  if (!create_options(flags, &o, &why, &code)) return fail(self, why), code;
   o.auto_remove = flags.has("rm");
   if (o.auto_remove && o.restart.name != "no")
     return fail(self, "--restart and --rm conflict: a container removed at its exit cannot be restarted"), kExitUsage;
@@ -60,7 +61,6 @@ int run_main(const Flags& flags) {
   }
   container::AttachedProcess p = container::main_attachment(spec, true);
   p.wait_id = started.wait_id;
-  int code;
   {
     Timer t(timings, "process");
     if (!container::attach(conn, p, &code, &why)) {

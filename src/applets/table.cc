@@ -24,6 +24,7 @@ extern const Applet kExecApplet;
 extern const Applet kKillApplet;
 extern const Applet kLogsApplet;
 extern const Applet kPortApplet;
+extern const Applet kProfileApplet;
 extern const Applet kPsApplet;
 extern const Applet kRenameApplet;
 extern const Applet kRestartApplet;
@@ -59,6 +60,7 @@ std::span<const Applet* const> all_applets() {
       &kKillApplet,
       &kLogsApplet,
       &kPortApplet,
+      &kProfileApplet,
       &kPsApplet,
       &kRenameApplet,
       &kRestartApplet,

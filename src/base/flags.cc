@@ -113,6 +113,21 @@ const std::vector<std::string>& Flags::all(std::string_view name) const {
   return it == values_.end() ? none : it->second;
 }
 
+void Flags::set_default(std::string_view name, std::string value) {
+  if (!has(name)) values_[std::string(name)] = {std::move(value)};
+}
+
+void Flags::prepend(std::string_view name, const std::vector<std::string>& values) {
+  auto& slot = values_[std::string(name)];
+  slot.insert(slot.begin(), values.begin(), values.end());
+  if (slot.empty()) values_.erase(std::string(name));  // nothing given is not "given"
+}
+
+void Flags::set_all(std::string_view name, std::vector<std::string> values) {
+  if (values.empty()) values_.erase(std::string(name));
+  else values_[std::string(name)] = std::move(values);
+}
+
 std::string format_options(std::span<const Option> options) {
   std::string out;
   for (const Option& o : options) {

@@ -31,6 +31,14 @@ class Flags {
   const std::vector<std::string>& all(std::string_view name) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
+  // Settings from elsewhere (a profile) under the command line's: a value for
+  // a single-valued flag the command line did not set, and values before the
+  // command line's for a repeatable one (whose last word wins where it matters).
+  void set_default(std::string_view name, std::string value);
+  void prepend(std::string_view name, const std::vector<std::string>& values);
+  // Replaces a flag's values with rewritten ones.
+  void set_all(std::string_view name, std::vector<std::string> values);
+
  private:
   std::map<std::string, std::vector<std::string>, std::less<>> values_;
   std::vector<std::string> positional_;

@@ -55,3 +55,22 @@ TEST_CASE("unknown flags name the closest option") {
   Flags k;
   CHECK_FALSE(parse(k, {"--journal=yes"}, false, &err));
 }
+
+TEST_CASE("defaults from elsewhere sit under the command line") {
+  Flags f;
+  std::string err;
+  REQUIRE(parse(f, {"--size", "64M", "-e", "B=2", "x"}, false, &err));
+  f.set_default("size", "1G");
+  f.set_default("output", "o.img");
+  f.prepend("env", {"A=1", "B=1"});
+  f.prepend("journal", {});
+  CHECK(f.get("size") == "64M");
+  CHECK(f.get("output") == "o.img");
+  CHECK(f.all("env") == std::vector<std::string>{"A=1", "B=1", "B=2"});
+  CHECK_FALSE(f.has("journal"));
+  f.set_all("env", {"C=3"});
+  CHECK(f.all("env") == std::vector<std::string>{"C=3"});
+  f.set_all("env", {});
+  CHECK_FALSE(f.has("env"));
+  CHECK(f.positional() == std::vector<std::string>{"x"});
+}

@@ -69,6 +69,27 @@ std::optional<uint64_t> parse_size(std::string_view text) {
   return value << shift;
 }
 
+std::optional<uint64_t> parse_duration(std::string_view text) {
+  uint64_t unit = 1;
+  if (!text.empty() && !std::isdigit(static_cast<unsigned char>(text.back()))) {
+    switch (text.back()) {
+      case 's': unit = 1; break;
+      case 'm': unit = 60; break;
+      case 'h': unit = 3600; break;
+      default: return std::nullopt;
+    }
+    text.remove_suffix(1);
+  }
+  if (text.empty() || text.size() > 9) return std::nullopt;  // 9 digits of hours still fit
+  uint64_t value = 0;
+  for (char c : text) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  if (value == 0) return std::nullopt;
+  return value * unit;
+}
+
 std::string format_size(uint64_t bytes) {
   static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = double(bytes);

@@ -20,6 +20,10 @@ std::string_view closest_match(std::string_view word,
 // "4096", "512K", "64M", "2G", "1T" (binary units, optional trailing "iB"/"B").
 std::optional<uint64_t> parse_size(std::string_view text);
 
+// A duration in whole seconds: "90" or "90s", "10m", "1h"; nullopt when
+// malformed or zero.
+std::optional<uint64_t> parse_duration(std::string_view text);
+
 // 1536 -> "1.5 KiB".
 std::string format_size(uint64_t bytes);
 

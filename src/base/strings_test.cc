@@ -42,3 +42,14 @@ TEST_CASE("base64 round trips") {
   std::string out;
   CHECK_FALSE(base64_decode("a*b", &out));
 }
+
+TEST_CASE("parse_duration: seconds, minutes, hours") {
+  CHECK(parse_duration("90") == 90u);
+  CHECK(parse_duration("90s") == 90u);
+  CHECK(parse_duration("10m") == 600u);
+  CHECK(parse_duration("1h") == 3600u);
+  for (const char* bad : {"", "s", "0", "0s", "1.5m", "-3", "10x", "1 h", "1234567890"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_duration(bad));
+  }
+}

@@ -214,6 +214,10 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
   s.cpus = o.cpus;
   s.pids_limit = o.pids_limit;
   s.network = o.network;
+  s.cap_add = o.cap_add;
+  s.cap_drop = o.cap_drop;
+  s.no_new_privileges = o.no_new_privileges;
+  s.timeout = o.timeout;
   s.ports = o.ports;
   s.mounts = o.mounts;
   s.read_only = o.read_only;

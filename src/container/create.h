@@ -34,6 +34,9 @@ struct CreateOptions {
   double cpus = 0;
   int64_t pids_limit = 0;
   std::string network = "none";
+  std::vector<std::string> cap_add, cap_drop;  // canonical names ("CAP_NET_RAW") or "ALL"
+  bool no_new_privileges = false;
+  uint64_t timeout = 0;  // seconds the main process may run; 0: no limit
   std::vector<PortBinding> ports;
   std::vector<MountPoint> mounts;  // -v, --mount, --tmpfs
   bool read_only = false;

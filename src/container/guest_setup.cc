@@ -1,5 +1,9 @@
 #include "container/guest_setup.h"
 
+#include <algorithm>
+
+#include "init/security.h"
+
 namespace ctk::container {
 
 using nlohmann::json;
@@ -43,18 +47,40 @@ std::vector<proto::Client::Call> root_setup_calls(const Spec& spec, const MountP
   return calls;
 }
 
-json main_process_config(const Spec& spec, const MountPlan& mounts, unsigned rows, unsigned cols) {
+std::vector<std::string> capabilities(const Spec& spec) {
   // docker's default capabilities for a container's root.
-  static const char* const kCapabilities[] = {
+  static const char* const kDefaults[] = {
       "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
       "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
       "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
-  json caps = kCapabilities;
+  auto in = [](const std::vector<std::string>& list, std::string_view name) {
+    return std::find(list.begin(), list.end(), name) != list.end();
+  };
+  // docker's rules (moby's TweakCapabilities): --cap-add ALL is every
+  // capability but the dropped; --cap-drop ALL leaves only the added;
+  // otherwise the defaults less the dropped, plus the added.
+  std::vector<std::string> caps;
+  if (in(spec.cap_add, "ALL")) {
+    for (const char* c : init::capability_names())
+      if (!in(spec.cap_drop, c)) caps.push_back(c);
+    return caps;
+  }
+  if (!in(spec.cap_drop, "ALL"))
+    for (const char* c : kDefaults)
+      if (!in(spec.cap_drop, c)) caps.push_back(c);
+  for (const std::string& c : spec.cap_add)
+    if (!in(caps, c)) caps.push_back(c);
+  return caps;
+}
+
+json main_process_config(const Spec& spec, const MountPlan& mounts, unsigned rows, unsigned cols) {
+  json caps = capabilities(spec);
   json process = {{"terminal", spec.tty},
                   {"args", spec.args},
                   {"env", spec.env},
                   {"cwd", spec.workdir.empty() ? "/" : spec.workdir},
-                  {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}}};
+                  {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
+                  {"noNewPrivileges", spec.no_new_privileges}};
   // A name is resolved by the agent from the image's /etc/passwd and /etc/group.
   if (!spec.user.empty()) process["user"] = spec.user;
   if (spec.tty && rows && cols) process["consoleSize"] = {{"height", rows}, {"width", cols}};

@@ -25,6 +25,10 @@ std::vector<proto::Client::Call> root_setup_calls(const Spec& spec, const MountP
 // Where the guest assembles the container's root.
 inline constexpr const char* kGuestRoot = "/run/ctk/rootfs";
 
+// The main process's capabilities: docker's defaults with --cap-drop and
+// --cap-add applied as docker applies them.
+std::vector<std::string> capabilities(const Spec& spec);
+
 // The OCI config of the main process (rows/cols: the pty's size, 0 if
 // unknown), with the container's own mounts after the standard ones.
 nlohmann::json main_process_config(const Spec& spec, const MountPlan& mounts, unsigned rows, unsigned cols);

@@ -216,6 +216,10 @@ json to_json(const Spec& s) {
           {"cpus", s.cpus},
           {"pids_limit", s.pids_limit},
           {"network", s.network},
+          {"cap_add", s.cap_add},
+          {"cap_drop", s.cap_drop},
+          {"no_new_privileges", s.no_new_privileges},
+          {"timeout", s.timeout},
           {"ports", ports_json(s.ports)},
           {"mounts", mounts_json},
           {"read_only", s.read_only},
@@ -265,6 +269,11 @@ bool spec_from_json(const json& j, Spec* s, std::string* err) {
     s->cpus = j.at("cpus").get<double>();
     s->pids_limit = j.at("pids_limit").get<int64_t>();
     s->network = j.at("network").get<std::string>();
+    // Configs written before these settings existed have none of them.
+    s->cap_add = j.value("cap_add", std::vector<std::string>());
+    s->cap_drop = j.value("cap_drop", std::vector<std::string>());
+    s->no_new_privileges = j.value("no_new_privileges", false);
+    s->timeout = j.value("timeout", uint64_t(0));
     s->ports.clear();
     ports_from(j.at("ports"), &s->ports);
     // Configs written before mounts existed have none.

@@ -64,6 +64,13 @@ struct Spec {
   double cpus = 0;
   int64_t pids_limit = 0;
   std::string network = "none";  // none or nat
+  // docker's default capabilities with these dropped, then added (--cap-drop,
+  // --cap-add: canonical names or "ALL").
+  std::vector<std::string> cap_add, cap_drop;
+  bool no_new_privileges = false;
+  // The main process is killed this many seconds after it starts and exits
+  // 124, as under timeout(1), and is not restarted; 0: no limit.
+  uint64_t timeout = 0;
   std::vector<PortBinding> ports;
   std::vector<MountPoint> mounts;  // volumes (anonymous ones named by create), binds, tmpfs
   bool read_only = false;          // --read-only: the root filesystem is

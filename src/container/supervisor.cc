@@ -45,6 +45,9 @@ constexpr int kFirstBackoffMs = 100;
 constexpr int kMaxBackoffMs = 60000;
 constexpr auto kResetBackoffAfter = std::chrono::seconds(10);
 
+// timeout(1)'s exit code for a process killed at its --timeout.
+constexpr int kExitTimedOut = 124;
+
 // A process's resident memory in bytes (VmRSS), 0 when it cannot be read.
 uint64_t rss_of(pid_t pid) {
   std::string status, ignored;
@@ -150,6 +153,8 @@ class Supervisor {
   int backoff_ms_ = 0;
   std::optional<Clock::time_point> restart_at_;
   std::optional<Clock::time_point> kill_at_;  // stop's SIGKILL deadline
+  std::optional<Clock::time_point> deadline_;  // --timeout: the main process's end
+  bool timed_out_ = false;
   bool stopping_ = false;
   bool vm_failed_ = false;
   bool done_ = false;
@@ -249,6 +254,7 @@ bool Supervisor::start_main(bool first, std::string* agent_code, Error* err) {
   ports_.route_to(&vm_.agent(), port_request(), guest_id_);
   main_exit_seen_ = false;
   main_started_ = Clock::now();
+  if (ct_->spec.timeout) deadline_ = main_started_ + std::chrono::seconds(ct_->spec.timeout);
   for (auto& c : conns_) c->out_eof = c->err_eof = false;
   return true;
 }
@@ -380,6 +386,7 @@ void Supervisor::loop() {
     };
     until(restart_at_);
     until(kill_at_);
+    until(deadline_);
     if (int ms = ports_.next_timeout_ms(); ms >= 0) timeout = timeout < 0 ? ms : std::min(timeout, ms);
     if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) break;
     for (size_t i = 0; i < fds.size(); ++i)
@@ -393,6 +400,13 @@ void Supervisor::loop() {
     if (kill_at_ && now >= *kill_at_) {
       kill_at_.reset();
       if (main_running_) agent_request("kill", {{"container", guest_id_}, {"signal", SIGKILL}}, [](const json&) {});
+    }
+    if (deadline_ && now >= *deadline_) {
+      deadline_.reset();
+      if (main_running_ && !main_exit_seen_) {
+        timed_out_ = true;
+        agent_request("kill", {{"container", guest_id_}, {"signal", SIGKILL}}, [](const json&) {});
+      }
     }
     if (restart_at_ && now >= *restart_at_) {
       restart_at_.reset();
@@ -692,15 +706,20 @@ void Supervisor::check_exit() {
   for (uint32_t ch : {main_out_, main_err_})
     if (ch && !vm_failed_ && a.is_open(ch) && !a.received(ch).empty()) return;
   main_running_ = false;
+  deadline_.reset();
   ports_.route_to(&vm_.agent(), port_request(), "");  // until a restart, new connections are refused
   State& s = ct_->state;
   s.exit_code = main_result_.value("exit_code", 255);
   s.oom_killed = main_result_.value("oom_killed", false);
   s.error = main_result_.value("message", "");
+  if (timed_out_) {
+    s.exit_code = kExitTimedOut;
+    s.error = "killed at its --timeout of " + std::to_string(ct_->spec.timeout) + "s";
+  }
   s.finished_at = now_rfc3339();
   for (auto& c : conns_) c->out = c->err = c->in = 0;  // attach ends with the process
   const RestartPolicy& p = ct_->spec.restart;
-  bool restart = !stopping_ && !s.manually_stopped && !vm_failed_ &&
+  bool restart = !stopping_ && !s.manually_stopped && !vm_failed_ && !timed_out_ &&
                  (p.name == "always" || p.name == "unless-stopped" ||
                   (p.name == "on-failure" && s.exit_code != 0 && (p.max_retries == 0 || s.restart_count < p.max_retries)));
   if (!restart) return finish();

@@ -2,8 +2,9 @@
 // conmon), ctk itself as the hidden applet `ctk supervise`. It owns the VM
 // and the agent connection; writes the main process's output to ctr.log and
 // to attached clients; records exits in state.json; applies the restart
-// policy; forwards published ports over agent channels; and serves the agent
-// protocol on <container>/sock, so `exec`, `attach`, `stop`, `top`, `cp` ...
+// policy and --timeout's deadline; forwards published ports over agent
+// channels; and serves the agent protocol on <container>/sock, so `exec`,
+// `attach`, `stop`, `top`, `cp` ...
 // are proto::Client calls, the same code that talks to an agent directly.
 //
 // Requests a client may send (docs/PROTOCOL.md has the agent's own):

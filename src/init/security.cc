@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cctype>
+
 #include "base/error.h"
 
 namespace ctk::init {
@@ -42,6 +44,16 @@ int rlimit_number(const std::string& name) {
   for (const auto& [n, r] : kRlimits)
     if (name == n) return r;
   return -1;
+}
+
+std::span<const char* const> capability_names() { return kCapabilities; }
+
+std::string canonical_capability(std::string_view name) {
+  std::string upper;
+  for (char c : name) upper += char(std::toupper(static_cast<unsigned char>(c)));
+  if (upper == "ALL") return upper;
+  if (!upper.starts_with("CAP_")) upper = "CAP_" + upper;
+  return capability_number(upper) < 0 ? "" : upper;
 }
 
 int capability_number(const std::string& name) {

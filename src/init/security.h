@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ctk::init {
@@ -24,6 +26,11 @@ struct Capabilities {
 int rlimit_number(const std::string& name);
 // "CAP_NET_ADMIN" -> 12; -1 when unknown.
 int capability_number(const std::string& name);
+// Every capability name, in number order (CAP_CHOWN is 0).
+std::span<const char* const> capability_names();
+// A capability as docker's --cap-add/--cap-drop take it ("net_raw",
+// "CAP_NET_RAW", "ALL", any case): "CAP_NET_RAW" or "ALL"; "" when unknown.
+std::string canonical_capability(std::string_view name);
 // The names as a mask; false with err naming the first unknown one.
 bool capability_mask(const std::vector<std::string>& names, uint64_t* mask, std::string* err);
 
