@@ -76,7 +76,8 @@ bool Volumes::save(const Volume& v, Error* err) const {
   return true;
 }
 
-bool Volumes::load(const std::string& name, Volume* v, Error* err) const {
+bool Volumes::load(const std::string& name_ref, Volume* v, Error* err) const {
+  std::string name = name_ref;  // may be v->name, which is reset below
   if (!valid_name(name)) return err->fail(ErrorCode::not_found, "no such volume: " + name);
   std::string text, why, path = dir(name) + "/volume.json";
   bool exists = true;

@@ -45,7 +45,7 @@ class Volumes {
   // Creates the volume unless it exists (*created says which); conflict
   // when it exists and `must_be_new`. Call under lock().
   bool create(Volume* v, bool must_be_new, bool* created, Error* err);
-  bool load(const std::string& name, Volume* v, Error* err) const;  // not_found when missing
+  bool load(const std::string& name, Volume* v, Error* err) const;  // not_found when missing; name may be v->name
   bool save(const Volume& v, Error* err) const;
   bool list(std::vector<Volume>* out, Error* err) const;
   // Removes it and its files; the caller has checked (under lock()) that no
