@@ -188,3 +188,29 @@ class VolumeTest(ContainerTest):
             self.assertIn(message, r.stderr.decode(), flags)
             self.assertEqual(len(r.stderr.decode().strip().splitlines()), 1, r.stderr)
         self.assertNotIn("true", self.ok("ps", "-a", "--no-trunc"))
+
+    def test_a_kernel_without_virtio_fs_is_named(self):
+        # The test kernel with virtiofs taken out of its modules.dep.
+        boot = os.path.dirname(self.kernel)
+        release = os.path.basename(self.kernel)[len("vmlinuz-"):]
+        fake = os.path.join(self.tmp, "no-virtiofs")
+        os.makedirs(os.path.join(fake, "boot"))
+        os.symlink(self.kernel, os.path.join(fake, "boot", os.path.basename(self.kernel)))
+        config = os.path.join(boot, f"config-{release}")
+        if os.path.exists(config):
+            os.symlink(config, os.path.join(fake, "boot", f"config-{release}"))
+        modules = os.path.join(os.path.dirname(boot), "lib", "modules", release)
+        fake_modules = os.path.join(fake, "lib", "modules", release)
+        os.makedirs(fake_modules)
+        os.symlink(os.path.join(modules, "kernel"), os.path.join(fake_modules, "kernel"))
+        with open(os.path.join(modules, "modules.dep")) as src, open(os.path.join(fake_modules, "modules.dep"), "w") as dst:
+            dst.writelines(line for line in src if "virtiofs" not in line)
+        kernel = os.path.join(fake, "boot", os.path.basename(self.kernel))
+        before = self.ok("ps", "-aq")
+        r = self.ctk("run", "--rm", "--kernel", kernel, "-v", f"{self.tmp}:/data", self.layer, "true")
+        self.assertEqual(r.returncode, 125)
+        self.assertIn(f"the guest kernel {kernel} has no virtio-fs", r.stderr.decode())
+        self.assertEqual(self.ok("ps", "-aq"), before)
+        # Without a share the same kernel boots.
+        r = self.ctk("run", "--rm", "--kernel", kernel, self.layer, "true")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())

@@ -16,6 +16,24 @@ std::string module_name(std::string_view path) {
   return name;
 }
 
+bool kernel_has(const std::string& image, const std::string& release, const std::string& modules_dir,
+                const std::string& module, const std::string& config_option) {
+  bool known = false;
+  ModuleDb db;
+  std::string ignored;
+  if (!modules_dir.empty() && db.load(modules_dir, &ignored)) {
+    known = true;
+    std::vector<std::string> missing;
+    if (!db.closure({module}, &missing).empty()) return true;
+  }
+  std::ifstream config(std::filesystem::path(image).parent_path() / ("config-" + release));
+  std::string line;
+  if (config) known = true;
+  while (std::getline(config, line))
+    if (line == config_option + "=y") return true;
+  return !known;
+}
+
 const std::vector<std::string>& guest_modules() {
   // The agent's channels first: a virtio-serial port appears some time after
   // its driver loads (the host announces it), and loading the rest meanwhile

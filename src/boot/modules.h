@@ -50,6 +50,12 @@ std::string_view without_signature(std::string_view module);
 // as yes, so signatures are kept.
 bool kernel_requires_signatures(const std::string& image, const std::string& release);
 
+// Whether a kernel has a feature, as a module in its modules.dep or built
+// in (`config_option`=y in the config-RELEASE file beside the image). With
+// neither file to read it is assumed to: the guest then says what failed.
+bool kernel_has(const std::string& image, const std::string& release, const std::string& modules_dir,
+                const std::string& module, const std::string& config_option);
+
 // The modules a ctk guest loads: virtio transports, disks, console, network,
 // vsock, overlayfs, entropy, the balloon (free page reporting).
 const std::vector<std::string>& guest_modules();

@@ -64,3 +64,21 @@ TEST_CASE("signatures are kept unless the kernel's config says they are optional
   CHECK(kernel_requires_signatures(image, "6.1.0-test"));
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("kernel_has: a module in modules.dep, or =y in the config, or nothing known") {
+  auto dir = std::filesystem::temp_directory_path() / ("ctk-kernelhas-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "boot");
+  std::filesystem::create_directories(dir / "modules");
+  std::string image = (dir / "boot/vmlinuz-9.9").string(), modules = (dir / "modules").string();
+  CHECK(kernel_has(image, "9.9", modules, "virtiofs", "CONFIG_VIRTIO_FS"));  // nothing to read
+  std::ofstream(dir / "modules/modules.dep") << "kernel/fs/fuse/fuse.ko:\n";
+  CHECK_FALSE(kernel_has(image, "9.9", modules, "virtiofs", "CONFIG_VIRTIO_FS"));
+  std::ofstream(dir / "modules/modules.dep") << "kernel/fs/fuse/virtiofs.ko.xz: kernel/fs/fuse/fuse.ko\n";
+  CHECK(kernel_has(image, "9.9", modules, "virtiofs", "CONFIG_VIRTIO_FS"));
+  std::ofstream(dir / "modules/modules.dep") << "kernel/fs/fuse/fuse.ko:\n";
+  std::ofstream(dir / "boot/config-9.9") << "# CONFIG_VIRTIO_FS is not set\nCONFIG_VIRTIO_FS_X=y\n";
+  CHECK_FALSE(kernel_has(image, "9.9", modules, "virtiofs", "CONFIG_VIRTIO_FS"));
+  std::ofstream(dir / "boot/config-9.9") << "CONFIG_VIRTIO_FS=y\n";
+  CHECK(kernel_has(image, "9.9", modules, "virtiofs", "CONFIG_VIRTIO_FS"));
+  std::filesystem::remove_all(dir);
+}

@@ -19,6 +19,7 @@
 #include "boot/arch.h"
 #include "boot/initfs.h"
 #include "boot/kernel.h"
+#include "boot/modules.h"
 #include "boot/vmlinux.h"
 
 namespace ctk::vz {
@@ -91,6 +92,12 @@ bool Machine::boot(const MachineConfig& config, Timings& timings, std::string* e
     if (!boot::find_kernel(config.kernel, config.arch, &kernel, err)) return false;
     vm.kernel = kernel.image;
     vm.arch = kernel.arch;
+    if (!config.shares.empty() &&
+        !boot::kernel_has(kernel.image, kernel.release, kernel.modules_dir, "virtiofs", "CONFIG_VIRTIO_FS")) {
+      *err = "the guest kernel " + kernel.image + " has no virtio-fs (module virtiofs or CONFIG_VIRTIO_FS=y), "
+             "which bind mounts and volumes need";
+      return false;
+    }
     std::string pvh;
     if (kernel.arch == "x86_64" && !boot::cached_pvh_kernel(kernel.image, &pvh, err)) return false;
     if (!pvh.empty()) vm.kernel = pvh;
