@@ -277,6 +277,19 @@ class LifecycleTest(ContainerTest):
         self.assertEqual(echoed(peers[0], b""), b"")
 
 
+    def test_a_named_volume_is_shared_while_in_use_and_outlives_its_containers(self):
+        self.addCleanup(self.ctk, "volume", "rm", "-f", "vol-data")
+        self.run_detached("vol-writer", "-v", "vol-data:/data", script="echo one > /data/f; sleep 600")
+        # Another VM sees the running one's write, through the same host directory.
+        read = ["run", "--rm", "-v", "vol-data:/data:ro", self.layer, "cat", "/data/f"]
+        self.wait_for("the write", lambda: self.ctk(*read).stdout == b"one\n", timeout=60)
+        r = self.ctk("volume", "rm", "vol-data")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.decode(), "ctk volume rm: volume vol-data is in use by container vol-writer\n")
+        self.ok("rm", "-f", "vol-writer")
+        self.assertEqual(self.ok(*read), "one\n")
+        self.assertEqual(self.ok("volume", "rm", "vol-data"), "vol-data\n")
+
     def test_foreground_run_leaves_an_exited_container_and_rm_removes_it(self):
         r = self.ctk("run", "--name", "fg", self.layer, "sh", "-c", "echo hi; exit 7")
         self.addCleanup(self.ctk, "rm", "-f", "fg")

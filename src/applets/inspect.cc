@@ -1,5 +1,5 @@
-// ctk inspect: a container's configuration and state, or an image's manifest
-// and config, as JSON.
+// ctk inspect: a container's configuration and state, an image's manifest
+// and config, or a volume, as JSON.
 #include <cstdio>
 #include <memory>
 
@@ -17,35 +17,49 @@ extern const Applet kInspectApplet;
 namespace {
 
 const Option kOptions[] = {
-    {"type", 0, "TYPE", "Only look for a container or an image (default: a container, then an image)"},
+    {"type", 0, "TYPE", "Only look for a container, an image or a volume (default: in that order)"},
     kRootOption,
 };
 
 int inspect_main(const Flags& flags) {
   const Applet& self = kInspectApplet;
-  if (flags.positional().empty()) return fail(self, "no CONTAINER or IMAGE given; see 'ctk inspect --help'"), kExitUsage;
+  if (flags.positional().empty())
+    return fail(self, "no CONTAINER, IMAGE or VOLUME given; see 'ctk inspect --help'"), kExitUsage;
   std::string type = flags.get("type");
-  if (!type.empty() && type != "container" && type != "image") return fail(self, "--type must be container or image"), kExitUsage;
+  if (!type.empty() && type != "container" && type != "image" && type != "volume")
+    return fail(self, "--type must be container, image or volume"), kExitUsage;
   std::string err;
   oci::Store store;
   container::Containers containers;
+  volume::Volumes volumes;
   Error cerr;
   if (!open_store(flags, &store, &err)) return fail(self, err);
-  if (type != "image" && !open_containers(flags, &containers, &cerr)) return container_fail(self, cerr);
+  if (!open_containers(flags, &containers, &cerr) || !volumes.open(containers.data_root(), &cerr))
+    return container_fail(self, cerr);
   nlohmann::json out = nlohmann::json::array();
   for (const std::string& name : flags.positional()) {
     std::unique_ptr<container::Container> ct;
-    if (type != "image") {
+    if (type.empty() || type == "container") {
       if (find_container(containers, name, &ct, &cerr)) {
-        out.push_back(container::inspect_json(*ct));
+        out.push_back(container::inspect_json(*ct, volumes));
         continue;
       }
       if (cerr.code != ErrorCode::not_found || type == "container") return container_fail(self, cerr);
     }
     oci::Descriptor d;
+    bool image = (type.empty() || type == "image") && store.resolve(name, &d, &err);
+    if (!image && type != "image") {
+      // Not an image: a volume, or the image's error when it is none either.
+      volume::Volume v;
+      if (volumes.load(name, &v, &cerr)) {
+        out.push_back(volume::inspect_json(volumes, v));
+        continue;
+      }
+      if (cerr.code != ErrorCode::not_found || type == "volume") return container_fail(self, cerr);
+    }
     std::string manifest, config;
     oci::ImageManifest m;
-    if (!store.resolve(name, &d, &err) || !store.read_blob(d.digest, &manifest, &err) ||
+    if (!image || !store.read_blob(d.digest, &manifest, &err) ||
         !oci::load_image(store, d, &m, &err) || !store.read_blob(m.config.digest, &config, &err))
       return fail(self, err);
     // Shown as they are, wrongly typed fields included; only what is not
@@ -68,12 +82,13 @@ int inspect_main(const Flags& flags) {
 
 extern const Applet kInspectApplet = {
     .name = "inspect",
-    .synopsis = "[OPTIONS] CONTAINER|IMAGE...",
-    .summary = "Print a container's or an image's details as JSON",
+    .synopsis = "[OPTIONS] CONTAINER|IMAGE|VOLUME...",
+    .summary = "Print a container's, an image's or a volume's details as JSON",
     .description = "A container (name, id or unique id prefix) shows as docker shows one: Id, Name,\n"
                    "State, Config, HostConfig, NetworkSettings.Ports, Mounts. An IMAGE is a reference\n"
                    "as given to 'ctk pull', or a digest or unique digest prefix: Name, Digest,\n"
-                   "MediaType, Manifest, Config. Prints a JSON array, one object per name.",
+                   "MediaType, Manifest, Config. A VOLUME shows as 'ctk volume inspect' shows it.\n"
+                   "Prints a JSON array, one object per name.",
     .options = kOptions,
     .run = inspect_main,
 };

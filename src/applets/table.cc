@@ -32,6 +32,7 @@ extern const Applet kRmApplet;
 extern const Applet kStartApplet;
 extern const Applet kStopApplet;
 extern const Applet kTopApplet;
+extern const Applet kVolumeApplet;
 extern const Applet kSuperviseApplet;
 extern const Applet kWaitApplet;
 extern const Applet kStatsApplet;
@@ -70,6 +71,7 @@ std::span<const Applet* const> all_applets() {
       &kStopApplet,
       &kSuperviseApplet,
       &kTopApplet,
+      &kVolumeApplet,
       &kWaitApplet,
       &kVminitdApplet,
   };

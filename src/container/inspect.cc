@@ -43,6 +43,51 @@ bool matches(const Summary& s, const Filter& f) {
   return it != s.spec.labels.end() && (eq == std::string::npos || it->second == f.value.substr(eq + 1));
 }
 
+// "ro,nocopy": the options a -v string would carry.
+std::string mount_mode(const MountPoint& m) {
+  std::string mode = m.read_only ? "ro" : "";
+  if (m.no_copy) mode += mode.empty() ? "nocopy" : ",nocopy";
+  return mode;
+}
+
+// docker's Mounts entry: Source is the host path a volume's files are in.
+json mount_json(const MountPoint& m, const volume::Volumes& volumes) {
+  json j = {{"Type", m.type},
+            {"Source", m.type == "bind" ? m.source : m.type == "volume" ? volumes.data(m.source) : ""},
+            {"Destination", m.destination},
+            {"Mode", m.type == "tmpfs" ? "" : mount_mode(m)},
+            {"RW", !m.read_only},
+            {"Propagation", m.type == "bind" ? "rprivate" : ""}};
+  if (m.type == "volume") {
+    j["Name"] = m.source;
+    j["Driver"] = "local";
+  }
+  return j;
+}
+
+// What docker keeps of the mount flags: HostConfig.Binds (SRC:DST[:MODE]),
+// HostConfig.Tmpfs (DST -> options) and Config.Volumes (the anonymous
+// volumes' destinations). ctk keeps the mounts, not the flags' spelling, so
+// a --mount bind or named volume shows as a Binds string too.
+void add_mount_flags(const Spec& sp, json* host_config, json* config) {
+  json binds = json::array(), tmpfs = json::object(), anonymous = json::object();
+  for (const MountPoint& m : sp.mounts) {
+    if (m.type == "tmpfs") {
+      tmpfs[m.destination] = m.options;
+    } else if (m.anonymous) {
+      anonymous[m.destination] = json::object();
+    } else {
+      std::string mode = mount_mode(m);
+      binds.push_back(m.source + ":" + m.destination + (mode.empty() ? "" : ":" + mode));
+    }
+  }
+  // docker: null when none; Tmpfs left out when none.
+  (*host_config)["Binds"] = binds.empty() ? json(nullptr) : binds;
+  if (!tmpfs.empty()) (*host_config)["Tmpfs"] = tmpfs;
+  (*host_config)["ReadonlyRootfs"] = sp.read_only;
+  (*config)["Volumes"] = anonymous.empty() ? json(nullptr) : anonymous;
+}
+
 }  // namespace
 
 std::string human_duration(int64_t s) {
@@ -121,7 +166,7 @@ json summary_json(const Summary& s) {
           {"Status", s.status_text}, {"Ports", s.ports_text}, {"Labels", s.spec.labels}};
 }
 
-json inspect_json(const Container& ct) {
+json inspect_json(const Container& ct, const volume::Volumes& volumes) {
   const Spec& sp = ct.spec;
   State st = ct.effective_state();
   json ports = json::object();
@@ -136,7 +181,9 @@ json inspect_json(const Container& ct) {
     bindings[std::to_string(p.container_port) + "/" + p.protocol] =
         json::array({{{"HostIp", p.host_ip}, {"HostPort", p.host_port ? std::to_string(p.host_port) : ""}}});
   bool running = st.status == Status::running;
-  return {
+  json mounts = json::array();
+  for (const MountPoint& m : sp.mounts) mounts.push_back(mount_json(m, volumes));
+  json out = {
       {"Id", sp.id},
       {"Name", "/" + sp.name},
       {"Created", sp.created},
@@ -181,10 +228,12 @@ json inspect_json(const Container& ct) {
         {"CapDrop", sp.cap_drop},
         {"SecurityOpt", sp.no_new_privileges ? json::array({"no-new-privileges"}) : json::array()}}},
       {"NetworkSettings", {{"Ports", ports}}},
-      {"Mounts", json::array()},
+      {"Mounts", mounts},
       {"Platform", "linux"},
       {"Driver", "ctk-vm"},
   };
+  add_mount_flags(sp, &out["HostConfig"], &out["Config"]);
+  return out;
 }
 
 }  // namespace ctk::container

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "container/state.h"
+#include "volume/volumes.h"
 
 namespace ctk::container {
 
@@ -33,8 +34,9 @@ bool list(const Containers& all, bool include_stopped, const std::vector<Filter>
 nlohmann::json summary_json(const Summary& s);
 
 // docker inspect's shape: Id, Name, Created, Path, Args, State, Image, Config,
-// HostConfig, NetworkSettings.Ports, Mounts, LogPath, RestartCount.
-nlohmann::json inspect_json(const Container& ct);
+// HostConfig, NetworkSettings.Ports, Mounts, LogPath, RestartCount. `volumes`
+// (the container's data root's) says where a volume's files are.
+nlohmann::json inspect_json(const Container& ct, const volume::Volumes& volumes);
 
 // "5 seconds", "About a minute", "2 hours": docker's human durations.
 std::string human_duration(int64_t seconds);

@@ -183,9 +183,8 @@ void remove_anonymous_volumes(const Containers& all, const std::vector<MountPoin
   if (!volumes.open(all.data_root(), &ignored) || !volumes.lock(&lock, &ignored)) return;
   for (const MountPoint& m : mounts) {
     volume::Volume v;
-    if (m.type == "volume" && volumes.load(m.source, &v, &ignored) && v.anonymous &&
-        all.volume_users(m.source).empty())
-      volumes.remove(m.source, &ignored);
+    if (m.type == "volume" && volumes.load(m.source, &v, &ignored) && v.anonymous)
+      volumes.remove_unused(all, m.source, &ignored);
   }
 }
 

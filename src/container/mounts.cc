@@ -105,7 +105,8 @@ bool parse_volume_flag(const std::string& text, MountPoint* out, std::string* er
     return false;
   }
   if (parts.size() == 1) {
-    m.type = "volume";  // anonymous
+    m.type = "volume";
+    m.anonymous = true;
     if (!check_destination(parts[0], &m.destination, err)) return false;
   } else {
     if (!set_source(parts[0], &m, err) || !check_destination(parts[1], &m.destination, err)) return false;
@@ -203,7 +204,8 @@ bool parse_mount_flag(const std::string& text, MountPoint* out, std::string* err
     }
     if (!set_source(source, &m, err)) return false;
   } else {
-    m.type = "volume";  // anonymous
+    m.type = "volume";
+    m.anonymous = true;
   }
   m.read_only = read_only;
   m.no_copy = no_copy;
@@ -225,8 +227,9 @@ bool parse_tmpfs_flag(const std::string& text, MountPoint* out, std::string* err
 }
 
 json to_json(const MountPoint& m) {
-  return {{"type", m.type},          {"source", m.source},   {"destination", m.destination},
-          {"read_only", m.read_only}, {"no_copy", m.no_copy}, {"options", m.options}};
+  return {{"type", m.type},           {"source", m.source},       {"destination", m.destination},
+          {"anonymous", m.anonymous}, {"read_only", m.read_only}, {"no_copy", m.no_copy},
+          {"options", m.options}};
 }
 
 bool mount_from_json(const json& j, MountPoint* m, std::string* err) {
@@ -234,6 +237,7 @@ bool mount_from_json(const json& j, MountPoint* m, std::string* err) {
     m->type = j.at("type").get<std::string>();
     m->source = j.at("source").get<std::string>();
     m->destination = j.at("destination").get<std::string>();
+    m->anonymous = j.value("anonymous", false);
     m->read_only = j.at("read_only").get<bool>();
     m->no_copy = j.value("no_copy", false);
     m->options = j.value("options", "");

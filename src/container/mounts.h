@@ -26,6 +26,7 @@ struct MountPoint {
   std::string type;         // "bind", "volume" or "tmpfs"
   std::string source;       // bind: an absolute host path; volume: its name ("" until create names an anonymous one)
   std::string destination;  // absolute, in the container
+  bool anonymous = false;      // volume: made for this container (-v DST, an image's VOLUME)
   bool read_only = false;
   bool no_copy = false;        // volume: the image's files at the destination are not copied in
   bool create_source = false;  // bind (-v): a missing host path is made, as docker does

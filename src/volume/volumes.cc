@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <set>
+#include <utility>
 
 #include "base/dirs.h"
 #include "container/state.h"
@@ -85,17 +88,19 @@ bool Volumes::load(const std::string& name_ref, Volume* v, Error* err) const {
   if (!exists) return err->fail(ErrorCode::not_found, "no such volume: " + name);
   json j;
   if (!oci::parse_json(text, &j, &why)) return err->fail(ErrorCode::failure, path + ": " + why);
-  *v = Volume{};
-  v->name = name;
   if (!j.is_object()) return err->fail(ErrorCode::failure, path + ": not an object");
+  // Filled apart and assigned last: `name` may be v->name itself.
+  Volume out;
+  out.name = name;
   const json& created = j.value("created", json());
   const json& labels = j.value("labels", json::object());
-  if (created.is_string()) v->created = created.get<std::string>();
+  if (created.is_string()) out.created = created.get<std::string>();
   if (labels.is_object())
     for (const auto& [k, val] : labels.items())
-      if (val.is_string()) v->labels[k] = val.get<std::string>();
-  v->anonymous = j.value("anonymous", json(false)).is_boolean() && j.value("anonymous", false);
-  v->populated = j.value("populated", json(false)).is_boolean() && j.value("populated", false);
+      if (val.is_string()) out.labels[k] = val.get<std::string>();
+  out.anonymous = j.value("anonymous", json(false)).is_boolean() && j.value("anonymous", false);
+  out.populated = j.value("populated", json(false)).is_boolean() && j.value("populated", false);
+  *v = std::move(out);
   return true;
 }
 
@@ -120,6 +125,74 @@ bool Volumes::remove(const std::string& name, Error* err) {
   if (::rename(dir(name).c_str(), doomed.c_str()) != 0) return err->fail_errno(dir(name));
   remove_tree(doomed);
   return true;
+}
+
+bool Volumes::remove_unused(const container::Containers& containers, const std::string& name, Error* err) {
+  Volume v;
+  if (!load(name, &v, err)) return false;
+  std::vector<std::string> users = containers.volume_users(name);
+  if (!users.empty()) {
+    std::string list;
+    for (const std::string& u : users) list += (list.empty() ? "" : ", ") + u;
+    return err->fail(ErrorCode::conflict, "volume " + name + " is in use by container" +
+                                              (users.size() > 1 ? "s " : " ") + list);
+  }
+  return remove(name, err);
+}
+
+uint64_t Volumes::size(const std::string& name) const {
+  namespace fs = std::filesystem;
+  uint64_t total = 0;
+  std::set<std::pair<dev_t, ino_t>> linked;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(data(name), fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (st.st_nlink > 1 && !linked.insert({st.st_dev, st.st_ino}).second) continue;
+    total += uint64_t(st.st_size);
+  }
+  return total;
+}
+
+bool parse_filter(const std::string& text, bool prune, Filter* out, std::string* err) {
+  size_t eq = text.find('=');
+  *out = Filter{};
+  out->key = text.substr(0, eq);
+  out->value = eq == std::string::npos ? "" : text.substr(eq + 1);
+  if (prune && out->key == "label!") {
+    out->key = "label";
+    out->negated = true;
+  }
+  bool known = out->key == "label" || (!prune && (out->key == "name" || out->key == "dangling"));
+  if (eq == std::string::npos || !known) {
+    *err = "invalid filter '" + text + "': want " + (prune ? "label= or label!=" : "dangling=, name= or label=");
+    return false;
+  }
+  if (out->key == "dangling" && out->value != "true" && out->value != "false" && out->value != "1" &&
+      out->value != "0") {
+    *err = "invalid filter '" + text + "': dangling takes true or false";
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+bool matches_one(const Volume& v, bool in_use, const Filter& f) {
+  if (f.key == "dangling") return in_use != (f.value == "true" || f.value == "1");
+  if (f.key == "name") return v.name.find(f.value) != std::string::npos;
+  // label=KEY or label=KEY=VALUE
+  size_t eq = f.value.find('=');
+  auto it = v.labels.find(f.value.substr(0, eq));
+  bool has = it != v.labels.end() && (eq == std::string::npos || it->second == f.value.substr(eq + 1));
+  return has != f.negated;
+}
+
+}  // namespace
+
+bool matches(const Volume& v, bool in_use, const std::vector<Filter>& filters) {
+  return std::all_of(filters.begin(), filters.end(), [&](const Filter& f) { return matches_one(v, in_use, f); });
 }
 
 json inspect_json(const Volumes& volumes, const Volume& v) {

@@ -9,6 +9,7 @@
 // not kept here: it can never disagree with them.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@
 
 #include "base/error.h"
 #include "oci/fsutil.h"
+
+namespace ctk::container {
+class Containers;
+}
 
 namespace ctk::volume {
 
@@ -51,10 +56,27 @@ class Volumes {
   // Removes it and its files; the caller has checked (under lock()) that no
   // container uses it.
   bool remove(const std::string& name, Error* err);
+  // remove() unless a container, running or not, names the volume in its
+  // mounts: then conflict, naming them. Call under lock(), which container
+  // creation holds too, so none can start using it between the two.
+  bool remove_unused(const container::Containers& containers, const std::string& name, Error* err);
+  // What removing it frees, as docker's prune counts: the bytes of its
+  // regular files, a file with several links once.
+  uint64_t size(const std::string& name) const;
 
  private:
   std::string path_;
 };
+
+// `volume ls --filter` and `volume prune --filter`: dangling=true|false (no
+// container uses it), name=TEXT (a part of the name), label=KEY[=VALUE] and,
+// for prune, label!=KEY[=VALUE].
+struct Filter {
+  std::string key, value;
+  bool negated = false;  // label!=
+};
+bool parse_filter(const std::string& text, bool prune, Filter* out, std::string* err);
+bool matches(const Volume& v, bool in_use, const std::vector<Filter>& filters);
 
 // docker's `volume inspect` object.
 nlohmann::json inspect_json(const Volumes& volumes, const Volume& v);
