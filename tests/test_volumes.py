@@ -214,3 +214,33 @@ class VolumeTest(ContainerTest):
         # Without a share the same kernel boots.
         r = self.ctk("run", "--rm", "--kernel", kernel, self.layer, "true")
         self.assertEqual(r.returncode, 0, r.stderr.decode())
+
+    def test_an_image_volume_gets_an_anonymous_volume_filled_from_the_image(self):
+        import registryfixture as rf
+        busybox = rf.read_bytes(rf.BUSYBOX)
+        layers = [(rf.tar_bytes([("bin", None), ("bin/busybox", busybox)]), True),
+                  (rf.tar_bytes([("var", None), ("var/lib", None), ("var/lib/data", None),
+                                 ("var/lib/data/seeded", b"from the image\n")]), False)]
+        archive = os.path.join(self.tmp, "volimage.tar")
+        with open(archive, "wb") as f:
+            f.write(rf.tar_bytes(rf.docker_save_files(("volimage:1",), layers=layers, config={
+                "Cmd": ["/bin/busybox", "cat", "/var/lib/data/seeded"], "Volumes": {"/var/lib/data": {}}})))
+        self.ok("load", "-i", archive)
+        volumes = os.path.join(self.data, "volumes")
+        before = set(os.listdir(volumes)) if os.path.isdir(volumes) else set()
+        name = "vol-image"
+        self.ok("create", "--name", name, "volimage:1")
+        self.addCleanup(self.ctk, "rm", "-f", "-v", name)
+        info = json.loads(self.ok("inspect", name))[0]
+        self.assertEqual(info["Config"]["Volumes"], {"/var/lib/data": {}})
+        mount = [m for m in info["Mounts"] if m["Destination"] == "/var/lib/data"]
+        self.assertEqual(len(mount), 1, info["Mounts"])
+        self.assertEqual(mount[0]["Type"], "volume")
+        self.assertEqual(len(mount[0]["Name"]), 64)
+        self.assertEqual(self.ok("start", "-a", name), "from the image\n")
+        with open(os.path.join(self.volume_data(mount[0]["Name"]), "seeded")) as f:
+            self.assertEqual(f.read(), "from the image\n")
+        # --rm takes its anonymous volume with it.
+        r = self.ctk("run", "--rm", "volimage:1")
+        self.assertEqual((r.returncode, r.stdout.decode()), (0, "from the image\n"), r.stderr)
+        self.assertEqual({v for v in set(os.listdir(volumes)) - before if len(v) == 64}, {mount[0]["Name"]})

@@ -51,7 +51,7 @@ int run_main(const Flags& flags) {
   if (!ok) {
     if (flags.has("timings")) timings.print();
     fail(self, err.message);
-    if (o.auto_remove) all.remove(spec.id, &err);
+    if (o.auto_remove && all.remove(spec.id, &err)) container::remove_anonymous_volumes(all, spec.mounts);
     return container::exit_code_for_agent_error(started.agent_code);
   }
   if (detach) {

@@ -775,12 +775,13 @@ void Supervisor::finish() {
   Error err;
   if (!ct_->spec.auto_remove) save_state();
   else if (!containers_.detach(id_, &removed, &err)) std::fprintf(stderr, "ctk supervise: %s\n", err.message.c_str());
+  // A --rm container's anonymous volumes are gone when its run returns, as
+  // docker's are; its process has ended, and what the guest still syncs
+  // into them goes to files nobody will read.
+  if (!removed.empty()) remove_anonymous_volumes(containers_, ct_->spec.mounts);
   answer_waits();
   vm_.shutdown();
-  if (!removed.empty()) {
-    remove_tree(removed);
-    remove_anonymous_volumes(containers_, ct_->spec.mounts);
-  }
+  if (!removed.empty()) remove_tree(removed);
   for (auto& c : conns_) {
     for (const json& id : c->stop_waits) reply(c.get(), id, json::object());
     c->stop_waits.clear();
