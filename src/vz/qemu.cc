@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -12,12 +11,12 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <thread>
 
 #include "base/error.h"
 #include "boot/arch.h"
+#include "vz/child.h"
 #include "vz/virtiofsd.h"
 
 namespace ctk::vz {
@@ -50,18 +49,8 @@ class QemuVm : public Vm {
     }
     if (pid_ == 0) {
       // The VM must not outlive ctk, even after kill -9.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      int null = ::open("/dev/null", O_RDWR);
-      ::dup2(null, 0);
-      if (log_fd >= 0) {
-        ::dup2(log_fd, 1);
-        ::dup2(log_fd, 2);
-      }
-      ::setsid();
-      ::execvp(argv[0], argv.data());
-      std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
-      ::_exit(127);
+      prepare_child(parent, log_fd);
+      exec_child(argv.data());
     }
     if (log_fd >= 0) ::close(log_fd);
     return true;
@@ -142,9 +131,9 @@ class QemuVm : public Vm {
              "$CTK_VIRTIOFSD)";
       return false;
     }
+    std::string log = config_.runtime_dir + "/virtiofsd.log";
     for (size_t i = 0; i < config_.shares.size(); ++i) {
       pid_t pid;
-      std::string log = config_.runtime_dir + "/virtiofsd.log";
       if (!start_virtiofsd(binary, config_.shares[i], share_socket(config_.runtime_dir, i), log, &pid, err)) {
         end_shares();
         return false;

@@ -2,9 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
-#include <signal.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -15,6 +13,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "vz/child.h"
 
 namespace ctk::vz {
 
@@ -31,18 +30,9 @@ std::string share_socket(const std::string& runtime_dir, size_t index) {
 
 namespace {
 
-// The child's side: everything here is async-signal-safe or ends in _exit.
-[[noreturn]] void exec_daemon(const std::string& binary, const Share& share, int listen_fd, int log_fd,
-                              pid_t parent) {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(127);
-  int null = ::open("/dev/null", O_RDWR);
-  ::dup2(null, 0);
-  if (log_fd >= 0) {
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-  }
-  ::setsid();
+// The child's side, after fork: async-signal-safe calls only.
+[[noreturn]] void exec_daemon(const Share& share, int listen_fd, int log_fd, pid_t parent, char* const argv[]) {
+  prepare_child(parent, log_fd);
   if (share.read_only) {
     const char* dir = share.path.c_str();
     if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
@@ -58,18 +48,7 @@ namespace {
   } else {
     ::fcntl(3, F_SETFD, 0);
   }
-  std::string source = "source=" + share.path;
-  // cache=auto: the guest caches what it read for a second and revalidates
-  // on open, so two VMs sharing a volume see each other's writes. xattrs
-  // pass through (capabilities of binaries on a bind mount).
-  std::vector<std::string> args = {binary, "--fd=3", "-o", source, "-o", "cache=auto", "-o", "xattr",
-                                   "-o", "sandbox=namespace"};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  ::execv(argv[0], argv.data());
-  std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
-  ::_exit(127);
+  exec_child(argv);
 }
 
 }  // namespace
@@ -94,10 +73,18 @@ bool start_virtiofsd(const std::string& binary, const Share& share, const std::s
     ::close(fd);
     return false;
   }
+  // cache=auto: the guest caches what it read for a second and revalidates
+  // on open, so two VMs sharing a volume see each other's writes. xattrs
+  // pass through (capabilities of binaries on a bind mount).
+  std::vector<std::string> args = {binary, "--fd=3", "-o", "source=" + share.path, "-o", "cache=auto",
+                                   "-o", "xattr", "-o", "sandbox=namespace"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   pid_t parent = ::getpid();
   *pid = ::fork();
-  if (*pid == 0) exec_daemon(binary, share, fd, log_fd, parent);
+  if (*pid == 0) exec_daemon(share, fd, log_fd, parent, argv.data());
   int fork_errno = errno;
   ::close(fd);
   if (log_fd >= 0) ::close(log_fd);
