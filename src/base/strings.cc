@@ -104,6 +104,16 @@ std::string format_size(uint64_t bytes) {
   return buf;
 }
 
+std::vector<std::string> split(std::string_view text, char sep) {
+  std::vector<std::string> fields;
+  for (;;) {
+    size_t at = text.find(sep);
+    fields.emplace_back(text.substr(0, at));
+    if (at == std::string_view::npos) return fields;
+    text.remove_prefix(at + 1);
+  }
+}
+
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }

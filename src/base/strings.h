@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ctk {
 
@@ -28,6 +29,9 @@ std::optional<uint64_t> parse_duration(std::string_view text);
 std::string format_size(uint64_t bytes);
 
 bool starts_with(std::string_view s, std::string_view prefix);
+
+// The fields of `text` between each `sep`: "a::b" -> {"a", "", "b"}; "" -> {""}.
+std::vector<std::string> split(std::string_view text, char sep);
 
 // Standard base64 with padding. Decoding also takes the URL-safe alphabet,
 // missing padding and line breaks; anything else fails.

@@ -53,3 +53,9 @@ TEST_CASE("parse_duration: seconds, minutes, hours") {
     CHECK_FALSE(parse_duration(bad));
   }
 }
+
+TEST_CASE("split keeps empty fields") {
+  CHECK(split("a::b", ':') == std::vector<std::string>{"a", "", "b"});
+  CHECK(split("", ',') == std::vector<std::string>{""});
+  CHECK(split("x,", ',') == std::vector<std::string>{"x", ""});
+}

@@ -17,16 +17,6 @@ namespace {
 // Where the guest mounts share N, and the container's mounts come from.
 std::string guest_share_path(size_t index) { return "/run/ctk/shares/" + std::to_string(index); }
 
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (;;) {
-    size_t at = text.find(sep, start);
-    parts.push_back(text.substr(start, at - start));
-    if (at == std::string::npos) return parts;
-    start = at + 1;
-  }
-}
 
 // "/a//b/" -> "/a/b"; false for a path that is not absolute or climbs with "..".
 bool clean_path(const std::string& path, std::string* out) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/strings.h"
 #include "init/agent_state.h"
 
 namespace ctk::init {
@@ -17,15 +18,11 @@ namespace {
 bool sysctl_path(const std::string& key, std::string* path) {
   char sep = key.find('/') != std::string::npos ? '/' : '.';
   *path = "/proc/sys";
-  size_t start = 0;
-  for (;;) {
-    size_t end = key.find(sep, start);
-    std::string part = key.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  for (const std::string& part : split(key, sep)) {
     if (part.empty() || part == "." || part == ".." || part.find('\0') != std::string::npos) return false;
     *path += "/" + part;
-    if (end == std::string::npos) return true;
-    start = end + 1;
   }
+  return true;
 }
 
 bool sysctl_error(const std::string& what, std::string* code, std::string* err) {

@@ -3,20 +3,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/strings.h"
+
 namespace ctk::init {
 
 namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    size_t end = s.find(sep, start);
-    out.push_back(s.substr(start, end - start));
-    if (end == std::string::npos) return out;
-    start = end + 1;
-  }
-}
 
 // The lines of a passwd or group file as fields; comments and short lines skipped.
 std::vector<std::vector<std::string>> entries(const std::string& text, size_t min_fields) {
