@@ -60,16 +60,11 @@ void leave_initramfs(std::vector<std::string>* problems) {
     problems->push_back(sys_error("moving the initramfs's bind mount to /"));
 }
 
-// A guest disk is a file in the host's page cache, and each request costs a
-// round trip through the emulated device: few large reads beat many small
-// ones. The default 128 KiB read-ahead makes exec of a 1-2 MB binary a dozen
-// requests; 4 MiB makes it one (measured under TCG: `ctk run IMAGE true`'s
-// process phase 40 -> 23 ms).
 void raise_disk_readahead() {
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator("/sys/block", ec))
     if (e.path().filename().string().starts_with("vd"))
-      std::ofstream(e.path() / "queue/read_ahead_kb") << 4096;
+      std::ofstream(e.path() / "queue/read_ahead_kb") << kReadAheadKb;
 }
 
 }  // namespace

@@ -17,6 +17,14 @@ namespace ctk::init {
 // own cgroups, siblings of the agent's.
 constexpr uint64_t kAgentMemoryMax = 64ull << 20;
 
+// The read-ahead of the guest's disks and shared directories. Each is a host
+// file behind an emulated device (or virtiofsd), and every request is a round
+// trip: few large reads beat many small ones. The default 128 KiB makes exec
+// of a 1-2 MB binary a dozen requests; 4 MiB makes it one (measured under
+// TCG: `ctk run IMAGE true`'s process phase 40 -> 23 ms; a volume's
+// sequential reads 0.66x -> 0.92x of the writable layer's).
+constexpr unsigned kReadAheadKb = 4096;
+
 // Mounts /proc, /sys, /dev (devtmpfs), /dev/pts, /dev/shm, /run, /tmp and
 // cgroup2 at /sys/fs/cgroup; loads /lib/modules/<release>/modules.dep in
 // order; brings up lo.

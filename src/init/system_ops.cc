@@ -1,14 +1,13 @@
 // Requests that act on the guest's files rather than a container: mounting
 // the disks a container's root is made of, unmounting, making directories,
 // writing small files; and looking at one, the guest's or a container's.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-
-#include <dirent.h>
-#include <sys/sendfile.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -19,6 +18,7 @@
 #include "init/agent_state.h"
 #include "init/guest_files.h"
 #include "init/paths.h"
+#include "init/pid1.h"
 
 namespace ctk::init {
 
@@ -83,13 +83,12 @@ bool Agent::op_mount(Conn*, const json& req, json*, std::string* code, std::stri
     *err = sys_error("propagation of " + m.destination);
     return false;
   }
-  // A shared directory's reads are round trips to virtiofsd: as for the
-  // disks (pid1.cc), a few large ones beat many of 128 KiB.
+  // A shared directory's reads are round trips to virtiofsd, as a disk's are.
   struct stat st;
   if (m.type == "virtiofs" && ::stat(m.destination.c_str(), &st) == 0)
     std::ofstream("/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)) +
                   "/read_ahead_kb")
-        << 4096;
+        << kReadAheadKb;
   return true;
 }
 
