@@ -38,6 +38,17 @@ bool Volumes::lock(oci::FileLock* lock, Error* err) const {
   return true;
 }
 
+namespace {
+
+// DIR/volume.json, what load() reads back.
+bool write_metadata(const std::string& dir, const Volume& v, std::string* why) {
+  json j = {{"name", v.name}, {"created", v.created}, {"labels", v.labels},
+            {"anonymous", v.anonymous}, {"populated", v.populated}};
+  return oci::write_file_atomic(dir + "/volume.json", j.dump(2) + "\n", 0600, why);
+}
+
+}  // namespace
+
 bool Volumes::create(Volume* v, bool must_be_new, bool* created, Error* err) {
   *created = false;
   if (!valid_name(v->name))
@@ -58,10 +69,7 @@ bool Volumes::create(Volume* v, bool must_be_new, bool* created, Error* err) {
   }
   if (v->created.empty()) v->created = container::now_rfc3339();
   std::string why;
-  json j = {{"name", v->name}, {"created", v->created}, {"labels", v->labels},
-            {"anonymous", v->anonymous}, {"populated", v->populated}};
-  if (!oci::write_file_atomic(temp + "/volume.json", j.dump(2) + "\n", 0600, &why) ||
-      ::rename(temp.c_str(), dir(v->name).c_str()) != 0) {
+  if (!write_metadata(temp, *v, &why) || ::rename(temp.c_str(), dir(v->name).c_str()) != 0) {
     if (why.empty()) why = sys_error(dir(v->name));
     remove_tree(temp);
     return err->fail(ErrorCode::failure, why);
@@ -71,11 +79,8 @@ bool Volumes::create(Volume* v, bool must_be_new, bool* created, Error* err) {
 }
 
 bool Volumes::save(const Volume& v, Error* err) const {
-  json j = {{"name", v.name}, {"created", v.created}, {"labels", v.labels},
-            {"anonymous", v.anonymous}, {"populated", v.populated}};
   std::string why;
-  if (!oci::write_file_atomic(dir(v.name) + "/volume.json", j.dump(2) + "\n", 0600, &why))
-    return err->fail(ErrorCode::failure, why);
+  if (!write_metadata(dir(v.name), v, &why)) return err->fail(ErrorCode::failure, why);
   return true;
 }
 
