@@ -12,6 +12,7 @@
 #include "applets/applet.h"
 #include "applets/container_common.h"
 #include "applets/image_common.h"
+#include "base/clock.h"
 #include "container/log.h"
 
 namespace ctk {
@@ -33,7 +34,7 @@ struct Printer {
   bool timestamps;
   void print(const container::LogRecord& r) const {
     FILE* f = r.stream == container::Stream::out ? stdout : stderr;
-    if (timestamps) std::fprintf(f, "%s ", container::format_log_time(r.time_ns).c_str());
+    if (timestamps) std::fprintf(f, "%s ", format_rfc3339(r.time_ns).c_str());
     std::fwrite(r.data.data(), 1, r.data.size(), f);
     std::fflush(f);
   }

@@ -9,6 +9,7 @@
 #include "applets/applet.h"
 #include "applets/container_common.h"
 #include "applets/image_common.h"
+#include "container/lifecycle.h"
 #include "oci/fsutil.h"
 #include "volume/volumes.h"
 
@@ -66,7 +67,7 @@ int volume_create(Context& c) {
   if (args.size() > 1) return usage(c, "want at most one NAME");
   volume::Volume v;
   // docker's generated names are 64 hex digits too.
-  v.name = args.empty() ? container::random_id() : args[0];
+  v.name = args.empty() ? random_id() : args[0];
   for (const std::string& label : c.flags.all("label")) {
     size_t eq = label.find('=');
     if (eq == 0) return usage(c, "invalid label '" + label + "': want KEY=VALUE");
@@ -134,7 +135,7 @@ int volume_rm(Context& c) {
   if (!c.volumes.lock(&lock, &err)) return sub_fail(c, err.message);
   int code = 0;
   for (const std::string& name : c.flags.positional()) {
-    if (c.volumes.remove_unused(c.containers, name, &err)) {
+    if (container::remove_volume(c.containers, c.volumes, name, &err)) {
       std::printf("%s\n", name.c_str());
     } else if (!(err.code == ErrorCode::not_found && c.flags.has("force"))) {
       code = sub_fail(c, err.message);

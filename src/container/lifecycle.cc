@@ -176,6 +176,19 @@ bool remove(Containers& all, Container& ct, bool force, bool volumes, Error* err
   return true;
 }
 
+bool remove_volume(const Containers& all, volume::Volumes& volumes, const std::string& name, Error* err) {
+  volume::Volume v;
+  if (!volumes.load(name, &v, err)) return false;
+  std::vector<std::string> users = all.volume_users(name);
+  if (!users.empty()) {
+    std::string list;
+    for (const std::string& u : users) list += (list.empty() ? "" : ", ") + u;
+    return err->fail(ErrorCode::conflict, "volume " + name + " is in use by container" +
+                                              (users.size() > 1 ? "s " : " ") + list);
+  }
+  return volumes.remove(name, err);
+}
+
 void remove_anonymous_volumes(const Containers& all, const std::vector<MountPoint>& mounts) {
   volume::Volumes volumes;
   oci::FileLock lock;
@@ -184,7 +197,7 @@ void remove_anonymous_volumes(const Containers& all, const std::vector<MountPoin
   for (const MountPoint& m : mounts) {
     volume::Volume v;
     if (m.type == "volume" && volumes.load(m.source, &v, &ignored) && v.anonymous)
-      volumes.remove_unused(all, m.source, &ignored);
+      remove_volume(all, volumes, m.source, &ignored);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "container/attach.h"
 #include "container/state.h"
 #include "proto/client.h"
+#include "volume/volumes.h"
 
 namespace ctk::container {
 
@@ -57,6 +58,11 @@ bool kill(const Container& ct, const std::string& signal, Error* err);
 // Removes a container; a running one only with force (killed first).
 // With volumes (rm -v), its anonymous volumes go too.
 bool remove(Containers& all, Container& ct, bool force, bool volumes, Error* err);
+
+// Removes the volume unless a container, running or not, names it in its
+// mounts: then conflict, naming them. Call under the volumes' lock, which
+// container creation holds too, so none can start using it between the two.
+bool remove_volume(const Containers& all, volume::Volumes& volumes, const std::string& name, Error* err);
 
 // Removes the anonymous volumes among `mounts` that no container uses any
 // more (after their container is gone: rm -v, --rm). Best effort.

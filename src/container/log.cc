@@ -171,14 +171,4 @@ bool parse_log_time(const std::string& text, int64_t now, int64_t* ns, std::stri
   return true;
 }
 
-std::string format_log_time(int64_t ns) {
-  time_t secs = time_t(ns / 1000000000);
-  tm t{};
-  ::gmtime_r(&secs, &t);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", t.tm_year + 1900, t.tm_mon + 1,
-                t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, static_cast<long long>(ns % 1000000000));
-  return buf;
-}
-
 }  // namespace ctk::container

@@ -53,7 +53,5 @@ class LogParser {
 // Parses docker's --since/--until: RFC 3339 (date, time, zone optional
 // parts), a unix time with fraction, or a duration ago (10m, 1h30m, 45s).
 bool parse_log_time(const std::string& text, int64_t now_ns, int64_t* ns, std::string* err);
-// RFC 3339 with nanoseconds, as --timestamps prints it.
-std::string format_log_time(int64_t ns);
 
 }  // namespace ctk::container

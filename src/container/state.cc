@@ -3,20 +3,19 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/random.h>
-
-#include <algorithm>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
 #include "base/atomic_file.h"
+#include "base/clock.h"
 #include "base/dirs.h"
 #include "base/file_io.h"
-#include "base/sha256.h"
+#include "base/random.h"
 #include "container/log.h"
 #include "oci/fsutil.h"
 #include "oci/store.h"
@@ -50,12 +49,6 @@ constexpr const char* kNouns[] = {"otter", "falcon", "maple", "comet", "badger",
                                   "willow", "lynx", "cedar", "pebble", "raven", "tulip", "walrus",
                                   "ember", "fjord", "gecko", "harbor", "iris", "juniper", "koala",
                                   "lagoon", "meadow", "nebula", "orchid"};
-
-uint64_t random_u64() {
-  uint64_t v = 0;
-  if (::getrandom(&v, sizeof v, 0) != sizeof v) v = uint64_t(::time(nullptr)) ^ uint64_t(::getpid()) << 32;
-  return v;
-}
 
 // Reads one JSON file of a container; a damaged file is an error naming it.
 bool read_json(const std::string& path, json* out, Error* err) {
@@ -103,17 +96,6 @@ bool parse_u16(const std::string& s, uint16_t* out) {
 }
 
 }  // namespace
-
-std::string random_id() {
-  uint8_t bytes[32];
-  if (::getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
-    // getrandom on Linux >= 3.17 does not fail for 32 bytes; be safe anyway.
-    std::string seed = std::to_string(random_u64()) + now_rfc3339();
-    Digest d = sha256({reinterpret_cast<const uint8_t*>(seed.data()), seed.size()});
-    std::memcpy(bytes, d.data(), sizeof bytes);
-  }
-  return to_hex(bytes);
-}
 
 
 const char* status_name(Status s) { return kStatusNames[int(s)]; }
@@ -187,12 +169,6 @@ bool parse_restart_policy(const std::string& text, RestartPolicy* out, std::stri
     out->max_retries = std::stoi(n);
   }
   return true;
-}
-
-std::string now_rfc3339() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return format_log_time(int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec);
 }
 
 json to_json(const Spec& s) {

@@ -18,7 +18,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "base/error.h"
+#include "base/random.h"
 #include "container/mounts.h"
 #include "vz/machine.h"
 
@@ -100,11 +102,6 @@ nlohmann::json to_json(const State& s);
 bool spec_from_json(const nlohmann::json& j, Spec* s, std::string* err);
 bool state_from_json(const nlohmann::json& j, State* s, std::string* err);
 
-// A fresh id: 64 hex digits (containers, anonymous volumes).
-std::string random_id();
-
-// RFC 3339 with nanoseconds in UTC, as docker prints times.
-std::string now_rfc3339();
 
 // The data root's containers/ folder.
 class Containers {

@@ -9,8 +9,8 @@
 #include <set>
 #include <utility>
 
+#include "base/clock.h"
 #include "base/dirs.h"
-#include "container/state.h"
 #include "oci/json.h"
 #include "oci/store.h"
 
@@ -67,7 +67,7 @@ bool Volumes::create(Volume* v, bool must_be_new, bool* created, Error* err) {
     remove_tree(temp);
     return err->fail_errno(temp + "/_data");
   }
-  if (v->created.empty()) v->created = container::now_rfc3339();
+  if (v->created.empty()) v->created = now_rfc3339();
   std::string why;
   if (!write_metadata(temp, *v, &why) || ::rename(temp.c_str(), dir(v->name).c_str()) != 0) {
     if (why.empty()) why = sys_error(dir(v->name));
@@ -130,19 +130,6 @@ bool Volumes::remove(const std::string& name, Error* err) {
   if (::rename(dir(name).c_str(), doomed.c_str()) != 0) return err->fail_errno(dir(name));
   remove_tree(doomed);
   return true;
-}
-
-bool Volumes::remove_unused(const container::Containers& containers, const std::string& name, Error* err) {
-  Volume v;
-  if (!load(name, &v, err)) return false;
-  std::vector<std::string> users = containers.volume_users(name);
-  if (!users.empty()) {
-    std::string list;
-    for (const std::string& u : users) list += (list.empty() ? "" : ", ") + u;
-    return err->fail(ErrorCode::conflict, "volume " + name + " is in use by container" +
-                                              (users.size() > 1 ? "s " : " ") + list);
-  }
-  return remove(name, err);
 }
 
 uint64_t Volumes::size(const std::string& name) const {

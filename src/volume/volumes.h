@@ -19,10 +19,6 @@
 #include "base/error.h"
 #include "oci/fsutil.h"
 
-namespace ctk::container {
-class Containers;
-}
-
 namespace ctk::volume {
 
 struct Volume {
@@ -54,12 +50,8 @@ class Volumes {
   bool save(const Volume& v, Error* err) const;
   bool list(std::vector<Volume>* out, Error* err) const;
   // Removes it and its files; the caller has checked (under lock()) that no
-  // container uses it.
+  // container uses it (container::remove_volume).
   bool remove(const std::string& name, Error* err);
-  // remove() unless a container, running or not, names the volume in its
-  // mounts: then conflict, naming them. Call under lock(), which container
-  // creation holds too, so none can start using it between the two.
-  bool remove_unused(const container::Containers& containers, const std::string& name, Error* err);
   // What removing it frees, as docker's prune counts: the bytes of its
   // regular files, a file with several links once.
   uint64_t size(const std::string& name) const;

@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "base/test_dir.h"
-#include "container/state.h"
+#include "base/random.h"
 
 using namespace ctk;
 using namespace ctk::volume;
@@ -62,7 +62,7 @@ TEST_CASE("volumes: create, load, list, remove") {
   CHECK(err.code == ErrorCode::invalid);
 
   Volume anon;
-  anon.name = container::random_id();
+  anon.name = random_id();
   anon.anonymous = true;
   REQUIRE(volumes.create(&anon, true, &created, &err));
   anon.populated = true;
@@ -116,36 +116,6 @@ TEST_CASE("volumes: a failed create leaves no volume") {
   REQUIRE(volumes.list(&all, &err));
   CHECK(all.empty());
   CHECK(::access(volumes.dir("data").c_str(), F_OK) != 0);
-}
-
-TEST_CASE("volumes: remove_unused refuses a volume a container names") {
-  testing::TempDir dir;
-  Volumes volumes;
-  container::Containers containers;
-  Error err;
-  REQUIRE(volumes.open(dir.path, &err));
-  REQUIRE(containers.open(dir.path, &err));
-  for (const char* name : {"data", "free"}) {
-    Volume v;
-    v.name = name;
-    bool created;
-    REQUIRE(volumes.create(&v, true, &created, &err));
-  }
-  for (const char* name : {"web", "db"}) {
-    container::Spec s;
-    s.name = name;
-    container::MountPoint m;
-    std::string why;
-    REQUIRE(container::parse_volume_flag("data:/data", &m, &why));
-    s.mounts.push_back(m);
-    REQUIRE(containers.create(&s, &err));
-  }
-  CHECK_FALSE(volumes.remove_unused(containers, "data", &err));
-  CHECK(err.code == ErrorCode::conflict);
-  CHECK(err.message == "volume data is in use by containers db, web");
-  REQUIRE(volumes.remove_unused(containers, "free", &err));
-  CHECK_FALSE(volumes.remove_unused(containers, "free", &err));
-  CHECK(err.code == ErrorCode::not_found);
 }
 
 TEST_CASE("volume filters") {

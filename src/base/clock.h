@@ -1,0 +1,14 @@
+// Times as docker prints them: RFC 3339, UTC, nanoseconds
+// ("2026-12-06T22:55:34.123456789Z").
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ctk {
+
+// ns: nanoseconds since the epoch.
+std::string format_rfc3339(int64_t ns);
+std::string now_rfc3339();
+
+}  // namespace ctk
