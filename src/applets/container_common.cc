@@ -68,6 +68,18 @@ bool security_options(const Flags& flags, container::CreateOptions* o, std::stri
 
 }  // namespace
 
+bool label_flags(const Flags& flags, std::map<std::string, std::string>* out, std::string* err) {
+  for (const std::string& label : flags.all("label")) {
+    size_t eq = label.find('=');
+    if (eq == 0) {
+      *err = "invalid label '" + label + "': want KEY=VALUE";
+      return false;
+    }
+    (*out)[label.substr(0, eq)] = eq == std::string::npos ? "" : label.substr(eq + 1);
+  }
+  return true;
+}
+
 bool create_options(const Flags& command_line, container::CreateOptions* o, std::string* err, int* exit_code) {
   *exit_code = kExitUsage;
   // A profile's settings go under the command line's, as if given first.
@@ -112,10 +124,7 @@ bool create_options(const Flags& command_line, container::CreateOptions* o, std:
     return false;
   }
   o->user = flags.get("user");
-  for (const std::string& l : flags.all("label")) {
-    size_t eq = l.find('=');
-    o->labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
-  }
+  if (!label_flags(flags, &o->labels, err)) return false;
   for (const std::string& p : flags.all("publish")) {
     container::PortBinding b;
     if (!container::parse_port(p, &b, err)) return false;

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -62,6 +63,10 @@ inline constexpr Option kCreateOptions[] = {
 // over the --profile they name. On failure *exit_code is 2 for a usage
 // error, 125 for a profile that cannot be used (docker's create failure).
 bool create_options(const Flags& command_line, container::CreateOptions* o, std::string* err, int* exit_code);
+
+// The --label K=V flags (K alone: an empty value) of create, run and the
+// volume and network creates; an empty K is refused.
+bool label_flags(const Flags& flags, std::map<std::string, std::string>* out, std::string* err);
 
 // --root DIR (the data root: images and containers), else the default.
 bool open_containers(const Flags& flags, container::Containers* all, Error* err);

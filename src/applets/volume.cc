@@ -68,11 +68,8 @@ int volume_create(Context& c) {
   volume::Volume v;
   // docker's generated names are 64 hex digits too.
   v.name = args.empty() ? random_id() : args[0];
-  for (const std::string& label : c.flags.all("label")) {
-    size_t eq = label.find('=');
-    if (eq == 0) return usage(c, "invalid label '" + label + "': want KEY=VALUE");
-    v.labels[label.substr(0, eq)] = eq == std::string::npos ? "" : label.substr(eq + 1);
-  }
+  std::string why;
+  if (!label_flags(c.flags, &v.labels, &why)) return usage(c, why);
   oci::FileLock lock;
   Error err;
   bool created;

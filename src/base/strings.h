@@ -1,5 +1,5 @@
 // Small string utilities: size parsing and printing, closest-match suggestions,
-// base64.
+// docker's object names, base64.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +29,10 @@ std::optional<uint64_t> parse_duration(std::string_view text);
 std::string format_size(uint64_t bytes);
 
 bool starts_with(std::string_view s, std::string_view prefix);
+
+// docker's rule for the names of containers, volumes and networks,
+// [a-zA-Z0-9][a-zA-Z0-9_.-]*, with min_size to max_size characters.
+bool valid_object_name(std::string_view name, size_t min_size, size_t max_size);
 
 // The fields of `text` between each `sep`: "a::b" -> {"a", "", "b"}; "" -> {""}.
 std::vector<std::string> split(std::string_view text, char sep);

@@ -59,3 +59,15 @@ TEST_CASE("split keeps empty fields") {
   CHECK(split("", ',') == std::vector<std::string>{""});
   CHECK(split("x,", ',') == std::vector<std::string>{"x", ""});
 }
+
+TEST_CASE("valid_object_name: docker's rule") {
+  CHECK(valid_object_name("a", 1, 128));
+  CHECK(valid_object_name("my_net.v2-x", 1, 128));
+  CHECK_FALSE(valid_object_name("a", 2, 255));
+  CHECK_FALSE(valid_object_name("", 0, 10));
+  CHECK_FALSE(valid_object_name("_a", 1, 10));
+  CHECK_FALSE(valid_object_name("-a", 1, 10));
+  CHECK_FALSE(valid_object_name("a/b", 1, 10));
+  CHECK_FALSE(valid_object_name("a b", 1, 10));
+  CHECK_FALSE(valid_object_name("abc", 1, 2));
+}

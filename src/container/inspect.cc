@@ -37,10 +37,7 @@ bool matches(const Summary& s, const Filter& f) {
   if (f.key == "name") return s.name.find(f.value) != std::string::npos;
   if (f.key == "status") return s.state == f.value;
   if (f.key == "ancestor") return s.image == f.value;
-  // label=KEY or label=KEY=VALUE
-  size_t eq = f.value.find('=');
-  auto it = s.spec.labels.find(f.value.substr(0, eq));
-  return it != s.spec.labels.end() && (eq == std::string::npos || it->second == f.value.substr(eq + 1));
+  return label_matches(s.spec.labels, f);
 }
 
 // "ro,nocopy": the options a -v string would carry.
@@ -107,15 +104,8 @@ std::string human_duration(int64_t s) {
 }
 
 bool parse_filter(const std::string& text, Filter* out, std::string* err) {
-  size_t eq = text.find('=');
-  out->key = text.substr(0, eq);
-  out->value = eq == std::string::npos ? "" : text.substr(eq + 1);
-  static const char* const kKeys[] = {"id", "name", "status", "label", "ancestor"};
-  if (eq == std::string::npos || std::find(std::begin(kKeys), std::end(kKeys), out->key) == std::end(kKeys)) {
-    *err = "invalid filter '" + text + "': want id=, name=, status=, label= or ancestor=";
-    return false;
-  }
-  return true;
+  static constexpr std::string_view kKeys[] = {"id", "name", "status", "label", "ancestor"};
+  return ctk::parse_filter(text, kKeys, out, err);
 }
 
 bool list(const Containers& all, bool include_stopped, const std::vector<Filter>& filters, std::vector<Summary>* out,

@@ -7,15 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/filter.h"
 #include "container/state.h"
 #include "volume/volumes.h"
 
 namespace ctk::container {
 
 // A `ps --filter`: id=, name=, status=, label=KEY[=VALUE], ancestor=IMAGE.
-struct Filter {
-  std::string key, value;
-};
+using Filter = ctk::Filter;
 bool parse_filter(const std::string& text, Filter* out, std::string* err);
 
 struct Summary {

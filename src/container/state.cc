@@ -16,6 +16,7 @@
 #include "base/dirs.h"
 #include "base/file_io.h"
 #include "base/random.h"
+#include "base/strings.h"
 #include "container/log.h"
 #include "oci/fsutil.h"
 #include "oci/store.h"
@@ -32,13 +33,7 @@ bool is_hex_id(const std::string& s) {
   return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
-// docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]*
-bool valid_name(const std::string& n) {
-  if (n.empty() || n.size() > 128 || !std::isalnum(static_cast<unsigned char>(n[0]))) return false;
-  for (char c : n)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') return false;
-  return true;
-}
+bool valid_name(const std::string& n) { return valid_object_name(n, 1, 128); }
 
 // Generated names: an adjective and a noun, as docker makes them.
 constexpr const char* kAdjectives[] = {"amber", "brave", "calm", "dapper", "eager", "fuzzy", "gentle",

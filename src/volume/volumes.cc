@@ -11,6 +11,7 @@
 
 #include "base/clock.h"
 #include "base/dirs.h"
+#include "base/strings.h"
 #include "oci/json.h"
 #include "oci/store.h"
 
@@ -18,12 +19,7 @@ namespace ctk::volume {
 
 using nlohmann::json;
 
-bool valid_name(const std::string& name) {
-  if (name.size() < 2 || name.size() > 255 || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-  });
-}
+bool valid_name(const std::string& name) { return valid_object_name(name, 2, 255); }
 
 bool Volumes::open(const std::string& data_root, Error* err) {
   path_ = (data_root.empty() ? oci::Store::default_root() : data_root) + "/volumes";
@@ -148,37 +144,16 @@ uint64_t Volumes::size(const std::string& name) const {
 }
 
 bool parse_filter(const std::string& text, bool prune, Filter* out, std::string* err) {
-  size_t eq = text.find('=');
-  *out = Filter{};
-  out->key = text.substr(0, eq);
-  out->value = eq == std::string::npos ? "" : text.substr(eq + 1);
-  if (prune && out->key == "label!") {
-    out->key = "label";
-    out->negated = true;
-  }
-  bool known = out->key == "label" || (!prune && (out->key == "name" || out->key == "dangling"));
-  if (eq == std::string::npos || !known) {
-    *err = "invalid filter '" + text + "': want " + (prune ? "label= or label!=" : "dangling=, name= or label=");
-    return false;
-  }
-  if (out->key == "dangling" && out->value != "true" && out->value != "false" && out->value != "1" &&
-      out->value != "0") {
-    *err = "invalid filter '" + text + "': dangling takes true or false";
-    return false;
-  }
-  return true;
+  static constexpr std::string_view kLs[] = {"dangling", "name", "label"}, kPrune[] = {"label", "label!"};
+  return ctk::parse_filter(text, prune ? std::span<const std::string_view>(kPrune) : kLs, out, err);
 }
 
 namespace {
 
 bool matches_one(const Volume& v, bool in_use, const Filter& f) {
-  if (f.key == "dangling") return in_use != (f.value == "true" || f.value == "1");
+  if (f.key == "dangling") return in_use != filter_is_true(f);
   if (f.key == "name") return v.name.find(f.value) != std::string::npos;
-  // label=KEY or label=KEY=VALUE
-  size_t eq = f.value.find('=');
-  auto it = v.labels.find(f.value.substr(0, eq));
-  bool has = it != v.labels.end() && (eq == std::string::npos || it->second == f.value.substr(eq + 1));
-  return has != f.negated;
+  return label_matches(v.labels, f);
 }
 
 }  // namespace

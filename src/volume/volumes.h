@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "base/filter.h"
 #include "oci/fsutil.h"
 
 namespace ctk::volume {
@@ -63,10 +64,7 @@ class Volumes {
 // `volume ls --filter` and `volume prune --filter`: dangling=true|false (no
 // container uses it), name=TEXT (a part of the name), label=KEY[=VALUE] and,
 // for prune, label!=KEY[=VALUE].
-struct Filter {
-  std::string key, value;
-  bool negated = false;  // label!=
-};
+using Filter = ctk::Filter;
 bool parse_filter(const std::string& text, bool prune, Filter* out, std::string* err);
 bool matches(const Volume& v, bool in_use, const std::vector<Filter>& filters);
 
