@@ -1,14 +1,11 @@
-// ctk volume: named volumes, docker's `volume` subcommands. Each subcommand
-// has its own flags (docker's: `ls -f` filters, `rm -f` forces), parsed
-// after its name; --root is also taken before it.
+// ctk volume: named volumes, docker's `volume` subcommands.
 #include <cstdio>
-#include <span>
-#include <string_view>
 #include <vector>
 
 #include "applets/applet.h"
 #include "applets/container_common.h"
 #include "applets/image_common.h"
+#include "applets/subcommands.h"
 #include "container/lifecycle.h"
 #include "oci/fsutil.h"
 #include "volume/volumes.h"
@@ -24,7 +21,7 @@ using nlohmann::json;
 // What every subcommand opens: the containers (which use volumes) and the
 // volumes of one data root.
 struct Context {
-  const char* name;  // "volume ls": the prefix of its error lines
+  std::string name;  // "volume ls": the prefix of its error lines
   const Flags& flags;
   container::Containers containers;
   volume::Volumes volumes;
@@ -188,43 +185,24 @@ const Option kPruneOptions[] = {
     kRootOption,
 };
 
-struct Subcommand {
-  std::string_view name, alias;  // docker's other spelling: `volume list`, `volume remove`
-  const char* full_name;         // for error lines
-  const char* synopsis;
-  std::span<const Option> options;
+struct VolumeSubcommand : Subcommand {
   int (*run)(Context& c);
 };
 
-const Subcommand kSubcommands[] = {
-    {"create", "", "volume create", "[--label K=V]... [NAME]", kCreateOptions, volume_create},
-    {"ls", "list", "volume ls", "[-q] [--filter FILTER]... [--format json]", kLsOptions, volume_ls},
-    {"inspect", "", "volume inspect", "NAME...", kInspectOptions, volume_inspect},
-    {"rm", "remove", "volume rm", "[-f] NAME...", kRmOptions, volume_rm},
-    {"prune", "", "volume prune", "[-a] [-f] [--filter label=K[=V]]...", kPruneOptions, volume_prune},
+const VolumeSubcommand kSubcommands[] = {
+    {{"create", "", "[--label K=V]... [NAME]", kCreateOptions}, volume_create},
+    {{"ls", "list", "[-q] [--filter FILTER]... [--format json]", kLsOptions}, volume_ls},
+    {{"inspect", "", "NAME...", kInspectOptions}, volume_inspect},
+    {{"rm", "remove", "[-f] NAME...", kRmOptions}, volume_rm},
+    {{"prune", "", "[-a] [-f] [--filter label=K[=V]]...", kPruneOptions}, volume_prune},
 };
 
 int volume_main(const Flags& flags) {
-  const Applet& self = kVolumeApplet;
-  const auto& args = flags.positional();
-  if (args.empty()) return fail(self, "want a subcommand: create, ls, inspect, rm or prune"), kExitUsage;
-  const Subcommand* sub = nullptr;
-  for (const Subcommand& s : kSubcommands)
-    if (args[0] == s.name || (!s.alias.empty() && args[0] == s.alias)) sub = &s;
-  if (!sub) return fail(self, "unknown subcommand '" + args[0] + "': want create, ls, inspect, rm or prune"), kExitUsage;
-  std::vector<char*> rest;
-  for (size_t i = 1; i < args.size(); ++i) rest.push_back(const_cast<char*>(args[i].c_str()));
-  for (char* a : rest)
-    if (std::string_view(a) == "--help" || std::string_view(a) == "-h") {
-      std::printf("Usage: ctk %s %s\n\nOptions:\n%s", sub->full_name, sub->synopsis,
-                  format_options(sub->options).c_str());
-      return 0;
-    }
   Flags sub_flags;
-  std::string why;
-  if (!sub_flags.parse(rest, sub->options, false, &why)) return print_error(sub->full_name, why), kExitUsage;
-  if (!sub_flags.has("root") && flags.has("root")) sub_flags.set_default("root", flags.get("root"));
-  Context c{sub->full_name, sub_flags, {}, {}};
+  int code;
+  const VolumeSubcommand* sub = parse_subcommand(kVolumeApplet, flags, kSubcommands, &sub_flags, &code);
+  if (!sub) return code;
+  Context c{full_name(kVolumeApplet, *sub), sub_flags, {}, {}};
   Error err;
   if (!open_containers(sub_flags, &c.containers, &err) || !c.volumes.open(c.containers.data_root(), &err))
     return sub_fail(c, err.message);
