@@ -18,6 +18,7 @@
 #include "base/random.h"
 #include "base/strings.h"
 #include "container/log.h"
+#include "container/networks.h"
 #include "oci/fsutil.h"
 #include "oci/store.h"
 
@@ -446,6 +447,10 @@ bool Containers::rename(const std::string& id, const std::string& name, Error* e
 bool Containers::detach(const std::string& id, std::string* moved, Error* err) {
   *moved = path_ + "/.removing-" + id;
   if (::rename(dir(id).c_str(), moved->c_str()) != 0) return err->fail_errno(dir(id));
+  // Its addresses are free at once. Endpoints a failure here leaves behind
+  // are dropped by the next connect to their network (connect_network).
+  Error ignored;
+  disconnect_all(data_root_, id, &ignored);
   return true;
 }
 

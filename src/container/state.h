@@ -126,7 +126,8 @@ class Containers {
   // Removes a container's directory (its supervisor must be gone).
   bool remove(const std::string& id, Error* err);
   // Takes a container out of the listing at once, its files moved to
-  // *moved for the caller to remove when it no longer uses them.
+  // *moved for the caller to remove when it no longer uses them; its
+  // network addresses are freed (container/networks.h).
   bool detach(const std::string& id, std::string* moved, Error* err);
 
  private:
