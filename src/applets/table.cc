@@ -23,6 +23,7 @@ extern const Applet kCreateApplet;
 extern const Applet kExecApplet;
 extern const Applet kKillApplet;
 extern const Applet kLogsApplet;
+extern const Applet kNetworkApplet;
 extern const Applet kPortApplet;
 extern const Applet kProfileApplet;
 extern const Applet kPsApplet;
@@ -60,6 +61,7 @@ std::span<const Applet* const> all_applets() {
       &kExecApplet,
       &kKillApplet,
       &kLogsApplet,
+      &kNetworkApplet,
       &kPortApplet,
       &kProfileApplet,
       &kPsApplet,
