@@ -37,7 +37,8 @@ class ContainerTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        subprocess.run(["pkill", "-9", "-f", f"ctk supervise.*{cls.tmp}"])
+        for role in ("supervise", "network-switch"):
+            subprocess.run(["pkill", "-9", "-f", f"ctk {role}.*{cls.tmp}"])
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def ctk(self, *args, input=None, timeout=120):

@@ -66,6 +66,34 @@ bool security_options(const Flags& flags, container::CreateOptions* o, std::stri
   return true;
 }
 
+// --network NAME (repeated: several networks), none or nat; --network-alias
+// and --ip apply to the first network, as docker's do.
+bool network_options(const Flags& flags, container::CreateOptions* o, std::string* err) {
+  std::vector<std::string> names = flags.all("network");
+  o->network = names.empty() ? "none" : names.front();
+  for (const std::string& name : names) {
+    if (name == "host" || name.starts_with("container:")) {
+      *err = "--network " + name + " is not possible: each container is a VM with a network of its own";
+      return false;
+    }
+    if ((name == "none" || name == "nat") && names.size() > 1) {
+      *err = "--network " + name + " cannot be combined with other networks";
+      return false;
+    }
+    if (name != "none" && name != "nat") o->networks.push_back({name, {}, ""});
+  }
+  std::vector<std::string> aliases = flags.all("network-alias");
+  if ((!aliases.empty() || flags.has("ip")) && o->networks.empty()) {
+    *err = "--network-alias and --ip need --network NAME";
+    return false;
+  }
+  if (!o->networks.empty()) {
+    o->networks.front().aliases = aliases;
+    o->networks.front().ip = flags.get("ip");
+  }
+  return true;
+}
+
 }  // namespace
 
 bool label_flags(const Flags& flags, std::map<std::string, std::string>* out, std::string* err) {
@@ -159,11 +187,7 @@ bool create_options(const Flags& command_line, container::CreateOptions* o, std:
   o->hostname = flags.get("hostname");
   o->interactive = flags.has("interactive");
   o->tty = flags.has("tty");
-  o->network = flags.get("network", "none");
-  if (o->network != "none" && o->network != "nat") {
-    *err = "--network must be none or nat";
-    return false;
-  }
+  if (!network_options(flags, o, err)) return false;
   if (!capability_option(flags, "cap-add", &o->cap_add, err) || !capability_option(flags, "cap-drop", &o->cap_drop, err) ||
       !security_options(flags, o, err))
     return false;

@@ -7,6 +7,7 @@
 #include "applets/container_common.h"
 #include "applets/image_common.h"
 #include "container/inspect.h"
+#include "network/networks.h"
 #include "oci/image.h"
 #include "oci/json.h"
 
@@ -32,16 +33,18 @@ int inspect_main(const Flags& flags) {
   oci::Store store;
   container::Containers containers;
   volume::Volumes volumes;
+  network::Networks networks;
   Error cerr;
   if (!open_store(flags, &store, &err)) return fail(self, err);
-  if (!open_containers(flags, &containers, &cerr) || !volumes.open(containers.data_root(), &cerr))
+  if (!open_containers(flags, &containers, &cerr) || !volumes.open(containers.data_root(), &cerr) ||
+      !networks.open(containers.data_root(), &cerr))
     return container_fail(self, cerr);
   nlohmann::json out = nlohmann::json::array();
   for (const std::string& name : flags.positional()) {
     std::unique_ptr<container::Container> ct;
     if (type.empty() || type == "container") {
       if (find_container(containers, name, &ct, &cerr)) {
-        out.push_back(container::inspect_json(*ct, volumes));
+        out.push_back(container::inspect_json(*ct, volumes, networks));
         continue;
       }
       if (cerr.code != ErrorCode::not_found || type == "container") return container_fail(self, cerr);

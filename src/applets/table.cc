@@ -35,6 +35,7 @@ extern const Applet kStopApplet;
 extern const Applet kTopApplet;
 extern const Applet kVolumeApplet;
 extern const Applet kSuperviseApplet;
+extern const Applet kNetworkSwitchApplet;
 extern const Applet kWaitApplet;
 extern const Applet kStatsApplet;
 extern const Applet kVminitdApplet;
@@ -72,6 +73,7 @@ std::span<const Applet* const> all_applets() {
       &kStatsApplet,
       &kStopApplet,
       &kSuperviseApplet,
+      &kNetworkSwitchApplet,
       &kTopApplet,
       &kVolumeApplet,
       &kWaitApplet,

@@ -18,6 +18,10 @@ bool file_identity(const std::string& path, std::string* id, std::string* err);
 // $XDG_RUNTIME_DIR/ctk or /tmp/ctk-UID; the caller removes it.
 bool make_runtime_dir(std::string* out, std::string* err);
 
+// The running ctk binary's path, for the processes it starts (supervisors,
+// the network switch).
+std::string self_exe();
+
 // Removes a directory tree; errors are ignored (clean-up).
 void remove_tree(const std::string& path);
 

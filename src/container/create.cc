@@ -10,7 +10,9 @@
 #include "base/dirs.h"
 #include "base/sha256.h"
 #include "ext4/format.h"
+#include "container/networks.h"
 #include "ext4/writer.h"
+#include "network/networks.h"
 #include "oci/image_rootfs.h"
 #include "oci/store.h"
 #include "volume/volumes.h"
@@ -111,6 +113,36 @@ bool resolve_mounts(volume::Volumes& volumes, const std::vector<std::string>& im
       m.source = v.name;
     }
     m.create_source = false;
+  }
+  return true;
+}
+
+// An address on each network, all under one hold of the networks' lock (a
+// failure takes back the ones taken).
+bool join_networks(const std::string& data_root, const std::string& id,
+                   const std::vector<CreateOptions::NetworkRequest>& requests, Error* err) {
+  network::Networks networks;
+  if (!networks.open(data_root, err)) return false;
+  for (const auto& r : requests)
+    if (r.name == network::kDefaultNetwork && !networks.ensure_default(err)) return false;
+  oci::FileLock lock;
+  if (!networks.lock(&lock, err)) return false;
+  std::vector<std::string> joined;
+  for (const auto& r : requests) {
+    network::Network n;
+    network::Endpoint ep;
+    ep.container_id = id;
+    ep.aliases = r.aliases;
+    bool ok = networks.find(r.name, &n, err);
+    if (ok && !r.ip.empty() && !network::parse_ipv4(r.ip, &ep.ipv4))
+      ok = err->fail(ErrorCode::invalid, "--ip " + r.ip + " is not an IPv4 address");
+    ok = ok && networks.connect(n.name, &ep, err);
+    if (!ok) {
+      Error ignored;
+      for (const std::string& name : joined) networks.disconnect(name, id, &ignored);
+      return false;
+    }
+    joined.push_back(n.name);
   }
   return true;
 }
@@ -235,6 +267,15 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
   // docker's default hostname is the short id; ctk's is the name, which
   // other containers will know it by.
   s.hostname = o.hostname.empty() ? s.name : o.hostname;
+  if (!o.networks.empty()) {
+    Timer t(timings, "networks");
+    if (!join_networks(containers.data_root(), s.id, o.networks, err)) {
+      Error ignored;
+      containers.remove(s.id, &ignored);
+      remove_anonymous();
+      return false;
+    }
+  }
   Container ct(containers, s.id);
   // The image disk is linked into the container (the cache and the data
   // root share a filesystem): a cache collection after `rmi` cannot take it
@@ -247,6 +288,7 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
       (!s.auto_remove &&
        !make_writable_layer(ct.path("rw.ext4"), o.writable_size ? o.writable_size : kDefaultWritableSize, s.id, err))) {
     Error ignored;
+    disconnect_all(containers.data_root(), s.id, &ignored);
     containers.remove(s.id, &ignored);
     remove_anonymous();
     return false;

@@ -3,6 +3,7 @@
 //   image and rootfs   the image pulled when missing, its layers (or layer
 //                      files) built once into a shared read-only ext4 image
 //   image config       docker's rules for Entrypoint/Cmd/Env/WorkingDir/User
+//   networks           an address on each network it joins (network/networks.h)
 //   writable layer     the container's own sparse ext4 disk with a journal
 // `ctk create`, `ctk run` (and later the Docker API) share them.
 #pragma once
@@ -33,7 +34,13 @@ struct CreateOptions {
   uint64_t memory_limit = 0;
   double cpus = 0;
   int64_t pids_limit = 0;
-  std::string network = "none";
+  std::string network = "none";     // none, nat, or the first network's name (docker's NetworkMode)
+  struct NetworkRequest {
+    std::string name;
+    std::vector<std::string> aliases;
+    std::string ip;  // "": the lowest free address
+  };
+  std::vector<NetworkRequest> networks;  // joined by create, in order
   std::vector<std::string> cap_add, cap_drop;  // canonical names ("CAP_NET_RAW") or "ALL"
   bool no_new_privileges = false;
   uint64_t timeout = 0;  // seconds the main process may run; 0: no limit

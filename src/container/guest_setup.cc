@@ -17,7 +17,8 @@ constexpr const char* kRoot = kGuestRoot;
 
 }  // namespace
 
-std::vector<proto::Client::Call> root_setup_calls(const Spec& spec, const MountPlan& mounts) {
+std::vector<proto::Client::Call> root_setup_calls(const Spec& spec, const MountPlan& mounts,
+                                                  const Networking& networking) {
   std::vector<proto::Client::Call> calls = {
       {"mount", {{"destination", kLower}, {"type", "ext4"}, {"source", "/dev/vda"}, {"options", {"ro"}}}},
       // The writable layer survives stop and start; after a crash the
@@ -34,16 +35,8 @@ std::vector<proto::Client::Call> root_setup_calls(const Spec& spec, const MountP
                  {"options", {std::string("lowerdir=") + kLower, std::string("upperdir=") + kWritable + "/upper",
                               std::string("workdir=") + kWritable + "/work"}}}}};
   calls.insert(calls.end(), mounts.guest_calls.begin(), mounts.guest_calls.end());
-  // The container's /etc/hosts: localhost and its hostname, as docker writes one.
-  json dns = {{"root", kRoot}, {"hosts", json::array()}};
-  if (!spec.hostname.empty()) dns["hostname"] = spec.hostname;
-  if (spec.network == "nat") {
-    // QEMU's user networking: the guest is 10.0.2.15, the host's loopback
-    // is reachable as the gateway 10.0.2.2, its DNS forwarder is 10.0.2.3.
-    calls.push_back({"network", {{"interface", "eth0"}, {"address", "10.0.2.15/24"}, {"gateway", "10.0.2.2"}}});
-    dns["nameservers"] = {"10.0.2.3"};
-  }
-  calls.push_back({"dns", dns});
+  std::vector<proto::Client::Call> network = network_calls(spec, networking, kRoot);
+  calls.insert(calls.end(), network.begin(), network.end());
   return calls;
 }
 

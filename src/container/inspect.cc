@@ -85,6 +85,41 @@ void add_mount_flags(const Spec& sp, json* host_config, json* config) {
   (*config)["Volumes"] = anonymous.empty() ? json(nullptr) : anonymous;
 }
 
+// docker's NetworkSettings.Networks, one entry per network the container is
+// on; the first one's address also at the top, as docker shows the default
+// bridge's.
+json network_settings(const Spec& sp, const network::Networks& networks) {
+  json out = {{"Ports", json::object()}, {"Networks", json::object()}, {"Gateway", ""}, {"IPAddress", ""},
+              {"IPPrefixLen", 0}, {"MacAddress", ""}};
+  std::vector<network::Networks::Attachment> on;
+  Error ignored;
+  if (!networks.networks_of(sp.id, &on, &ignored)) return out;
+  for (const network::Networks::Attachment& a : on) {
+    const network::Endpoint& ep = a.endpoint;
+    json dns_names = {sp.name, sp.id.substr(0, 12)};
+    for (const std::string& alias : ep.aliases) dns_names.push_back(alias);
+    if (!sp.hostname.empty() && sp.hostname != sp.name) dns_names.push_back(sp.hostname);
+    json entry = {{"IPAMConfig", nullptr},
+                  {"Links", nullptr},
+                  {"Aliases", ep.aliases},
+                  {"MacAddress", network::format_mac(ep.mac)},
+                  {"NetworkID", a.network.id},
+                  {"EndpointID", ep.id},
+                  {"Gateway", network::format_ipv4(a.network.gateway)},
+                  {"IPAddress", network::format_ipv4(ep.ipv4)},
+                  {"IPPrefixLen", a.network.subnet.prefix_len},
+                  {"IPv6Gateway", ""},
+                  {"GlobalIPv6Address", ""},
+                  {"GlobalIPv6PrefixLen", 0},
+                  {"DriverOpts", nullptr},
+                  {"DNSNames", dns_names}};
+    if (out["IPAddress"] == "")
+      for (const char* key : {"Gateway", "IPAddress", "IPPrefixLen", "MacAddress"}) out[key] = entry[key];
+    out["Networks"][a.network.name] = entry;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string human_duration(int64_t s) {
@@ -156,7 +191,7 @@ json summary_json(const Summary& s) {
           {"Status", s.status_text}, {"Ports", s.ports_text}, {"Labels", s.spec.labels}};
 }
 
-json inspect_json(const Container& ct, const volume::Volumes& volumes) {
+json inspect_json(const Container& ct, const volume::Volumes& volumes, const network::Networks& networks) {
   const Spec& sp = ct.spec;
   State st = ct.effective_state();
   json ports = json::object();
@@ -173,6 +208,8 @@ json inspect_json(const Container& ct, const volume::Volumes& volumes) {
   bool running = st.status == Status::running;
   json mounts = json::array();
   for (const MountPoint& m : sp.mounts) mounts.push_back(mount_json(m, volumes));
+  json settings = network_settings(sp, networks);
+  settings["Ports"] = ports;
   json out = {
       {"Id", sp.id},
       {"Name", "/" + sp.name},
@@ -217,7 +254,7 @@ json inspect_json(const Container& ct, const volume::Volumes& volumes) {
         {"CapAdd", sp.cap_add},
         {"CapDrop", sp.cap_drop},
         {"SecurityOpt", sp.no_new_privileges ? json::array({"no-new-privileges"}) : json::array()}}},
-      {"NetworkSettings", {{"Ports", ports}}},
+      {"NetworkSettings", settings},
       {"Mounts", mounts},
       {"Platform", "linux"},
       {"Driver", "ctk-vm"},

@@ -9,6 +9,7 @@
 
 #include "base/filter.h"
 #include "container/state.h"
+#include "network/networks.h"
 #include "volume/volumes.h"
 
 namespace ctk::container {
@@ -33,9 +34,11 @@ bool list(const Containers& all, bool include_stopped, const std::vector<Filter>
 nlohmann::json summary_json(const Summary& s);
 
 // docker inspect's shape: Id, Name, Created, Path, Args, State, Image, Config,
-// HostConfig, NetworkSettings.Ports, Mounts, LogPath, RestartCount. `volumes`
-// (the container's data root's) says where a volume's files are.
-nlohmann::json inspect_json(const Container& ct, const volume::Volumes& volumes);
+// HostConfig, NetworkSettings (Ports, Networks), Mounts, LogPath,
+// RestartCount. `volumes` and `networks` (the container's data root's) say
+// where a volume's files are and which networks it is on: a container keeps
+// its addresses from create to rm, so they show while it is stopped too.
+nlohmann::json inspect_json(const Container& ct, const volume::Volumes& volumes, const network::Networks& networks);
 
 // "5 seconds", "About a minute", "2 hours": docker's human durations.
 std::string human_duration(int64_t seconds);

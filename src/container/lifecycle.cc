@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "base/dirs.h"
 #include "base/file_io.h"
 #include "container/sockets.h"
 #include "volume/volumes.h"
@@ -16,13 +17,6 @@ namespace ctk::container {
 using nlohmann::json;
 
 namespace {
-
-// The running ctk binary, for the supervisor it starts.
-std::string self_exe() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, size_t(n)) : "/proc/self/exe";
-}
 
 // The last line of a file, or fallback.
 std::string last_line(const std::string& path, const std::string& fallback) {

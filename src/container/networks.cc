@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "container/lifecycle.h"
 #include "oci/fsutil.h"
 
 namespace ctk::container {
@@ -174,13 +175,17 @@ bool network_inspect_json(const Containers& all, const network::Networks& networ
 }
 
 bool apply_live_network_change(const std::string& data_root, const std::string& id, Error* err) {
-  // THE INTEGRATOR'S PART, a stand-in until the switch and QEMU side lands:
-  // a container that is not running follows at its next start; a running
-  // one is refused, and its callers undo the record.
   Containers all;
   if (!all.open(data_root, err)) return false;
-  if (!Container(all, id).supervised()) return true;
-  return err->fail(ErrorCode::failure, "connecting or disconnecting a running container is not supported yet");
+  Container ct(all, id);
+  if (!ct.supervised()) return true;
+  if (!ct.load(err)) return false;
+  proto::Client conn;
+  nlohmann::json ignored;
+  std::string why, code;
+  if (!connect(ct, &conn, err)) return false;
+  if (conn.call("networks", nlohmann::json::object(), &ignored, &why, &code)) return true;
+  return err->fail(code == "invalid_argument" ? ErrorCode::invalid : ErrorCode::failure, why);
 }
 
 }  // namespace ctk::container

@@ -54,11 +54,9 @@ bool network_inspect_json(const Containers& all, const network::Networks& networ
                           nlohmann::json* out, Error* err);
 
 // Makes a running container's VM follow its endpoint files after a connect
-// or disconnect; true at once for a container that is not running (its next
-// start reads them).
-// THE INTEGRATOR'S PART: the switch and QEMU side replaces this body with
-// the live change (a new address on the VM's switch NIC, or one taken off).
-// Until then a running container is refused, with code failure.
+// or disconnect: its supervisor adds or takes off the addresses on the VM's
+// switch NIC (invalid when the VM has none: started without a network).
+// True at once for a container that is not running (its next start reads them).
 bool apply_live_network_change(const std::string& data_root, const std::string& id, Error* err);
 
 }  // namespace ctk::container

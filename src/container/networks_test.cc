@@ -169,20 +169,19 @@ TEST_CASE("container networks: endpoints of containers that are gone") {
   CHECK(eps.size() == 1);
 }
 
-TEST_CASE("container networks: a running container is refused until the switch side lands") {
+TEST_CASE("container networks: a running container whose supervisor does not answer keeps its records as they were") {
   Root r;
   r.create_network("app");
   std::string web = r.container("web");
   network::Endpoint ep = r.connect("app", web, {"w"});
-  // Its supervisor's lock held: it runs.
+  // Its supervisor's lock held: it runs; but no supervisor serves its socket.
   UniqueFd held(::open(Container(r.containers, web).path("lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   REQUIRE(::flock(held.get(), LOCK_EX) == 0);
 
   network::Endpoint more;
   more.container_id = web;
   CHECK_FALSE(connect_network(r.containers, r.networks, "bridge", &more, &r.err));
-  CHECK(r.err.code == ErrorCode::failure);
-  CHECK(r.err.message == "connecting or disconnecting a running container is not supported yet");
+  CHECK_FALSE(r.err.message.empty());
   std::vector<network::Networks::Attachment> on;
   REQUIRE(r.networks.networks_of(web, &on, &r.err));
   REQUIRE(on.size() == 1);  // the record undone

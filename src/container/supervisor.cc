@@ -25,12 +25,15 @@
 #include "container/guest_setup.h"
 #include "container/lifecycle.h"
 #include "container/log.h"
+#include "container/networking.h"
+#include "container/networks.h"
 #include "container/ports.h"
 #include "container/state.h"
 #include "container/sockets.h"
 #include "proto/client.h"
 #include "proto/frame.h"
 #include "volume/volumes.h"
+#include "net/switch.h"
 #include "vz/machine.h"
 
 namespace ctk::container {
@@ -98,6 +101,7 @@ class Supervisor {
   bool read_launcher(Error* err);
   bool bind_ports(Error* err);
   void mark_populated();
+  bool plan_networks(vz::MachineConfig* m, Error* err);
   bool boot(Error* err);
   bool start_main(bool first, std::string* agent_code, Error* err);
 
@@ -117,6 +121,8 @@ class Supervisor {
   void answer_waits();
   void finish();
   void flush_clients(int timeout_ms);
+  void change_networks(Conn* c, const json& id);
+  void end_vm();
   void drop(Conn* c);
   void send(Conn* c, const json& msg) { c->mux.send_message(msg.dump(-1, ' ', false, json::error_handler_t::replace)); }
   void reply(Conn* c, const json& id, const json& result) { send(c, {{"id", id}, {"result", result}}); }
@@ -140,6 +146,8 @@ class Supervisor {
   std::list<Route> routes_;
   PublishedPorts ports_;
   MountPlan mounts_;  // made at boot, for every start in this VM
+  Networking networking_;  // as the VM has it now
+  SwitchKeeper switch_;
   std::map<int64_t, std::function<void(const json&)>> pending_;
   int next_serial_ = 1;
 
@@ -199,12 +207,63 @@ bool Supervisor::boot(Error* err) {
   vz::MachineConfig m = ct_->spec.machine;
   m.disks = {{ct_->spec.rootfs, true}};
   if (!ct_->spec.auto_remove) m.disks.push_back({ct_->path("rw.ext4"), false});
-  m.network = ct_->spec.network == "nat" ? vz::Network::nat : vz::Network::none;
+  if (!plan_networks(&m, err)) return false;
   if (!plan_mounts(ct_->spec.mounts, containers_.data_root(), kGuestRoot, &mounts_, err)) return false;
   m.shares = mounts_.shares;
   std::string why;
   if (!vm_.boot(m, timings_, &why)) return err->fail(ErrorCode::failure, why);
   return true;
+}
+
+// The container's networks as the data root's files say now; with any, the
+// switch runs (kept running while the VM does) and the VM gets its port.
+bool Supervisor::plan_networks(vz::MachineConfig* m, Error* err) {
+  Timer t(timings_, "networks");
+  net::Topology topology;
+  if (!load_topology(containers_.data_root(), &topology, err)) return false;
+  networking_ = plan_networking(ct_->spec, topology);
+  vz::VmConfig nics;
+  std::string dir = net::switch_dir(containers_.data_root());
+  add_nics(networking_, dir, id_, &nics);
+  m->network = nics.network;
+  m->nics = nics.nics;
+  if (networking_.attachments.empty()) return true;
+  // bench/net's floor: two VMs whose NICs send straight to each other.
+  if (const char* peer = std::getenv("CTK_NET_PEER"); peer && *peer)
+    m->nics.front().remote = dir + "/ports/" + net::port_name(peer);
+  // QEMU binds the port afresh; a killed VM's socket file is in the way.
+  ::unlink(m->nics.front().local.c_str());
+  return switch_.start(containers_.data_root(), err);
+}
+
+// `network connect/disconnect` of the running container: its switch NIC's
+// addresses and its resolv.conf and hosts follow the data root's files.
+void Supervisor::change_networks(Conn* c, const json& id) {
+  net::Topology topology;
+  Error err;
+  if (!load_topology(containers_.data_root(), &topology, &err)) return send(c, error_reply(id, "internal", err.message));
+  Networking after = plan_networking(ct_->spec, topology);
+  after.mac = networking_.mac;  // the NIC the VM has
+  after.nat = networking_.nat;
+  proto::Client::Call change;
+  if (!change_call(networking_, after, &change, &err))
+    return send(c, error_reply(id, "invalid_argument", "container " + ct_->spec.name + ": " + err.message));
+  networking_ = after;
+  agent_request(change.op, change.args, [](const json&) {});
+  std::vector<proto::Client::Call> calls = network_calls(ct_->spec, networking_, kGuestRoot);
+  agent_request(calls.back().op, calls.back().args, [this, c, id](const json& r) {
+    if (std::find_if(conns_.begin(), conns_.end(), [c](auto& p) { return p.get() == c; }) == conns_.end()) return;
+    if (r.contains("error")) return send(c, {{"id", id}, {"error", r["error"]}});
+    reply(c, id, json::object());
+  });
+}
+
+// The VM powered off (or killed), its switch port closed.
+void Supervisor::end_vm() {
+  vm_.shutdown();
+  switch_.stop();
+  if (!networking_.attachments.empty())
+    ::unlink((net::switch_dir(containers_.data_root()) + "/ports/" + net::port_name(id_)).c_str());
 }
 
 // The first start sets up the root too; a restart runs a fresh main process
@@ -214,7 +273,7 @@ bool Supervisor::start_main(bool first, std::string* agent_code, Error* err) {
   proto::Client& agent = vm_.agent();
   std::vector<proto::Client::Call> calls;
   if (first) {
-    calls = root_setup_calls(ct_->spec, mounts_);
+    calls = root_setup_calls(ct_->spec, mounts_, networking_);
     calls.insert(calls.begin(), vm_.clock_call());
   } else {
     // The agent forgets a deleted container only later: the new process
@@ -314,7 +373,7 @@ int Supervisor::run() {
       send(launcher, error_reply(launcher->started_id, code, err.message));
       flush_clients(2000);
     }
-    vm_.shutdown();
+    end_vm();
     if (listen_fd_ >= 0) ::unlink(ct_->path("sock").c_str());
     return 1;
   }
@@ -509,6 +568,8 @@ void Supervisor::handle_request(Conn* c, const std::string& text) {
       req.erase("manual");
       if (!main_running_) return send(c, error_reply(id, "invalid_argument", "container " + ct_->spec.name + " is not running"));
       forward(c, std::move(req));
+    } else if (op == "networks") {
+      change_networks(c, id);
     } else if (op == "exec" || op == "wait" || op == "kill" || op == "resize" || op == "processes" || op == "stats" ||
                op == "stat" || op == "copy_in" || op == "copy_out" || op == "top") {
       forward(c, std::move(req));
@@ -780,7 +841,7 @@ void Supervisor::finish() {
   // into them goes to files nobody will read.
   if (!removed.empty()) remove_anonymous_volumes(containers_, ct_->spec.mounts);
   answer_waits();
-  vm_.shutdown();
+  end_vm();
   if (!removed.empty()) remove_tree(removed);
   for (auto& c : conns_) {
     for (const json& id : c->stop_waits) reply(c.get(), id, json::object());

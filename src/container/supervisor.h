@@ -17,6 +17,9 @@
 //   stop {timeout?}       stop signal, SIGKILL after timeout s, then power off;
 //                         replies when the VM is gone
 //   kill {signal?} / resize {rows, cols}   to the main process
+//   networks {}           the container's networks changed on disk (network
+//                         connect/disconnect): its VM's addresses, resolv.conf
+//                         and hosts follow
 //   exec, wait/kill/resize with exec_id, processes, stats, stat,
 //   copy_in, copy_out     forwarded to the agent (channels and exec ids mapped,
 //                         "container" set to the container's)

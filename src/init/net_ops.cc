@@ -1,7 +1,11 @@
 // The guest's network and names: interfaces configured over rtnetlink, the
 // resolver's files (resolv.conf, hosts) and the hostname.
 #include <net/if.h>
+#include <strings.h>
 #include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "base/error.h"
 #include "init/agent_state.h"
@@ -44,27 +48,51 @@ bool address(const std::string& text, const char* what, std::string* err) {
   return false;
 }
 
-}  // namespace
+// The interface whose hardware address is `mac` (any case): NICs are told
+// apart by the MACs the host gave them, not by the order the kernel probed them.
+bool interface_by_mac(const std::string& mac, std::string* ifname, std::string* code, std::string* err) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/sys/class/net", ec)) {
+    std::string address;
+    std::ifstream(e.path() / "address") >> address;
+    if (strcasecmp(address.c_str(), mac.c_str()) == 0) {
+      *ifname = e.path().filename();
+      return true;
+    }
+  }
+  *code = "not_found";
+  *err = "no interface with MAC " + mac;
+  return false;
+}
 
-// {"op":"network", "interface":"eth0", "address":"10.0.2.15/24",
-//  "addresses":["fd00::2/64"], "gateway":"10.0.2.2"}: brings the link up,
-// adds the addresses and, with a gateway, makes it the default route.
-// Repeating a request changes nothing (NLM_F_REPLACE).
-bool Agent::op_network(Conn*, const json& req, json*, std::string* code, std::string* err) {
-  std::string ifname = req.at("interface").get<std::string>();
-  std::vector<std::string> texts;
-  if (req.contains("address")) texts.push_back(req["address"].get<std::string>());
-  if (req.contains("addresses"))
-    for (const std::string& t : req["addresses"].get<std::vector<std::string>>()) texts.push_back(t);
-  std::vector<IpAddress> addresses;
-  for (const std::string& t : texts) {
+bool parse_cidrs(const nlohmann::json& req, const char* key, std::vector<IpAddress>* out, std::string* err) {
+  for (const std::string& t : req.value(key, std::vector<std::string>{})) {
     IpAddress a;
     if (!parse_ip(t, true, &a)) {
       *err = "address '" + t + "' is not ADDRESS/PREFIX";
       return false;
     }
-    addresses.push_back(a);
+    out->push_back(a);
   }
+  return true;
+}
+
+}  // namespace
+
+// {"op":"network", "interface":"eth0" | "mac":"02:42:ac:12:00:02",
+//  "address":"10.0.2.15/24", "addresses":["fd00::2/64"], "remove":["172.19.0.2/16"],
+//  "gateway":"10.0.2.2"}: brings the link up, adds the addresses, removes
+// those in "remove" (gone already is fine) and, with a gateway, makes it the
+// default route. Repeating a request changes nothing (NLM_F_REPLACE).
+bool Agent::op_network(Conn*, const json& req, json*, std::string* code, std::string* err) {
+  std::string ifname = req.value("interface", "");
+  if (req.contains("mac") && !interface_by_mac(req["mac"].get<std::string>(), &ifname, code, err)) return false;
+  std::vector<IpAddress> addresses, removed;
+  if (req.contains("address")) {
+    nlohmann::json one = {{"addresses", {req["address"]}}};
+    if (!parse_cidrs(one, "addresses", &addresses, err)) return false;
+  }
+  if (!parse_cidrs(req, "addresses", &addresses, err) || !parse_cidrs(req, "remove", &removed, err)) return false;
   IpAddress gateway;
   bool has_gateway = req.contains("gateway");
   if (has_gateway && !parse_ip(req["gateway"].get<std::string>(), false, &gateway)) {
@@ -84,16 +112,20 @@ bool Agent::op_network(Conn*, const json& req, json*, std::string* code, std::st
   Netlink nl;
   *code = "internal";
   if (!nl.open(err)) return false;
-  auto call = [&](const std::string& what, const std::string& message) {
+  auto call = [&](const std::string& what, const std::string& message, int fine = 0) {
     std::string why;
     int e = nl.call(message, &why);
     if (e == ENODEV) *code = "not_found";  // the interface went away meanwhile
-    if (e) *err = what + ": " + why;
-    return e == 0;
+    if (e && e != fine) *err = what + ": " + why;
+    return e == 0 || e == fine;
   };
   if (!call("bringing up " + ifname, link_up_message(index, nl.next_seq()))) return false;
   for (const IpAddress& a : addresses)
     if (!call("address " + a.cidr() + " on " + ifname, add_address_message(index, a, nl.next_seq())))
+      return false;
+  for (const IpAddress& a : removed)
+    if (!call("removing " + a.cidr() + " from " + ifname, remove_address_message(index, a, nl.next_seq()),
+              EADDRNOTAVAIL))
       return false;
   if (has_gateway) {
     if (!call("default route via " + gateway.text() + " on " + ifname,
@@ -123,8 +155,12 @@ bool Agent::op_dns(Conn*, const json& req, json*, std::string* code, std::string
     return false;
   }
   std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
-  // Debian's convention: the host's own name on a loopback address of its own.
-  if (!hostname.empty()) hosts += "127.0.1.1\t" + hostname + "\n";
+  // Debian's convention: the host's own name on a loopback address of its
+  // own, unless an entry gives it one (a container's address on a network).
+  bool named = false;
+  for (const json& entry : req.value("hosts", json::array()))
+    for (const json& n : entry.value("names", json::array())) named |= n == hostname;
+  if (!hostname.empty() && !named) hosts += "127.0.1.1\t" + hostname + "\n";
   for (const json& entry : req.value("hosts", json::array())) {
     std::string ip = entry.at("address").get<std::string>();
     std::vector<std::string> names;

@@ -115,6 +115,17 @@ std::string add_address_message(uint32_t ifindex, const IpAddress& address, uint
   return m.finish();
 }
 
+std::string remove_address_message(uint32_t ifindex, const IpAddress& address, uint32_t seq) {
+  Message m(RTM_DELADDR, 0, seq);
+  ifaddrmsg ifa{};
+  ifa.ifa_family = uint8_t(address.family);
+  ifa.ifa_prefixlen = uint8_t(address.prefix);
+  ifa.ifa_index = ifindex;
+  m.put(&ifa, sizeof ifa);
+  m.attr(IFA_LOCAL, address.bytes, address.size());
+  return m.finish();
+}
+
 std::string default_route_message(uint32_t ifindex, const IpAddress& gateway, uint32_t seq) {
   Message m(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, seq);
   rtmsg rt{};

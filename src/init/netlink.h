@@ -27,6 +27,8 @@ bool parse_ip(const std::string& text, bool want_prefix, IpAddress* out);
 // where that makes them idempotent (a repeated request changes nothing).
 std::string link_up_message(uint32_t ifindex, uint32_t seq);
 std::string add_address_message(uint32_t ifindex, const IpAddress& address, uint32_t seq);
+// `ip addr del`: the kernel answers EADDRNOTAVAIL when it is not there.
+std::string remove_address_message(uint32_t ifindex, const IpAddress& address, uint32_t seq);
 std::string default_route_message(uint32_t ifindex, const IpAddress& gateway, uint32_t seq);
 
 // Looks for the kernel's acknowledgement of seq in buf: true when found, with

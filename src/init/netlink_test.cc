@@ -78,6 +78,15 @@ TEST_CASE("add address: IPv6") {
         }));
 }
 
+TEST_CASE("remove address: RTM_DELADDR with the local address, no create or replace") {
+  CHECK(remove_address_message(2, ip("172.18.0.5/16"), 7) ==
+        bytes({
+            32, 0, 0, 0, 21, 0, 5, 0, 7, 0, 0, 0, 0, 0, 0, 0,  // RTM_DELADDR, REQUEST|ACK
+            2, 16, 0, 0, 2, 0, 0, 0,                           // AF_INET, /16, eth index 2
+            8, 0, 2, 0, 172, 18, 0, 5,                         // IFA_LOCAL
+        }));
+}
+
 TEST_CASE("default route: main table, gateway and output interface") {
   CHECK(default_route_message(4, ip("10.0.2.2", false), 3) ==
         bytes({

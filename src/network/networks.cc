@@ -386,7 +386,13 @@ bool Networks::connect(const std::string& network, Endpoint* ep, Error* err) {
       if (!used.count(a)) ep->ipv4 = a;
     if (ep->ipv4 == 0) return err->fail(ErrorCode::conflict, "no free address" + where);
   }
-  if (ep->mac == net::Mac{}) ep->mac = mac_for(ep->ipv4);
+  // A container has one NIC on the switch, whatever networks it is on: its
+  // MAC on the others, if any.
+  if (ep->mac == net::Mac{}) {
+    std::vector<Attachment> on;
+    if (!networks_of(ep->container_id, &on, err)) return false;
+    ep->mac = on.empty() ? mac_for(ep->ipv4) : on.front().endpoint.mac;
+  }
   if (ep->id.empty()) ep->id = random_id();
   json j = {{"id", ep->id},
             {"container_id", ep->container_id},

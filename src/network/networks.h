@@ -115,7 +115,8 @@ class Networks {
   // Puts a container on a network: takes ep->ipv4 when given (invalid
   // outside the subnet or on its network or broadcast address; conflict
   // when it is the gateway's or taken), else the lowest free address; fills
-  // in ep's id and mac where empty. conflict when the container is on the
+  // in ep's id and mac where empty (the container's MAC on its other
+  // networks: one NIC carries them all; else mac_for(ipv4)). conflict when the container is on the
   // network already. Call under lock().
   bool connect(const std::string& network, Endpoint* ep, Error* err);
   // Takes the container off the network, freeing its address: not_found

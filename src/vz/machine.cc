@@ -86,6 +86,7 @@ bool Machine::boot(const MachineConfig& config, Timings& timings, std::string* e
   writable_ = std::any_of(config.disks.begin(), config.disks.end(), [](const Disk& d) { return !d.read_only; }) ||
               std::any_of(config.shares.begin(), config.shares.end(), [](const Share& s) { return !s.read_only; });
   vm.network = config.network;
+  vm.nics = config.nics;
   {
     Timer t(timings, "kernel and initramfs");
     boot::Kernel kernel;

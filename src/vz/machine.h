@@ -25,6 +25,7 @@ struct MachineConfig {
   std::vector<Disk> disks;
   std::vector<Share> shares;
   Network network = Network::none;
+  std::vector<DatagramNic> nics;
   bool console = false;         // copy the guest console to stderr as it comes
   int agent_timeout_ms = 60000;  // TCG boots take seconds; a hung guest must not hang ctk
 };

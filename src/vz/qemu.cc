@@ -211,7 +211,7 @@ std::vector<std::string> qemu_argv(const VmConfig& c, const HostFacts& host) {
   // guest's PID 1 skips them (microvm has no PCI; no vsock device here).
   std::string skip = "vsock,vmw_vsock_virtio_transport_common,vmw_vsock_virtio_transport";
   if (x86) skip += ",virtio_pci,virtio_pci_modern_dev,virtio_pci_legacy_dev";
-  if (c.network == Network::none) skip += ",virtio_net,net_failover,failover";
+  if (c.network == Network::none && c.nics.empty()) skip += ",virtio_net,net_failover,failover";
   if (c.shares.empty()) skip += ",virtiofs,fuse";
   cmdline += " ctk.skip_modules=" + skip;
   if (!c.cmdline.empty()) cmdline += " " + c.cmdline;
@@ -239,7 +239,13 @@ std::vector<std::string> qemu_argv(const VmConfig& c, const HostFacts& host) {
                        "-device", "vhost-user-fs-device,chardev=" + id + ",tag=" + c.shares[i].tag});
   }
   if (c.network == Network::nat)
-    a.insert(a.end(), {"-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0"});
+    a.insert(a.end(), {"-netdev", "user,id=net0", "-device", std::string("virtio-net-device,netdev=net0,mac=") + kNatMac});
+  for (size_t i = 0; i < c.nics.size(); ++i) {
+    std::string id = "nic" + std::to_string(i);
+    a.insert(a.end(), {"-netdev", "dgram,id=" + id + ",local.type=unix,local.path=" + c.nics[i].local +
+                                      ",remote.type=unix,remote.path=" + c.nics[i].remote,
+                       "-device", "virtio-net-device,netdev=" + id + ",mac=" + c.nics[i].mac});
+  }
   a.insert(a.end(), {"-device", "virtio-rng-device"});
   // The guest reports the memory it frees (free page reporting, in blocks of
   // 2 MiB by default); QEMU hands it back to the host (MADV_DONTNEED).

@@ -40,7 +40,7 @@ TEST_CASE("x86_64 under TCG: microvm, TSC rate, agent port, read-only disk") {
   CHECK(has(a, "file=/rw.ext4,format=raw,if=none,id=disk1,cache=unsafe"));
   CHECK(has(a, "virtserialport,chardev=agent,name=ctk.agent"));
   CHECK(has(a, "socket,id=agent,server=on,wait=off,path=/run/a.sock"));
-  CHECK(has(a, "virtio-net-device,netdev=net0"));
+  CHECK(has(a, "virtio-net-device,netdev=net0,mac=52:54:00:12:34:56"));
   // Memory the guest frees goes back to the host.
   CHECK(has(a, "virtio-balloon-device,free-page-reporting=on"));
   CHECK(append.find("virtio_balloon") == std::string::npos);
@@ -84,4 +84,19 @@ TEST_CASE("shares: shared guest memory, one vhost-user-fs device per share, virt
   CHECK(has(a, "socket,id=fs0,path=/run/vm/fs0.sock"));
   CHECK(has(a, "vhost-user-fs-device,chardev=fs1,tag=ctk1"));
   CHECK(after(a, "-append").find("virtiofs") == std::string::npos);
+}
+
+TEST_CASE("datagram NICs: a dgram netdev to the switch each, with the MAC given, virtio_net loaded") {
+  VmConfig c;
+  c.arch = "x86_64";
+  c.kernel = "/boot/vmlinuz-for-a-test";
+  auto a = qemu_argv(c, HostFacts{false, 2400000});
+  CHECK(after(a, "-append").find("virtio_net") != std::string::npos);  // skipped: no NIC at all
+  c.nics = {{"/run/net/ports/0123456789ab", "/run/net/switch.sock", "02:42:ac:12:00:02"}};
+  a = qemu_argv(c, HostFacts{false, 2400000});
+  CHECK(has(a, "dgram,id=nic0,local.type=unix,local.path=/run/net/ports/0123456789ab,"
+               "remote.type=unix,remote.path=/run/net/switch.sock"));
+  CHECK(has(a, "virtio-net-device,netdev=nic0,mac=02:42:ac:12:00:02"));
+  CHECK(!has(a, "user,id=net0"));  // no NAT unless asked for
+  CHECK(after(a, "-append").find("virtio_net") == std::string::npos);
 }

@@ -26,6 +26,18 @@ struct Share {
 };
 
 enum class Network { none, nat };  // nat: outbound access through the host (QEMU user networking)
+// The NAT NIC's MAC, by which the guest finds it among its NICs.
+inline constexpr const char* kNatMac = "52:54:00:12:34:56";
+
+// A NIC whose Ethernet frames are datagrams on a unix socket: the VMM binds
+// `local` and sends each frame to `remote` (ctk's network switch), which
+// answers to `local`. Virtualization.framework's file-handle attachment is
+// such a datagram socket too.
+struct DatagramNic {
+  std::string local;
+  std::string remote;
+  std::string mac;  // "02:42:ac:12:00:02"
+};
 
 struct VmConfig {
   std::string arch;  // "x86_64" or "aarch64"; default: the host's
@@ -36,7 +48,8 @@ struct VmConfig {
   unsigned memory_mib = 512;
   std::vector<Disk> disks;  // /dev/vda, /dev/vdb, ... in order
   std::vector<Share> shares;
-  Network network = Network::none;
+  Network network = Network::none;  // the NAT NIC comes first
+  std::vector<DatagramNic> nics;
   std::string runtime_dir;   // the backend's own sockets go here
   std::string agent_socket;  // unix socket the VMM listens on, bridged to the guest's `ctk.agent` port
   std::string console_log;   // the guest console goes here
