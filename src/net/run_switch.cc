@@ -1,6 +1,6 @@
 // The switch process: frames arrive on switch.sock from the ports' sockets
-// and leave with sendto() to ports/<name>; DNS queries for outside names go
-// to the host's resolvers from one UDP socket.
+// and leave through a socket connected to each port's, ports/<name>; DNS
+// queries for outside names go to the host's resolvers from one UDP socket.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <sstream>
 
 #include "base/dirs.h"
@@ -58,7 +59,8 @@ namespace {
 
 constexpr size_t kBatch = 32;             // frames taken per recvmmsg
 constexpr size_t kMaxFrame = 64 * 1024;   // what a datagram may hold; more is dropped
-constexpr int kSocketBuffer = 4 << 20;    // room for bursts from and to many VMs
+constexpr size_t kMaxHeld = 256;          // frames held for a port, as a switch port's buffer
+constexpr int kSendBuffer = 4 << 20;      // what may be on the way to one VM
 constexpr auto kReloadCheck = 100ms;
 constexpr auto kRescan = 1s;
 
@@ -79,6 +81,19 @@ sockaddr_in inet_address(const Resolver& r) {
   return a;
 }
 
+// A port's way out: a socket connected to the VM's, which poll says is
+// writable once the VM has read some of what waits in its socket (at most
+// net.unix.max_dgram_qlen datagrams, 10 by default), and the frames held for
+// it until then. So a burst to one VM waits for it instead of being lost,
+// and no other port waits.
+struct Out {
+  UniqueFd fd;
+  std::deque<std::vector<uint8_t>> held;
+};
+using Outs = std::map<std::string, Out>;
+
+enum class Sent { kDone, kFull, kGone };
+
 class Loop {
  public:
   explicit Loop(const SwitchConfig& config) : c_(config), ports_dir_(config.dir + "/ports") {}
@@ -92,6 +107,10 @@ class Loop {
   void on_frame(const sockaddr_un& sender, socklen_t sender_len, Bytes frame);
   void receive_answers();
   void send(const std::string& port, Bytes frame);
+  void flush(Outs::iterator it);
+  Sent transmit(const std::string& port, Out* out, Bytes frame);
+  bool connect_port(const std::string& port, Out* out);
+  void drop_port(Outs::iterator it);
   void forward(const DnsForward& f);
   // At most one line a second: a guest cannot flood the log.
   void log(const std::string& line);
@@ -101,6 +120,7 @@ class Loop {
   UniqueFd lock_, frames_, dns_;
   Switch switch_;
   PendingQueries pending_;
+  Outs outs_;
   std::optional<std::string> generation_;  // the identity of what was loaded
   std::string load_error_;                 // the last one logged
   std::set<std::string> unknown_;          // senders not live, rescanned for this second
@@ -129,8 +149,15 @@ bool Loop::run(std::string* err) {
   last_port_ = Clock::now();
   reload_if_changed();
   while (!(c_.stop && c_.stop->load())) {
-    pollfd fds[] = {{frames_.get(), POLLIN, 0}, {dns_.get(), POLLIN, 0}};
-    if (::poll(fds, 2, int(std::chrono::milliseconds(kReloadCheck).count())) < 0 && errno != EINTR) {
+    std::vector<pollfd> fds = {{frames_.get(), POLLIN, 0}, {dns_.get(), POLLIN, 0}};
+    std::vector<std::string> holding;  // the port of each fds[2 + i]
+    for (const auto& [port, out] : outs_) {
+      if (out.held.empty()) continue;
+      fds.push_back({out.fd.get(), POLLOUT, 0});
+      holding.push_back(port);
+    }
+    if (::poll(fds.data(), fds.size(), int(std::chrono::milliseconds(kReloadCheck).count())) < 0 &&
+        errno != EINTR) {
       *err = sys_error("poll");
       return false;
     }
@@ -144,6 +171,10 @@ bool Loop::run(std::string* err) {
     if (now - last_port_ >= c_.idle_timeout) {
       rescan();
       if (switch_.live_ports().empty()) return true;
+    }
+    for (size_t i = 0; i < holding.size(); ++i) {
+      auto it = outs_.find(holding[i]);
+      if (fds[2 + i].revents && it != outs_.end()) flush(it);
     }
     if (fds[0].revents & POLLIN) receive_frames();
     if (fds[1].revents & POLLIN) receive_answers();
@@ -168,9 +199,6 @@ bool Loop::open_sockets(std::string* err) {
     *err = sys_error("bind " + path);
     return false;
   }
-  // Best effort: the kernel caps both at net.core.[rw]mem_max.
-  for (int option : {SO_RCVBUF, SO_SNDBUF})
-    ::setsockopt(frames_.get(), SOL_SOCKET, option, &kSocketBuffer, sizeof kSocketBuffer);
   dns_.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (dns_.get() < 0) {
     *err = sys_error("socket");
@@ -222,6 +250,7 @@ void Loop::rescan() {
   }
   ::closedir(d);
   if (!live.empty()) last_port_ = now;
+  std::erase_if(outs_, [&](const auto& out) { return !live.count(out.first); });
   switch_.set_live_ports(std::move(live));
 }
 
@@ -270,22 +299,66 @@ void Loop::on_frame(const sockaddr_un& sender, socklen_t sender_len, Bytes frame
 }
 
 void Loop::send(const std::string& port, Bytes frame) {
+  auto it = outs_.try_emplace(port).first;
+  Out& out = it->second;
+  if (out.held.empty()) {
+    Sent sent = transmit(port, &out, frame);
+    if (sent == Sent::kGone) drop_port(it);
+    if (sent != Sent::kFull) return;
+  }
+  // Behind the frames held already: a port's frames keep their order.
+  if (out.held.size() < kMaxHeld) out.held.emplace_back(frame.begin(), frame.end());
+}
+
+void Loop::flush(Outs::iterator it) {
+  Out& out = it->second;
+  while (!out.held.empty()) {
+    Sent sent = transmit(it->first, &out, out.held.front());
+    if (sent == Sent::kGone) drop_port(it);
+    if (sent != Sent::kDone) return;
+    out.held.pop_front();
+  }
+}
+
+Sent Loop::transmit(const std::string& port, Out* out, Bytes frame) {
+  // Twice: the socket of a VM that stopped refuses once; one started again
+  // since has bound a new socket at the path, to connect to.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (out->fd.get() < 0 && !connect_port(port, out)) return Sent::kGone;
+    if (::send(out->fd.get(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) return Sent::kDone;
+    if (errno == EAGAIN) return Sent::kFull;
+    if (errno != ECONNREFUSED && errno != ENOTCONN) {
+      if (errno != ENOBUFS) log(sys_error("send to port " + port));
+      return Sent::kDone;  // this frame is lost, as on a wire
+    }
+    out->fd.reset();
+  }
+  return Sent::kGone;
+}
+
+bool Loop::connect_port(const std::string& port, Out* out) {
+  std::string path = ports_dir_ + "/" + port;
   sockaddr_un a;
   socklen_t len;
-  std::string path = ports_dir_ + "/" + port;
-  if (!unix_address(path, &a, &len)) return;
-  // Never blocking: a VM that does not read loses frames, the others don't wait.
-  if (::sendto(frames_.get(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
-               reinterpret_cast<sockaddr*>(&a), len) >= 0)
-    return;
-  if (errno == ECONNREFUSED || errno == ENOENT) {
-    // Its VM is gone; a file nobody binds any more is removed.
-    if (errno == ECONNREFUSED) ::unlink(path.c_str());
-    switch_.port_gone(port);
-    log("port " + port + " is gone");
-  } else if (errno != EAGAIN && errno != ENOBUFS) {
-    log(sys_error("send to " + path));
+  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (fd.get() >= 0 && unix_address(path, &a, &len)) {
+    // Best effort: the kernel caps it at net.core.wmem_max.
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &kSendBuffer, sizeof kSendBuffer);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), len) == 0) {
+      out->fd = std::move(fd);
+      return true;
+    }
   }
+  // Its VM is gone; a file nobody binds any more is removed.
+  int e = errno;
+  if (e == ECONNREFUSED) ::unlink(path.c_str());
+  log(sys_error("port " + port, e));
+  return false;
+}
+
+void Loop::drop_port(Outs::iterator it) {
+  switch_.port_gone(it->first);
+  outs_.erase(it);
 }
 
 void Loop::forward(const DnsForward& f) {

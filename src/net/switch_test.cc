@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "base/file_io.h"
@@ -480,6 +481,44 @@ TEST_CASE("switch: run_switch carries a broadcast to the network's ports and no 
     d.send(dir, frame(mac('b'), 'd'));
     CHECK(b.receive() == frame(mac('b'), 'd'));
   }
+}
+
+TEST_CASE("switch: run_switch holds frames for a port that reads slower than they come") {
+  ctk::testing::TempDir tmp;
+  std::string dir = tmp.path + "/sw";
+  std::filesystem::create_directories(dir + "/ports");
+  TestPort b(dir, 'b'), d(dir, 'd');
+  RunningSwitch sw(dir);
+  // More than a datagram socket queues (net.unix.max_dgram_qlen, 10 by
+  // default), all sent before d reads any.
+  std::vector<std::vector<uint8_t>> sent;
+  for (uint8_t i = 0; i < 100; ++i) {
+    sent.push_back(frame(kBroadcastMac, 'b'));
+    sent.back().back() = i;
+    b.send(dir, sent.back());
+  }
+  for (const std::vector<uint8_t>& f : sent) CHECK(d.receive() == f);
+}
+
+TEST_CASE("switch: run_switch reaches a VM started again at its port's path") {
+  ctk::testing::TempDir tmp;
+  std::string dir = tmp.path + "/sw";
+  std::filesystem::create_directories(dir + "/ports");
+  TestPort b(dir, 'b');
+  std::optional<TestPort> d(std::in_place, dir, 'd');
+  RunningSwitch sw(dir);
+  b.send(dir, frame(kBroadcastMac, 'b'));
+  CHECK(d->receive() == frame(kBroadcastMac, 'b'));
+  // As QEMU does: the old socket closed, the path unlinked and bound again.
+  d.reset();
+  REQUIRE(::unlink((dir + "/ports/" + port('d')).c_str()) == 0);
+  d.emplace(dir, 'd');
+  // A ping of the gateway first: the switch looks at the ports before answering.
+  const uint8_t echo[] = {0, 1, 0, 1};
+  b.send(dir, build_icmp({mac('b'), kX + 3}, {kGatewayMac, kX + 1}, kIcmpEchoRequest, 0, echo));
+  b.receive();
+  b.send(dir, frame(mac('d'), 'b'));
+  CHECK(d->receive() == frame(mac('d'), 'b'));
 }
 
 TEST_CASE("switch: run_switch forwards unknown names, and reloads names when the generation changes") {
