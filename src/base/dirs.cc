@@ -65,9 +65,13 @@ bool process_lives(pid_t pid) {
 
 }  // namespace
 
-bool make_runtime_dir(std::string* out, std::string* err) {
+std::string runtime_root() {
   const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-  std::string base = xdg && *xdg ? std::string(xdg) + "/ctk" : "/tmp/ctk-" + std::to_string(::getuid());
+  return xdg && *xdg ? std::string(xdg) + "/ctk" : "/tmp/ctk-" + std::to_string(::getuid());
+}
+
+bool make_runtime_dir(std::string* out, std::string* err) {
+  std::string base = runtime_root();
   if (!make_dirs(base, err)) return false;
   // A ctk killed with SIGKILL could not clean up: its directory (named with
   // its pid) goes when the next one starts.

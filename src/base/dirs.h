@@ -14,8 +14,12 @@ bool cache_dir(const std::string& sub, std::string* out, std::string* err);
 // replaced or edited gets a new identity.
 bool file_identity(const std::string& path, std::string* id, std::string* err);
 
+// Where ctk's runtime files (sockets, logs) go: $XDG_RUNTIME_DIR/ctk, else
+// /tmp/ctk-UID. Not created here.
+std::string runtime_root();
+
 // A fresh private directory for one VM's sockets and logs, under
-// $XDG_RUNTIME_DIR/ctk or /tmp/ctk-UID; the caller removes it.
+// runtime_root(); the caller removes it.
 bool make_runtime_dir(std::string* out, std::string* err);
 
 // The running ctk binary's path, for the processes it starts (supervisors,
