@@ -101,7 +101,8 @@ class Loop {
 
  private:
   bool open_sockets(std::string* err);
-  void reload_if_changed();
+  // Loads the topology when the generation file changed; true when it did.
+  bool reload_if_changed();
   void rescan();
   void receive_frames();
   void on_frame(const sockaddr_un& sender, socklen_t sender_len, Bytes frame);
@@ -148,6 +149,7 @@ bool Loop::run(std::string* err) {
   if (!open_sockets(err)) return false;
   last_port_ = Clock::now();
   reload_if_changed();
+  rescan();
   while (!(c_.stop && c_.stop->load())) {
     std::vector<pollfd> fds = {{frames_.get(), POLLIN, 0}, {dns_.get(), POLLIN, 0}};
     std::vector<std::string> holding;  // the port of each fds[2 + i]
@@ -162,16 +164,15 @@ bool Loop::run(std::string* err) {
       return false;
     }
     Clock::time_point now = Clock::now();
-    if (now >= next_reload_check_) reload_if_changed();
-    if (now >= next_rescan_) {
+    // A new topology may name ports that ports/ had and it did not.
+    if (now >= next_reload_check_ && reload_if_changed()) rescan();
+    // Looked at once more before leaving: a VM may just have started.
+    bool idle = now - last_port_ >= c_.idle_timeout;
+    if (idle || now >= next_rescan_) {
       unknown_.clear();
       rescan();
     }
-    // Looked at once more before leaving: a VM may just have started.
-    if (now - last_port_ >= c_.idle_timeout) {
-      rescan();
-      if (switch_.live_ports().empty()) return true;
-    }
+    if (idle && switch_.live_ports().empty()) return true;
     for (size_t i = 0; i < holding.size(); ++i) {
       auto it = outs_.find(holding[i]);
       if (fds[2 + i].revents && it != outs_.end()) flush(it);
@@ -208,23 +209,23 @@ bool Loop::open_sockets(std::string* err) {
   return true;
 }
 
-void Loop::reload_if_changed() {
+bool Loop::reload_if_changed() {
   next_reload_check_ = Clock::now() + kReloadCheck;
   std::string id, ignored;
   if (!c_.generation_path.empty() && !file_identity(c_.generation_path, &id, &ignored)) id.clear();
-  if (generation_ == id) return;
+  if (generation_ == id) return false;
   Topology topology;
   std::string why;
   if (!c_.load_topology(&topology, &why)) {
     // Tried again at the next check; said once.
     if (why != load_error_) log("loading the networks: " + why);
     load_error_ = why;
-    return;
+    return false;
   }
   load_error_.clear();
   generation_ = id;
   switch_.set_topology(std::move(topology));
-  rescan();
+  return true;
 }
 
 // The live ports: the sockets in ports/ that someone has bound (a connect
@@ -352,7 +353,7 @@ bool Loop::connect_port(const std::string& port, Out* out) {
   // Its VM is gone; a file nobody binds any more is removed.
   int e = errno;
   if (e == ECONNREFUSED) ::unlink(path.c_str());
-  log(sys_error("port " + port, e));
+  log(sys_error("port " + port + " is gone", e));
   return false;
 }
 
@@ -374,10 +375,14 @@ void Loop::forward(const DnsForward& f) {
   // is down costs nothing.
   for (const Resolver& r : c_.resolvers) {
     sockaddr_in a = inet_address(r);
+    char text[INET_ADDRSTRLEN] = "";
     if (::sendto(dns_.get(), query.data(), query.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&a),
                  sizeof a) < 0 &&
-        errno != EAGAIN)
-      log(sys_error("send to the resolver " + std::string(::inet_ntoa(a.sin_addr))));
+        errno != EAGAIN) {
+      int e = errno;
+      ::inet_ntop(AF_INET, &a.sin_addr, text, sizeof text);
+      log(sys_error("send to the resolver " + std::string(text), e));
+    }
   }
 }
 

@@ -128,15 +128,18 @@ std::vector<Resolver> host_resolvers(const std::string& resolv_conf);
 std::string switch_dir(const std::string& data_root);
 
 struct SwitchConfig {
-  // Holds switch.sock, switch.lock and ports/, where QEMU binds each port as
-  // exactly dir + "/ports/" + port_name(container id).
+  // Holds switch.sock, switch.lock and ports/ (made 0700 if missing). Each
+  // VM's NIC is `-netdev dgram` with local path exactly dir + "/ports/" +
+  // port_name(container id) and remote path dir + "/switch.sock".
   std::string dir;
+  // The networks now; a failure keeps the last ones and is tried again.
   std::function<bool(Topology*, std::string* err)> load_topology;
   // Rewritten on every change of the networks: the topology is loaded again
   // when it changes, checked every 100 ms and before each frame for the gateway.
   std::string generation_path;
   std::vector<Resolver> resolvers;
-  // The switch leaves when no port has existed for this long (from its start).
+  // The switch leaves when no port has been live for this long (counted from
+  // its start). A port is live while a socket is bound at its path.
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(10);
   // Set (by a signal handler, a test) to make run_switch return within 100 ms.
   const std::atomic<bool>* stop = nullptr;
@@ -144,8 +147,9 @@ struct SwitchConfig {
 
 // Runs the switch until it is idle or stopped: true then, and also when
 // another switch holds dir/switch.lock (it says so on stderr). False with
-// *err when it cannot start. Unusual events go to stderr, one line each, at
-// most one a second.
+// *err when it cannot start. Frames for a VM that reads slower than they
+// come are held (up to 256), not lost. Unusual events go to stderr, one line
+// each, at most one a second.
 bool run_switch(const SwitchConfig& config, std::string* err);
 
 }  // namespace ctk::net
