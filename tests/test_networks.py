@@ -89,14 +89,15 @@ class NetworkTest(ContainerTest):
         self.assertEqual(ep["IPPrefixLen"], 16)
         self.assertIn("www", ep["Aliases"])
         self.assertRegex(ep["MacAddress"], r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
-        self.assertEqual(net["Containers"][self.ok("inspect", "--format", "{{.Id}}", "web").strip()]["IPv4Address"],
-                         ep["IPAddress"] + "/16")
+        web_id = json.loads(self.ok("inspect", "web"))[0]["Id"]
+        self.assertEqual(net["Containers"][web_id]["IPv4Address"], ep["IPAddress"] + "/16")
         self.assertEqual(self.ok("exec", "web", "cat", "/etc/resolv.conf"), f"nameserver {gateway}\noptions ndots:0\n")
         self.assertIn(f"{ep['IPAddress']}\tweb\n", self.ok("exec", "web", "cat", "/etc/hosts"))
 
     def test_internal_has_no_way_out_and_others_do(self):
         server = http.server.HTTPServer(("127.0.0.1", 0), OkHandler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
         self.addCleanup(server.shutdown)
         port = server.server_address[1]
         # QEMU's NAT shows the host's loopback as 10.0.2.2.

@@ -7,6 +7,7 @@
 #include "applets/container_common.h"
 #include "applets/image_common.h"
 #include "container/inspect.h"
+#include "container/networks.h"
 #include "network/networks.h"
 #include "oci/image.h"
 #include "oci/json.h"
@@ -18,7 +19,7 @@ extern const Applet kInspectApplet;
 namespace {
 
 const Option kOptions[] = {
-    {"type", 0, "TYPE", "Only look for a container, an image or a volume (default: in that order)"},
+    {"type", 0, "TYPE", "Only look for a container, an image, a volume or a network (default: in that order)"},
     kRootOption,
 };
 
@@ -27,8 +28,8 @@ int inspect_main(const Flags& flags) {
   if (flags.positional().empty())
     return fail(self, "no CONTAINER, IMAGE or VOLUME given; see 'ctk inspect --help'"), kExitUsage;
   std::string type = flags.get("type");
-  if (!type.empty() && type != "container" && type != "image" && type != "volume")
-    return fail(self, "--type must be container, image or volume"), kExitUsage;
+  if (!type.empty() && type != "container" && type != "image" && type != "volume" && type != "network")
+    return fail(self, "--type must be container, image, volume or network"), kExitUsage;
   std::string err;
   oci::Store store;
   container::Containers containers;
@@ -52,13 +53,20 @@ int inspect_main(const Flags& flags) {
     oci::Descriptor d;
     bool image = (type.empty() || type == "image") && store.resolve(name, &d, &err);
     if (!image && type != "image") {
-      // Not an image: a volume, or the image's error when it is none either.
+      // Not an image: a volume, a network, or the image's error when it is none either.
       volume::Volume v;
-      if (volumes.load(name, &v, &cerr)) {
+      if (type != "network" && volumes.load(name, &v, &cerr)) {
         out.push_back(volume::inspect_json(volumes, v));
         continue;
       }
-      if (cerr.code != ErrorCode::not_found || type == "volume") return container_fail(self, cerr);
+      if (type != "network" && (cerr.code != ErrorCode::not_found || type == "volume")) return container_fail(self, cerr);
+      network::Network n;
+      nlohmann::json j;
+      if (networks.find(name, &n, &cerr) && container::network_inspect_json(containers, networks, n, &j, &cerr)) {
+        out.push_back(j);
+        continue;
+      }
+      if (cerr.code != ErrorCode::not_found || type == "network") return container_fail(self, cerr);
     }
     std::string manifest, config;
     oci::ImageManifest m;

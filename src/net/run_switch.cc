@@ -172,7 +172,11 @@ bool Loop::run(std::string* err) {
       unknown_.clear();
       rescan();
     }
-    if (idle && switch_.live_ports().empty()) return true;
+    if (idle && switch_.live_ports().empty()) {
+      // Still under the lock: a switch that starts now binds a new socket.
+      ::unlink((c_.dir + "/switch.sock").c_str());
+      return true;
+    }
     for (size_t i = 0; i < holding.size(); ++i) {
       auto it = outs_.find(holding[i]);
       if (fds[2 + i].revents && it != outs_.end()) flush(it);

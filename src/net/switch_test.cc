@@ -583,6 +583,7 @@ TEST_CASE("switch: run_switch leaves when idle, or when another switch holds the
   CHECK(err.empty());
   CHECK(loads == 1);
   CHECK(std::filesystem::is_directory(dir + "/ports"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/switch.sock"));  // an idle switch leaves no socket
 
   ctk::UniqueFd lock(::open((dir + "/switch.lock").c_str(), O_RDWR | O_CLOEXEC));
   REQUIRE(::flock(lock.get(), LOCK_EX | LOCK_NB) == 0);
