@@ -132,7 +132,7 @@ class NetworkTest(ContainerTest):
         self.ok("network", "connect", "--alias", "extra", "app", "joiner")
         ip = self.endpoint("joiner", "app")["IPAddress"]
         self.assertIn(ip, self.ok("exec", "web", "nslookup", "extra"))
-        self.assertEqual(self.ok("exec", "web", "wget", "-q", "-O-", "http://joiner:8081/"), "joined\n")
+        self.assertEqual(self.ok("exec", "web", "timeout", "20", "wget", "-q", "-O-", "http://joiner:8081/"), "joined\n")
         self.ok("network", "disconnect", "app", "joiner")
         self.assertNotIn(ip, self.ctk("exec", "web", "nslookup", "joiner").stdout.decode())
         r = self.ctk("exec", "web", "timeout", "5", "wget", "-q", "-O-", f"http://{ip}:8081/")

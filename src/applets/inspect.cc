@@ -93,13 +93,13 @@ int inspect_main(const Flags& flags) {
 
 extern const Applet kInspectApplet = {
     .name = "inspect",
-    .synopsis = "[OPTIONS] CONTAINER|IMAGE|VOLUME...",
-    .summary = "Print a container's, an image's or a volume's details as JSON",
+    .synopsis = "[OPTIONS] CONTAINER|IMAGE|VOLUME|NETWORK...",
+    .summary = "Print a container's, an image's, a volume's or a network's details as JSON",
     .description = "A container (name, id or unique id prefix) shows as docker shows one: Id, Name,\n"
-                   "State, Config, HostConfig, NetworkSettings.Ports, Mounts. An IMAGE is a reference\n"
-                   "as given to 'ctk pull', or a digest or unique digest prefix: Name, Digest,\n"
-                   "MediaType, Manifest, Config. A VOLUME shows as 'ctk volume inspect' shows it.\n"
-                   "Prints a JSON array, one object per name.",
+                   "State, Config, HostConfig, NetworkSettings (Ports, Networks), Mounts. An IMAGE is\n"
+                   "a reference as given to 'ctk pull', or a digest or unique digest prefix: Name,\n"
+                   "Digest, MediaType, Manifest, Config. A VOLUME shows as 'ctk volume inspect' shows\n"
+                   "it, a NETWORK as 'ctk network inspect' does. Prints a JSON array, one object per name.",
     .options = kOptions,
     .run = inspect_main,
 };

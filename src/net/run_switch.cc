@@ -257,6 +257,9 @@ void Loop::rescan() {
   if (!live.empty()) last_port_ = now;
   std::erase_if(outs_, [&](const auto& out) { return !live.count(out.first); });
   switch_.set_live_ports(std::move(live));
+  // Addresses new to their MACs, now that the ports to tell are known.
+  for (const Announcement& a : switch_.take_announcements())
+    for (const std::string& port : a.ports) send(port, a.frame);
 }
 
 void Loop::receive_frames() {

@@ -1,6 +1,8 @@
 #include "net/switch.h"
 
 #include <algorithm>
+#include <set>
+#include <tuple>
 #include <utility>
 
 #include "base/random.h"
@@ -36,7 +38,16 @@ std::vector<uint8_t> dns_reply_frame(const Asker& asker, Bytes message) {
 }
 
 void Switch::set_topology(Topology topology) {
+  std::set<std::tuple<std::string, uint32_t, Mac>> before;
+  for (const Network& n : topology_.networks)
+    for (const Endpoint& e : n.endpoints) before.emplace(n.name, e.ipv4, e.mac);
+  announce_.clear();
+  // A first topology (a switch that just started) changes no address's MAC.
+  for (size_t n = 0; n < topology.networks.size() && has_topology_; ++n)
+    for (const Endpoint& e : topology.networks[n].endpoints)
+      if (!before.count({topology.networks[n].name, e.ipv4, e.mac})) announce_.emplace_back(n, e);
   topology_ = std::move(topology);
+  has_topology_ = true;
   ports_.clear();
   pinned_.clear();
   for (size_t n = 0; n < topology_.networks.size(); ++n) {
@@ -47,6 +58,22 @@ void Switch::set_topology(Topology topology) {
       if (e.mac != Mac{} && !is_group(e.mac)) pinned_.emplace(e.mac, port);
     }
   }
+}
+
+std::vector<Announcement> Switch::take_announcements() {
+  std::vector<Announcement> out;
+  for (const auto& [n, e] : announce_) {
+    Announcement a;
+    std::string owner = port_name(e.container_id);
+    for (const std::string& port : live_)
+      if (port != owner && shares_network(port, {n})) a.ports.push_back(port);
+    if (a.ports.empty()) continue;
+    Host self{e.mac, e.ipv4};
+    a.frame = build_arp(kArpRequest, self, {Mac{}, e.ipv4});
+    out.push_back(std::move(a));
+  }
+  announce_.clear();
+  return out;
 }
 
 void Switch::set_live_ports(std::set<std::string> ports) {

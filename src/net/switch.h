@@ -57,10 +57,23 @@ struct Actions {
   std::optional<DnsForward> forward;
 };
 
+// A frame the switch sends of its own accord, and the ports it goes to.
+struct Announcement {
+  std::vector<std::string> ports;
+  std::vector<uint8_t> frame;
+};
+
 class Switch {
  public:
-  // What the networks are now. Learned MACs and live ports stay.
+  // What the networks are now. Learned MACs and live ports stay. An address
+  // that has a new MAC (a container joined, or took an address another had)
+  // is announced, from the second topology on: take_announcements().
   void set_topology(Topology topology);
+  // Gratuitous ARPs (requests whose sender and target are the address) for
+  // those addresses, to the live ports on their networks but the owner's:
+  // a peer's ARP cache may still give a reused address its former owner's
+  // MAC, whose frames go nowhere. Each is given once.
+  std::vector<Announcement> take_announcements();
   // The ports with a VM behind them: only these get frames, and only their
   // containers' names resolve.
   void set_live_ports(std::set<std::string> ports);
@@ -84,6 +97,9 @@ class Switch {
   std::vector<uint32_t> lookup(const Networks& networks, std::string_view name) const;
 
   Topology topology_;
+  bool has_topology_ = false;
+  // Addresses with a MAC new to them since the last topology: network index, owner.
+  std::vector<std::pair<size_t, Endpoint>> announce_;
   std::map<std::string, Networks> ports_;  // the ports of containers on some network
   // MACs the topology gives an endpoint belong to its container's port
   // whatever a guest sends from, so no guest can draw another's frames.

@@ -591,3 +591,27 @@ TEST_CASE("switch: run_switch leaves when idle, or when another switch holds the
   CHECK(run_switch(config, &err));
   CHECK(loads == 1);
 }
+
+TEST_CASE("switch: an address with a new MAC is announced by gratuitous ARP to the live ports on its network") {
+  Switch s = make_switch();
+  CHECK(s.take_announcements().empty());  // a switch that starts changes nobody's MAC
+  // c leaves y; d takes c's address there: b's and a's caches may hold c's MAC.
+  Topology t = topology();
+  t.networks[1].endpoints[1] = endpoint('d', kY + 3);
+  s.set_topology(t);
+  std::vector<Announcement> a = s.take_announcements();
+  REQUIRE(a.size() == 1);
+  CHECK(a[0].ports == ports({'a'}));  // y's live ports but d's own (c is on y no more)
+  Ethernet eth;
+  Arp arp;
+  REQUIRE(parse_ethernet(a[0].frame, &eth));
+  REQUIRE(parse_arp(eth.payload, &arp));
+  CHECK(eth.dst == kBroadcastMac);
+  CHECK(arp.op == kArpRequest);
+  CHECK(arp.sender_mac == mac('d'));
+  CHECK(arp.sender_ip == kY + 3);
+  CHECK(arp.target_ip == kY + 3);
+  CHECK(s.take_announcements().empty());  // once
+  s.set_topology(t);  // nothing new
+  CHECK(s.take_announcements().empty());
+}
