@@ -12,6 +12,7 @@ import struct
 import subprocess
 import threading
 import time
+import urllib.request
 
 from test_containers import CTK, ContainerTest
 
@@ -31,7 +32,8 @@ class NetworkTest(ContainerTest):
         for args in (["app"], ["other"], ["--internal", "sealed"]):
             cls.cli("network", "create", *args)
         # A web server on `app` with an alias, serving 100 MB of known content.
-        cls.cli("run", "-d", "--name", "web", "--network", "app", "--network-alias", "www", cls.layer, "sh", "-c",
+        cls.cli("run", "-d", "--name", "web", "--network", "app", "--network-alias", "www", "-p", "127.0.0.1:0:8080",
+                cls.layer, "sh", "-c",
                 "mkdir -p /www && echo hello > /www/index.html && "
                 f"yes ctk-network | head -c {BIG} > /www/big && exec httpd -f -p 8080 -h /www")
         cls.big_md5 = hashlib.md5((b"ctk-network\n" * (BIG // 12 + 1))[:BIG]).hexdigest()
@@ -69,6 +71,20 @@ class NetworkTest(ContainerTest):
         lines = r.stdout.decode().splitlines()
         self.assertEqual(lines[:2], ["hello", "hello"])
         self.assertEqual(lines[2].split()[0], self.big_md5)
+
+    def test_published_port_of_a_container_on_a_network(self):
+        self.wait_web()
+        port = self.ok("port", "web", "8080").strip()
+        self.assertEqual(urllib.request.urlopen(f"http://{port}/index.html", timeout=30).read(), b"hello\n")
+
+    def test_a_container_on_two_networks_reaches_both(self):
+        self.wait_web()
+        self.run_detached("both-peer", "--network", "other", script="mkdir /w && echo other-side > /w/index.html && "
+                                                                    "exec httpd -f -p 8082 -h /w")
+        r = self.sh("--network", "other", "--network", "app", script="ip -4 addr show | grep -c 'inet 172'; "
+                    "wget -q -O- http://web:8080/index.html; "
+                    "until wget -q -O- http://both-peer:8082/index.html; do sleep 0.2; done")
+        self.assertEqual(r.stdout.decode().splitlines(), ["2", "hello", "other-side"], r.stderr.decode())
 
     def test_names_and_addresses_of_other_networks_are_out_of_reach(self):
         self.wait_web()
