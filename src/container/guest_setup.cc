@@ -17,7 +17,8 @@ constexpr const char* kRoot = kGuestRoot;
 
 }  // namespace
 
-std::vector<proto::Client::Call> root_setup_calls(const Spec& spec, const MountPlan& mounts) {
+std::vector<proto::Client::Call> root_setup_calls(const Spec& spec, const MountPlan& mounts,
+                                                  vz::ShareTransport transport) {
   std::vector<proto::Client::Call> calls = {
       {"mount", {{"destination", kLower}, {"type", "ext4"}, {"source", "/dev/vda"}, {"options", {"ro"}}}},
       // The writable layer survives stop and start; after a crash the
@@ -33,7 +34,8 @@ std::vector<proto::Client::Call> root_setup_calls(const Spec& spec, const MountP
       {"mount", {{"destination", kRoot}, {"type", "overlay"}, {"source", "overlay"},
                  {"options", {std::string("lowerdir=") + kLower, std::string("upperdir=") + kWritable + "/upper",
                               std::string("workdir=") + kWritable + "/work"}}}}};
-  calls.insert(calls.end(), mounts.guest_calls.begin(), mounts.guest_calls.end());
+  std::vector<proto::Client::Call> shares = guest_calls(mounts, transport);
+  calls.insert(calls.end(), shares.begin(), shares.end());
   // The container's /etc/hosts: localhost and its hostname, as docker writes one.
   json dns = {{"root", kRoot}, {"hosts", json::array()}};
   if (!spec.hostname.empty()) dns["hostname"] = spec.hostname;

@@ -18,9 +18,10 @@ inline constexpr const char* kGuestContainer = "main";
 
 // Mounts the image disk (/dev/vda) and the writable disk (/dev/vdb; a tmpfs
 // for a --rm container, which nobody starts again), the overlay over them,
-// the shared host directories (mounts.plan's guest_calls), the network and
-// the resolver's files.
-std::vector<proto::Client::Call> root_setup_calls(const Spec& spec, const MountPlan& mounts);
+// the shared host directories (guest_calls of mounts.h, over the transport
+// the VM chose), the network and the resolver's files.
+std::vector<proto::Client::Call> root_setup_calls(const Spec& spec, const MountPlan& mounts,
+                                                  vz::ShareTransport transport);
 
 // Where the guest assembles the container's root.
 inline constexpr const char* kGuestRoot = "/run/ctk/rootfs";
