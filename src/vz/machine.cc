@@ -46,7 +46,7 @@ bool file_digest(const std::string& path, Sha256* h, std::string* err) {
   return n == 0;
 }
 
-// virtio-fs where the kernel has it (the faster: see ARCHITECTURE), else 9p
+// virtio-fs where the kernel has it (why first: see ShareTransport), else 9p
 // over virtio; a kernel with neither is named with both missing.
 bool choose_share_transport(const boot::Kernel& k, ShareTransport* out, std::string* err) {
   auto has = [&](const char* module, const char* option) {
