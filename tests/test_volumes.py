@@ -1,7 +1,8 @@
 """Volumes, bind mounts, tmpfs and a read-only root in real VMs: host
 directories shared over virtio-fs (virtiofsd), named volumes used by two
 running containers at once, data that outlives containers and a killed VM,
-read-only mounts enforced, symlinks in a share resolved in the guest."""
+read-only mounts enforced, symlinks in a share resolved in the guest; and
+the same shares over 9p, with a kernel that has no virtio-fs."""
 import json
 import os
 import signal
@@ -9,14 +10,18 @@ import subprocess
 import tarfile
 import time
 
+import vmkernel
 from test_containers import CTK, ContainerTest
 
 
-class VolumeTest(ContainerTest):
+class ShareTest(ContainerTest):
+    """What tests of shared directories share: helpers, and a second layer
+    with files where volumes go."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # A second layer with files where volumes will go: a first use copies them in.
+        # A first use of a volume copies these in.
         seed = os.path.join(cls.tmp, "seed")
         os.makedirs(os.path.join(seed, "seed", "sub"))
         with open(os.path.join(seed, "seed", "from-image"), "w") as f:
@@ -38,6 +43,8 @@ class VolumeTest(ContainerTest):
     def volume_data(self, name):
         return os.path.join(self.data, "volumes", name, "_data")
 
+
+class VolumeTest(ShareTest):
     def test_bind_mount_both_ways(self):
         d = self.host_dir("bind-both")
         with open(os.path.join(d, "from-host"), "w") as f:
@@ -189,28 +196,22 @@ class VolumeTest(ContainerTest):
             self.assertEqual(len(r.stderr.decode().strip().splitlines()), 1, r.stderr)
         self.assertNotIn("true", self.ok("ps", "-a", "--no-trunc"))
 
-    def test_a_kernel_without_virtio_fs_is_named(self):
-        # The test kernel with virtiofs taken out of its modules.dep.
-        boot = os.path.dirname(self.kernel)
-        release = os.path.basename(self.kernel)[len("vmlinuz-"):]
-        fake = os.path.join(self.tmp, "no-virtiofs")
-        os.makedirs(os.path.join(fake, "boot"))
-        os.symlink(self.kernel, os.path.join(fake, "boot", os.path.basename(self.kernel)))
-        config = os.path.join(boot, f"config-{release}")
-        if os.path.exists(config):
-            os.symlink(config, os.path.join(fake, "boot", f"config-{release}"))
-        modules = os.path.join(os.path.dirname(boot), "lib", "modules", release)
-        fake_modules = os.path.join(fake, "lib", "modules", release)
-        os.makedirs(fake_modules)
-        os.symlink(os.path.join(modules, "kernel"), os.path.join(fake_modules, "kernel"))
-        with open(os.path.join(modules, "modules.dep")) as src, open(os.path.join(fake_modules, "modules.dep"), "w") as dst:
-            dst.writelines(line for line in src if "virtiofs" not in line)
-        kernel = os.path.join(fake, "boot", os.path.basename(self.kernel))
-        before = self.ok("ps", "-aq")
+    def test_a_kernel_without_virtio_fs_or_9p_is_named(self):
+        # The test kernel (Debian's cloud kernel has no 9p) with virtiofs
+        # and 9p taken out of its modules.dep.
+        kernel = vmkernel.without_modules(self.kernel, os.path.join(self.tmp, "no-shares"), {"virtiofs", "9p"})
+        runtime = os.path.join(self.tmp, "run", "ctk")
+
+        def listing():
+            return sorted(os.listdir(runtime)) if os.path.isdir(runtime) else []
+        before = self.ok("ps", "-aq"), listing()
         r = self.ctk("run", "--rm", "--kernel", kernel, "-v", f"{self.tmp}:/data", self.layer, "true")
         self.assertEqual(r.returncode, 125)
-        self.assertIn(f"the guest kernel {kernel} has no virtio-fs", r.stderr.decode())
-        self.assertEqual(self.ok("ps", "-aq"), before)
+        err = r.stderr.decode()
+        self.assertIn(f"the guest kernel {kernel} has neither virtio-fs (module virtiofs or CONFIG_VIRTIO_FS=y) "
+                      "nor 9p (modules 9p and 9pnet_virtio", err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertEqual((self.ok("ps", "-aq"), listing()), before)
         # Without a share the same kernel boots.
         r = self.ctk("run", "--rm", "--kernel", kernel, self.layer, "true")
         self.assertEqual(r.returncode, 0, r.stderr.decode())
@@ -244,3 +245,58 @@ class VolumeTest(ContainerTest):
         r = self.ctk("run", "--rm", "volimage:1")
         self.assertEqual((r.returncode, r.stdout.decode()), (0, "from the image\n"), r.stderr)
         self.assertEqual({v for v in set(os.listdir(volumes)) - before if len(v) == 64}, {mount[0]["Name"]})
+
+
+class NinePTest(ShareTest):
+    """Shares over 9p, the fallback: Debian's generic kernel (it has 9p and
+    virtio-fs; the cloud kernel has no 9p) with virtio-fs taken out."""
+
+    @classmethod
+    def setUpClass(cls):
+        generic = vmkernel.generic_kernel()  # before any set-up: it may skip the class
+        super().setUpClass()
+        cls.kernel = vmkernel.without_modules(generic, os.path.join(cls.tmp, "no-virtiofs"), {"virtiofs"})
+        cls.env.pop("CTK_KERNEL_X86_64", None)
+        cls.env["CTK_KERNEL"] = cls.kernel
+
+    def test_bind_mounts_both_ways_and_a_single_file(self):
+        d = self.host_dir("9p-bind")
+        with open(os.path.join(d, "from-host"), "w") as f:
+            f.write("written on the host\n")
+        path = os.path.join(self.host_dir("9p-file"), "config.txt")
+        with open(path, "w") as f:
+            f.write("v1\n")
+        r = self.run_fg("-v", f"{d}:/data", "-v", f"{path}:/etc/app.conf",
+                        script="grep ' /data ' /proc/mounts | cut -d' ' -f3; cat /data/from-host && "
+                               "echo from-guest > /data/from-guest && mkdir /data/dir && chown 1000:1000 /data/dir && "
+                               "cat /etc/app.conf && echo v2 >> /etc/app.conf")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(r.stdout.decode(), "9p\nwritten on the host\nv1\n")
+        with open(os.path.join(d, "from-guest")) as f:
+            self.assertEqual(f.read(), "from-guest\n")
+        st = os.stat(os.path.join(d, "dir"))
+        self.assertEqual((st.st_uid, st.st_gid), (1000, 1000))
+        with open(path) as f:
+            self.assertEqual(f.read(), "v1\nv2\n")
+
+    def test_read_only_bind_refuses_writes_on_the_host(self):
+        d = self.host_dir("9p-ro")
+        # Even remounted read-write in the guest (CAP_SYS_ADMIN allows it), the share refuses: QEMU does.
+        r = self.run_fg("--cap-add", "SYS_ADMIN", "-v", f"{d}:/data:ro",
+                        script="touch /data/f; echo rc=$?; mount -o remount,rw /data && "
+                               "mount -o remount,bind,rw /data && grep -c ' /data 9p rw,' /proc/mounts; "
+                               "touch /data/g; echo rc=$?")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(r.stdout.decode().split(), ["rc=1", "1", "rc=1"])
+        self.assertEqual(r.stderr.decode().count("Read-only file system"), 2, r.stderr.decode())
+        self.assertEqual(os.listdir(d), [])
+
+    def test_named_volume_keeps_data_between_containers(self):
+        r = self.ctk("run", "--rm", "-v", "ninep:/seed", self.layer, self.seed_layer, "sh", "-c",
+                     "stat -c '%a %u:%g' /seed /seed/from-image; echo kept > /seed/new")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(r.stdout.decode().splitlines(), ["750 0:0", "644 1234:5678"])
+        r = self.run_fg("-v", "ninep:/seed", script="cat /seed/new /seed/from-image")
+        self.assertEqual(r.stdout.decode(), "kept\nimage content\n", r.stderr.decode())
+        with open(os.path.join(self.volume_data("ninep"), "new")) as f:
+            self.assertEqual(f.read(), "kept\n")

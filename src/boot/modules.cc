@@ -39,10 +39,15 @@ const std::vector<std::string>& guest_modules() {
   // its driver loads (the host announces it), and loading the rest meanwhile
   // hides that wait. virtio_balloon reports free memory to the host, which
   // takes it back (free page reporting). virtiofs mounts shared host
-  // directories (bind mounts and volumes).
+  // directories (bind mounts and volumes); 9p over virtio where the kernel
+  // has no virtiofs (its netfs and fscache come as dependencies). ext4 asks
+  // the crypto API for crc32c when it mounts, and a kernel that has it as a
+  // module (Debian's generic one) cannot load it then: the guest has no
+  // modprobe.
   static const std::vector<std::string> names = {
       "virtio_mmio", "virtio_pci", "virtio_console", "vmw_vsock_virtio_transport", "virtio_blk",
-      "virtio_net", "overlay", "ext4", "virtio_rng", "virtio_balloon", "virtiofs",
+      "virtio_net", "overlay", "crc32c_generic", "ext4", "virtio_rng", "virtio_balloon", "virtiofs", "9p",
+      "9pnet_virtio",
   };
   return names;
 }

@@ -57,7 +57,8 @@ bool kernel_has(const std::string& image, const std::string& release, const std:
                 const std::string& module, const std::string& config_option);
 
 // The modules a ctk guest loads: virtio transports, disks, console, network,
-// vsock, overlayfs, entropy, the balloon (free page reporting).
+// vsock, overlayfs, entropy, the balloon (free page reporting), shared
+// directories (virtio-fs, 9p).
 const std::vector<std::string>& guest_modules();
 
 }  // namespace ctk::boot

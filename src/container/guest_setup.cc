@@ -18,7 +18,7 @@ constexpr const char* kRoot = kGuestRoot;
 }  // namespace
 
 std::vector<proto::Client::Call> root_setup_calls(const Spec& spec, const MountPlan& mounts,
-                                                  const Networking& networking) {
+                                                  vz::ShareTransport transport, const Networking& networking) {
   std::vector<proto::Client::Call> calls = {
       {"mount", {{"destination", kLower}, {"type", "ext4"}, {"source", "/dev/vda"}, {"options", {"ro"}}}},
       // The writable layer survives stop and start; after a crash the
@@ -34,7 +34,8 @@ std::vector<proto::Client::Call> root_setup_calls(const Spec& spec, const MountP
       {"mount", {{"destination", kRoot}, {"type", "overlay"}, {"source", "overlay"},
                  {"options", {std::string("lowerdir=") + kLower, std::string("upperdir=") + kWritable + "/upper",
                               std::string("workdir=") + kWritable + "/work"}}}}};
-  calls.insert(calls.end(), mounts.guest_calls.begin(), mounts.guest_calls.end());
+  std::vector<proto::Client::Call> shares = guest_calls(mounts, transport);
+  calls.insert(calls.end(), shares.begin(), shares.end());
   std::vector<proto::Client::Call> network = network_calls(spec, networking, kRoot);
   calls.insert(calls.end(), network.begin(), network.end());
   return calls;

@@ -19,10 +19,10 @@ inline constexpr const char* kGuestContainer = "main";
 
 // Mounts the image disk (/dev/vda) and the writable disk (/dev/vdb; a tmpfs
 // for a --rm container, which nobody starts again), the overlay over them,
-// the shared host directories (mounts.plan's guest_calls), the networks and
-// the resolver's files (networking.h).
+// the shared host directories (guest_calls of mounts.h, over the transport
+// the VM chose), the networks and the resolver's files (networking.h).
 std::vector<proto::Client::Call> root_setup_calls(const Spec& spec, const MountPlan& mounts,
-                                                  const Networking& networking);
+                                                  vz::ShareTransport transport, const Networking& networking);
 
 // Where the guest assembles the container's root.
 inline constexpr const char* kGuestRoot = "/run/ctk/rootfs";

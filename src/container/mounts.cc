@@ -17,7 +17,6 @@ namespace {
 // Where the guest mounts share N, and the container's mounts come from.
 std::string guest_share_path(size_t index) { return "/run/ctk/shares/" + std::to_string(index); }
 
-
 // "/a//b/" -> "/a/b"; false for a path that is not absolute or climbs with "..".
 bool clean_path(const std::string& path, std::string* out) {
   if (path.empty() || path[0] != '/') return false;
@@ -248,7 +247,6 @@ bool plan_mounts(const std::vector<MountPoint>& mounts, const std::string& data_
     return std::count(a.destination.begin(), a.destination.end(), '/') <
            std::count(b.destination.begin(), b.destination.end(), '/');
   });
-  std::vector<proto::Client::Call> populate;
   for (const MountPoint& m : ordered) {
     if (m.type == "tmpfs") {
       json options = {"nosuid", "nodev", "noexec"};
@@ -285,24 +283,37 @@ bool plan_mounts(const std::vector<MountPoint>& mounts, const std::string& data_
     while (index < plan->shares.size() &&
            !(plan->shares[index].path == dir && plan->shares[index].read_only == m.read_only))
       ++index;
-    if (index == plan->shares.size()) {
-      plan->shares.push_back({"ctk" + std::to_string(index), dir, m.read_only});
-      json options = json::array();
-      if (m.read_only) options.push_back("ro");
-      plan->guest_calls.push_back({"mount", {{"destination", guest_share_path(index)}, {"type", "virtiofs"},
-                                             {"source", "ctk" + std::to_string(index)}, {"options", options}}});
-    }
+    if (index == plan->shares.size()) plan->shares.push_back({"ctk" + std::to_string(index), dir, m.read_only});
     std::string from = guest_share_path(index) + (file.empty() ? "" : "/" + file);
     if (m.type == "volume" && !vol.populated && !m.no_copy && !m.read_only) {
-      populate.push_back({"populate", {{"from", root + m.destination}, {"to", from}}});
+      plan->populate.push_back({"populate", {{"from", root + m.destination}, {"to", from}}});
       plan->first_use.push_back(m.source);
     }
     plan->oci_mounts.push_back({{"destination", m.destination}, {"type", "bind"}, {"source", from},
                                 {"options", {"rbind", m.read_only ? "ro" : "rw"}}});
   }
-  // The shares are all mounted before anything is copied into one.
-  plan->guest_calls.insert(plan->guest_calls.end(), populate.begin(), populate.end());
   return true;
+}
+
+std::vector<proto::Client::Call> guest_calls(const MountPlan& plan, vz::ShareTransport transport) {
+  bool ninep = transport == vz::ShareTransport::ninep;
+  // 9p: msize bounds what one request moves; 512000 is the most the virtio
+  // transport of Linux 6.1 takes (more is cut down to it, with a warning),
+  // and reads move up to twice what they do with 128 KiB (ARCHITECTURE).
+  // cache=mmap: data and attributes are asked of the host each time, so two
+  // VMs sharing a directory see each other's writes at once (loose would
+  // serve stale pages), and, unlike none, a file can be mapped shared and
+  // writable (databases do).
+  json options = ninep ? json{"trans=virtio", "version=9p2000.L", "msize=512000", "cache=mmap"} : json::array();
+  std::vector<proto::Client::Call> calls;
+  for (size_t i = 0; i < plan.shares.size(); ++i) {
+    json share_options = options;
+    if (plan.shares[i].read_only) share_options.push_back("ro");
+    calls.push_back({"mount", {{"destination", guest_share_path(i)}, {"type", ninep ? "9p" : "virtiofs"},
+                               {"source", plan.shares[i].tag}, {"options", share_options}}});
+  }
+  calls.insert(calls.end(), plan.populate.begin(), plan.populate.end());
+  return calls;
 }
 
 }  // namespace ctk::container

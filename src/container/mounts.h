@@ -1,8 +1,7 @@
 // A container's mounts besides its root: bind mounts of host paths, named
 // and anonymous volumes, tmpfs. Parsed from docker's three spellings (-v,
 // --mount, --tmpfs), kept in the container's config, and turned at each
-// start into what the VM shares (virtio-fs, vz::Share) and what the guest
-// mounts where.
+// start into what the VM shares (vz::Share) and what the guest mounts where.
 //
 // In the guest each shared host directory is mounted once under
 // /run/ctk/shares/N, and the container's mounts are bind mounts from there:
@@ -45,12 +44,13 @@ bool parse_tmpfs_flag(const std::string& text, MountPoint* out, std::string* err
 nlohmann::json to_json(const MountPoint& m);
 bool mount_from_json(const nlohmann::json& j, MountPoint* m, std::string* err);
 
-// What one start needs: the VM's shares, the guest's requests that mount
-// them (and copy an image's files into a volume used the first time), and
-// the container's mounts for its OCI config.
+// What one start needs: the VM's shares, the guest's requests that copy an
+// image's files into a volume used the first time, and the container's
+// mounts for its OCI config. Made before the VM boots; how the guest mounts
+// the shares waits for the transport its kernel allows (guest_calls).
 struct MountPlan {
-  std::vector<vz::Share> shares;
-  std::vector<proto::Client::Call> guest_calls;
+  std::vector<vz::Share> shares;  // share N is tagged ctkN and mounted at /run/ctk/shares/N
+  std::vector<proto::Client::Call> populate;
   nlohmann::json oci_mounts = nlohmann::json::array();
   std::vector<std::string> first_use;  // volumes whose image files this start copies in
 };
@@ -59,5 +59,9 @@ struct MountPlan {
 // source). Fails with not_found when a bind source or a volume is gone.
 bool plan_mounts(const std::vector<MountPoint>& mounts, const std::string& data_root, const std::string& root,
                  MountPlan* plan, Error* err);
+
+// The guest's requests that mount the plan's shares over `transport`, then
+// its copies (all shares are mounted before anything is copied into one).
+std::vector<proto::Client::Call> guest_calls(const MountPlan& plan, vz::ShareTransport transport);
 
 }  // namespace ctk::container

@@ -216,9 +216,7 @@ TEST_CASE("plan_mounts: shares, their order and what the guest mounts") {
     CHECK_FALSE(plan.shares[0].read_only);
     CHECK(plan.shares[1].path == host);
     CHECK(plan.shares[1].read_only);
-    REQUIRE(plan.guest_calls.size() == 2);
-    CHECK(plan.guest_calls[1].op == "mount");
-    CHECK(plan.guest_calls[1].args["options"] == nlohmann::json::array({"ro"}));
+    CHECK(plan.shares[1].tag == "ctk1");
     REQUIRE(plan.oci_mounts.size() == 4);
     // Parents before children.
     CHECK(plan.oci_mounts[0]["destination"] == "/a");
@@ -245,10 +243,11 @@ TEST_CASE("plan_mounts: shares, their order and what the guest mounts") {
     Error err;
     REQUIRE(plan_mounts({fresh, used}, root, "/rootfs", &plan, &err));
     CHECK(plan.first_use == std::vector<std::string>{"fresh"});
-    REQUIRE(plan.guest_calls.size() == 3);  // two mounts, then the copy
-    CHECK(plan.guest_calls[2].op == "populate");
-    CHECK(plan.guest_calls[2].args["from"] == "/rootfs/data");
-    CHECK(plan.guest_calls[2].args["to"] == "/run/ctk/shares/0");
+    auto calls = guest_calls(plan, vz::ShareTransport::virtiofs);
+    REQUIRE(calls.size() == 3);  // two mounts, then the copy
+    CHECK(calls[2].op == "populate");
+    CHECK(calls[2].args["from"] == "/rootfs/data");
+    CHECK(calls[2].args["to"] == "/run/ctk/shares/0");
     CHECK(plan.shares[0].path == root + "/volumes/fresh/_data");
   }
 
@@ -258,7 +257,7 @@ TEST_CASE("plan_mounts: shares, their order and what the guest mounts") {
     Error err;
     REQUIRE(plan_mounts({volume_flag("fresh:/data:nocopy")}, root, "/rootfs", &plan, &err));
     CHECK(plan.first_use.empty());
-    CHECK(plan.guest_calls.size() == 1);
+    CHECK(plan.populate.empty());
     CHECK_FALSE(plan_mounts({volume_flag("nosuch:/data")}, root, "/rootfs", &plan, &err));
     CHECK(err.code == ErrorCode::not_found);
   }
@@ -275,4 +274,32 @@ TEST_CASE("plan_mounts: shares, their order and what the guest mounts") {
     CHECK(plan.oci_mounts[0]["type"] == "tmpfs");
     CHECK(plan.oci_mounts[0]["options"] == nlohmann::json::array({"nosuid", "nodev", "noexec", "size=1m"}));
   }
+}
+
+TEST_CASE("guest_calls: each share mounted over the VM's transport, read-only ones ro") {
+  MountPlan plan;
+  plan.shares = {{"ctk0", "/srv/a", false}, {"ctk1", "/srv/a", true}};
+  plan.populate = {{"populate", {{"from", "/rootfs/data"}, {"to", "/run/ctk/shares/0"}}}};
+
+  auto calls = guest_calls(plan, vz::ShareTransport::virtiofs);
+  REQUIRE(calls.size() == 3);
+  CHECK(calls[0].op == "mount");
+  CHECK(calls[0].args == nlohmann::json{{"destination", "/run/ctk/shares/0"}, {"type", "virtiofs"},
+                                        {"source", "ctk0"}, {"options", nlohmann::json::array()}});
+  CHECK(calls[1].args["type"] == "virtiofs");
+  CHECK(calls[1].args["source"] == "ctk1");
+  CHECK(calls[1].args["options"] == nlohmann::json::array({"ro"}));
+  CHECK(calls[2].op == "populate");  // after every mount
+
+  calls = guest_calls(plan, vz::ShareTransport::ninep);
+  REQUIRE(calls.size() == 3);
+  CHECK(calls[0].args == nlohmann::json{{"destination", "/run/ctk/shares/0"}, {"type", "9p"}, {"source", "ctk0"},
+                                        {"options", {"trans=virtio", "version=9p2000.L", "msize=512000",
+                                                     "cache=mmap"}}});
+  CHECK(calls[1].args["destination"] == "/run/ctk/shares/1");
+  CHECK(calls[1].args["options"] ==
+        nlohmann::json::array({"trans=virtio", "version=9p2000.L", "msize=512000", "cache=mmap", "ro"}));
+  CHECK(calls[2].op == "populate");
+
+  CHECK(guest_calls(MountPlan{}, vz::ShareTransport::ninep).empty());
 }

@@ -273,7 +273,7 @@ bool Supervisor::start_main(bool first, std::string* agent_code, Error* err) {
   proto::Client& agent = vm_.agent();
   std::vector<proto::Client::Call> calls;
   if (first) {
-    calls = root_setup_calls(ct_->spec, mounts_, networking_);
+    calls = root_setup_calls(ct_->spec, mounts_, vm_.share_transport(), networking_);
     calls.insert(calls.begin(), vm_.clock_call());
   } else {
     // The agent forgets a deleted container only later: the new process

@@ -46,6 +46,26 @@ bool file_digest(const std::string& path, Sha256* h, std::string* err) {
   return n == 0;
 }
 
+// virtio-fs where the kernel has it (why first: see ShareTransport), else 9p
+// over virtio; a kernel with neither is named with both missing.
+bool choose_share_transport(const boot::Kernel& k, ShareTransport* out, std::string* err) {
+  auto has = [&](const char* module, const char* option) {
+    return boot::kernel_has(k.image, k.release, k.modules_dir, module, option);
+  };
+  if (has("virtiofs", "CONFIG_VIRTIO_FS")) {
+    *out = ShareTransport::virtiofs;
+    return true;
+  }
+  if (has("9p", "CONFIG_9P_FS") && has("9pnet_virtio", "CONFIG_NET_9P_VIRTIO")) {
+    *out = ShareTransport::ninep;
+    return true;
+  }
+  *err = "the guest kernel " + k.image + " has neither virtio-fs (module virtiofs or CONFIG_VIRTIO_FS=y) nor 9p "
+         "(modules 9p and 9pnet_virtio or CONFIG_9P_FS=y and CONFIG_NET_9P_VIRTIO=y), one of which bind mounts and "
+         "volumes need";
+  return false;
+}
+
 }  // namespace
 
 Machine::~Machine() { shutdown(); }
@@ -93,12 +113,8 @@ bool Machine::boot(const MachineConfig& config, Timings& timings, std::string* e
     if (!boot::find_kernel(config.kernel, config.arch, &kernel, err)) return false;
     vm.kernel = kernel.image;
     vm.arch = kernel.arch;
-    if (!config.shares.empty() &&
-        !boot::kernel_has(kernel.image, kernel.release, kernel.modules_dir, "virtiofs", "CONFIG_VIRTIO_FS")) {
-      *err = "the guest kernel " + kernel.image + " has no virtio-fs (module virtiofs or CONFIG_VIRTIO_FS=y), "
-             "which bind mounts and volumes need";
-      return false;
-    }
+    if (!config.shares.empty() && !choose_share_transport(kernel, &share_transport_, err)) return false;
+    vm.share_transport = share_transport_;
     std::string pvh;
     if (kernel.arch == "x86_64" && !boot::cached_pvh_kernel(kernel.image, &pvh, err)) return false;
     if (!pvh.empty()) vm.kernel = pvh;

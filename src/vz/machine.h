@@ -42,6 +42,8 @@ class Machine {
   // The VMM's process (0 when none runs), for its host-side figures.
   pid_t vmm_pid() const { return vm_ ? vm_->pid() : 0; }
   const std::string& notice() const { return notice_; }
+  // How the guest mounts the shares: chosen at boot from the kernel.
+  ShareTransport share_transport() const { return share_transport_; }
   // The last lines the guest printed, for error messages.
   std::string console_tail(size_t lines) const;
   // The request that sets the guest's clock to the host's: the guest has no
@@ -69,6 +71,7 @@ class Machine {
   std::string dir_;
   std::string console_log_;
   std::string notice_;
+  ShareTransport share_transport_ = ShareTransport::virtiofs;
   std::thread console_thread_;
   std::atomic<bool> stop_console_{false};
   bool agent_ready_ = false;  // hello answered: the agent can be asked to shut down

@@ -122,9 +122,10 @@ class QemuVm : public Vm {
   }
 
  private:
-  // One virtiofsd per share, listening before QEMU starts.
+  // One virtiofsd per share, listening before QEMU starts (9p needs none:
+  // QEMU serves it).
   bool start_shares(std::string* err) {
-    if (config_.shares.empty()) return true;
+    if (config_.shares.empty() || config_.share_transport != ShareTransport::virtiofs) return true;
     std::string binary = find_virtiofsd();
     if (binary.empty()) {
       *err = "sharing host directories needs virtiofsd (/usr/lib/qemu/virtiofsd, from qemu-system-common; or set "
@@ -160,6 +161,13 @@ class QemuVm : public Vm {
   int exit_status_ = 0;
 };
 
+// A value inside a QEMU option list, where a comma ends it unless doubled.
+std::string option_value(const std::string& s) {
+  std::string out;
+  for (char ch : s) out += ch == ',' ? ",," : std::string(1, ch);
+  return out;
+}
+
 }  // namespace
 
 HostFacts probe_host() {
@@ -183,11 +191,13 @@ HostFacts probe_host() {
 
 std::vector<std::string> qemu_argv(const VmConfig& c, const HostFacts& host) {
   bool x86 = c.arch != "aarch64";
+  bool virtiofs = !c.shares.empty() && c.share_transport == ShareTransport::virtiofs;
+  bool ninep = !c.shares.empty() && c.share_transport == ShareTransport::ninep;
   // microvm has only virtio-mmio; "virt" offers it too.
   std::vector<std::string> a = {
       x86 ? "qemu-system-x86_64" : "qemu-system-aarch64",
       "-accel", host.kvm ? "kvm" : "tcg",
-      "-M", std::string(x86 ? "microvm" : "virt") + (c.shares.empty() ? "" : ",memory-backend=ram"),
+      "-M", std::string(x86 ? "microvm" : "virt") + (virtiofs ? ",memory-backend=ram" : ""),
       // Under TCG, "max" costs ~0.6 s of boot on x86 emulating features the
       // guest does not need; on arm64 it is 3x slower (pointer authentication).
       "-cpu", host.kvm ? "host" : (x86 ? "qemu64" : "cortex-a57"),
@@ -201,7 +211,7 @@ std::vector<std::string> qemu_argv(const VmConfig& c, const HostFacts& host) {
   };
   if (!c.initrd.empty()) a.insert(a.end(), {"-initrd", c.initrd});
   // vhost-user devices need the guest's memory in a file virtiofsd maps too.
-  if (!c.shares.empty())
+  if (virtiofs)
     a.insert(a.end(), {"-object", "memory-backend-memfd,id=ram,share=on,size=" + std::to_string(c.memory_mib) + "M"});
   // panic=-1 with -no-reboot: a dying guest ends QEMU instead of hanging it.
   std::string cmdline = std::string("console=") + (x86 ? "ttyS0" : "ttyAMA0") + " quiet panic=-1";
@@ -212,7 +222,8 @@ std::vector<std::string> qemu_argv(const VmConfig& c, const HostFacts& host) {
   std::string skip = "vsock,vmw_vsock_virtio_transport_common,vmw_vsock_virtio_transport";
   if (x86) skip += ",virtio_pci,virtio_pci_modern_dev,virtio_pci_legacy_dev";
   if (c.network == Network::none && c.nics.empty()) skip += ",virtio_net,net_failover,failover";
-  if (c.shares.empty()) skip += ",virtiofs,fuse";
+  if (!virtiofs) skip += ",virtiofs,fuse";
+  if (!ninep) skip += ",9p,9pnet_virtio,9pnet,fscache,netfs";
   cmdline += " ctk.skip_modules=" + skip;
   if (!c.cmdline.empty()) cmdline += " " + c.cmdline;
   a.insert(a.end(), {"-append", cmdline});
@@ -234,9 +245,21 @@ std::vector<std::string> qemu_argv(const VmConfig& c, const HostFacts& host) {
                        "-device", "virtserialport,chardev=agent,name=ctk.agent"});
   }
   for (size_t i = 0; i < c.shares.size(); ++i) {
+    const Share& s = c.shares[i];
     std::string id = "fs" + std::to_string(i);
-    a.insert(a.end(), {"-chardev", "socket,id=" + id + ",path=" + share_socket(c.runtime_dir, i),
-                       "-device", "vhost-user-fs-device,chardev=" + id + ",tag=" + c.shares[i].tag});
+    if (virtiofs) {
+      a.insert(a.end(), {"-chardev", "socket,id=" + id + ",path=" + share_socket(c.runtime_dir, i),
+                         "-device", "vhost-user-fs-device,chardev=" + id + ",tag=" + s.tag});
+      continue;
+    }
+    // passthrough: owners and modes as the guest sets them, as virtiofsd
+    // keeps them. multidevs=remap: a share spanning host file systems
+    // would otherwise show the guest one inode number for two files.
+    // readonly=on: QEMU refuses every write (EROFS), whatever the guest mounts.
+    std::string fsdev =
+        "local,id=" + id + ",path=" + option_value(s.path) + ",security_model=passthrough,multidevs=remap";
+    if (s.read_only) fsdev += ",readonly=on";
+    a.insert(a.end(), {"-fsdev", fsdev, "-device", "virtio-9p-device,fsdev=" + id + ",mount_tag=" + s.tag});
   }
   if (c.network == Network::nat)
     a.insert(a.end(), {"-netdev", "user,id=net0", "-device", std::string("virtio-net-device,netdev=net0,mac=") + kNatMac});

@@ -68,7 +68,7 @@ TEST_CASE("KVM and aarch64 choices") {
   CHECK(pos("virtio-blk-device,drive=disk1") < pos("virtio-blk-device,drive=disk0"));
 }
 
-TEST_CASE("shares: shared guest memory, one vhost-user-fs device per share, virtiofs loaded") {
+TEST_CASE("virtio-fs shares: shared guest memory, one vhost-user-fs device per share, virtiofs loaded") {
   VmConfig c;
   c.arch = "x86_64";
   c.kernel = "/boot/vmlinuz-for-a-test";
@@ -76,14 +76,38 @@ TEST_CASE("shares: shared guest memory, one vhost-user-fs device per share, virt
   c.runtime_dir = "/run/vm";
   auto a = qemu_argv(c, HostFacts{false, 2400000});
   CHECK(after(a, "-M") == "microvm");
-  CHECK(after(a, "-append").find("virtiofs,fuse") != std::string::npos);  // skipped without shares
+  // Without shares neither transport's modules load.
+  CHECK(after(a, "-append").find("virtiofs,fuse,9p,9pnet_virtio,9pnet,fscache,netfs") != std::string::npos);
   c.shares = {{"ctk0", "/srv/a", false}, {"ctk1", "/srv/b", true}};
   a = qemu_argv(c, HostFacts{false, 2400000});
   CHECK(after(a, "-M") == "microvm,memory-backend=ram");
   CHECK(has(a, "memory-backend-memfd,id=ram,share=on,size=640M"));
   CHECK(has(a, "socket,id=fs0,path=/run/vm/fs0.sock"));
   CHECK(has(a, "vhost-user-fs-device,chardev=fs1,tag=ctk1"));
+  CHECK_FALSE(has(a, "-fsdev"));
   CHECK(after(a, "-append").find("virtiofs") == std::string::npos);
+  CHECK(after(a, "-append").find("9p,9pnet_virtio,9pnet") != std::string::npos);
+}
+
+TEST_CASE("9p shares: QEMU serves them, read-only on the host; no shared memory; 9p loaded, virtiofs not") {
+  VmConfig c;
+  c.arch = "x86_64";
+  c.kernel = "/boot/vmlinuz-for-a-test";
+  c.runtime_dir = "/run/vm";
+  c.shares = {{"ctk0", "/srv/a", false}, {"ctk1", "/srv/b,c", true}};
+  c.share_transport = ShareTransport::ninep;
+  auto a = qemu_argv(c, HostFacts{false, 2400000});
+  CHECK(after(a, "-M") == "microvm");
+  CHECK(std::none_of(a.begin(), a.end(), [](const std::string& s) { return s.starts_with("memory-backend"); }));
+  CHECK(std::none_of(a.begin(), a.end(), [](const std::string& s) { return s.starts_with("vhost-user-fs"); }));
+  CHECK(has(a, "local,id=fs0,path=/srv/a,security_model=passthrough,multidevs=remap"));
+  CHECK(has(a, "virtio-9p-device,fsdev=fs0,mount_tag=ctk0"));
+  // A comma in a path is doubled, as QEMU's option syntax wants.
+  CHECK(has(a, "local,id=fs1,path=/srv/b,,c,security_model=passthrough,multidevs=remap,readonly=on"));
+  CHECK(has(a, "virtio-9p-device,fsdev=fs1,mount_tag=ctk1"));
+  std::string append = after(a, "-append");
+  CHECK(append.find("virtiofs,fuse") != std::string::npos);
+  CHECK(append.find("9p") == std::string::npos);
 }
 
 TEST_CASE("datagram NICs: a dgram netdev to the switch each, with the MAC given, virtio_net loaded") {
