@@ -155,6 +155,18 @@ class NetworkTest(ContainerTest):
         self.assertNotEqual(r.returncode, 0)
         self.assertNotIn(ip, self.ok("exec", "joiner", "ip", "addr"))
 
+    def test_default_bridge_and_a_chosen_address(self):
+        r = self.sh("--network", "bridge", script="ip -4 addr show | grep -o 'inet 172.17[0-9.]*'")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(r.stdout.decode(), "inet 172.17.0.2\n")
+        self.run_detached("chosen", "--network", "app", "--ip", "172.18.9.9", script="sleep 1000")
+        self.assertEqual(self.endpoint("chosen", "app")["IPAddress"], "172.18.9.9")
+        # Taken: the create fails whole, nothing is left of it.
+        r = self.ctk("create", "--name", "dup", "--network", "app", "--ip", "172.18.9.9", self.layer, "true")
+        self.assertEqual(r.returncode, 125)
+        self.assertIn("172.18.9.9", r.stderr.decode())
+        self.assertNotIn("dup", self.ok("ps", "-a"))
+
     def test_stop_and_start_keep_the_address(self):
         self.run_detached("keeper", "--network", "app", script="sleep 1000")
         before = self.endpoint("keeper", "app")["IPAddress"]

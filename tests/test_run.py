@@ -124,7 +124,7 @@ class VmTest(unittest.TestCase):
         phases = [line.rsplit(None, 2)[0].strip() for line in r.stderr.decode().splitlines()
                   if line.startswith("  ") and line.endswith(" s")]
         self.assertEqual(phases, ["image and rootfs", "image config", "writable layer", "bind ports",
-                                  "kernel and initramfs", "vm start", "kernel to agent ready",
+                                  "networks", "kernel and initramfs", "vm start", "kernel to agent ready",
                                   "container start", "process", "total"])
         self.assert_clean()
 
