@@ -109,6 +109,9 @@ class NetworkTest(ContainerTest):
         self.assertEqual(net["Containers"][web_id]["IPv4Address"], ep["IPAddress"] + "/16")
         self.assertEqual(self.ok("exec", "web", "cat", "/etc/resolv.conf"), f"nameserver {gateway}\noptions ndots:0\n")
         self.assertIn(f"{ep['IPAddress']}\tweb\n", self.ok("exec", "web", "cat", "/etc/hosts"))
+        # The switch NIC's frames stay among the VMs: as large as a datagram (the NAT NIC's are 1500).
+        links = self.ok("exec", "web", "ip", "link")
+        self.assertEqual(links.count("mtu 65520"), 1, links)
 
     def test_internal_has_no_way_out_and_others_do(self):
         server = http.server.HTTPServer(("127.0.0.1", 0), OkHandler)

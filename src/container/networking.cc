@@ -119,7 +119,7 @@ std::vector<proto::Client::Call> network_calls(const Spec& spec, const Networkin
   if (!n.attachments.empty()) {
     json addresses = json::array();
     for (const Attachment& a : n.attachments) addresses.push_back(cidr(a));
-    calls.push_back({"network", {{"mac", n.mac}, {"addresses", addresses}}});
+    calls.push_back({"network", {{"mac", n.mac}, {"addresses", addresses}, {"mtu", net::kMtu}}});
     // The switch answers names at each gateway, and forwards the rest.
     // ndots:0 as docker's: a dotted name is tried as is first.
     dns["nameservers"] = {ipv4_text(n.attachments.front().gateway)};

@@ -68,7 +68,9 @@ TEST_CASE("networking: guest calls set the addresses, NAT's route, resolv.conf a
   REQUIRE(calls.size() == 3);
   CHECK(calls[0].args["mac"] == vz::kNatMac);
   CHECK(calls[0].args["gateway"] == "10.0.2.2");
-  CHECK(calls[1].args == json{{"mac", "02:42:ac:12:00:03"}, {"addresses", {"172.18.0.3/16", "172.19.0.2/24"}}});
+  CHECK(calls[1].args == json{{"mac", "02:42:ac:12:00:03"},
+                              {"addresses", {"172.18.0.3/16", "172.19.0.2/24"}},
+                              {"mtu", 65520}});
   CHECK(calls[2].op == "dns");
   CHECK(calls[2].args["nameservers"] == json{"172.18.0.1"});
   CHECK(calls[2].args["options"] == json{"ndots:0"});

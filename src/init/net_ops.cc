@@ -81,7 +81,7 @@ bool parse_cidrs(const nlohmann::json& req, const char* key, std::vector<IpAddre
 
 // {"op":"network", "interface":"eth0" | "mac":"02:42:ac:12:00:02",
 //  "address":"10.0.2.15/24", "addresses":["fd00::2/64"], "remove":["172.19.0.2/16"],
-//  "gateway":"10.0.2.2"}: brings the link up, adds the addresses, removes
+//  "gateway":"10.0.2.2", "mtu":65520}: brings the link up (with that MTU), adds the addresses, removes
 // those in "remove" (gone already is fine) and, with a gateway, makes it the
 // default route. Repeating a request changes nothing (NLM_F_REPLACE).
 bool Agent::op_network(Conn*, const json& req, json*, std::string* code, std::string* err) {
@@ -119,7 +119,13 @@ bool Agent::op_network(Conn*, const json& req, json*, std::string* code, std::st
     if (e && e != fine) *err = what + ": " + why;
     return e == 0 || e == fine;
   };
-  if (!call("bringing up " + ifname, link_up_message(index, nl.next_seq()))) return false;
+  uint32_t mtu = req.value("mtu", 0u);
+  if (mtu && (mtu < 68 || mtu > 65535)) {
+    *code = "invalid_argument";
+    *err = "mtu " + std::to_string(mtu) + " is not between 68 and 65535";
+    return false;
+  }
+  if (!call("bringing up " + ifname, link_up_message(index, nl.next_seq(), mtu))) return false;
   for (const IpAddress& a : addresses)
     if (!call("address " + a.cidr() + " on " + ifname, add_address_message(index, a, nl.next_seq())))
       return false;

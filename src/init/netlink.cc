@@ -82,7 +82,7 @@ bool parse_ip(const std::string& text, bool want_prefix, IpAddress* out) {
   return out->prefix <= max;
 }
 
-std::string link_up_message(uint32_t ifindex, uint32_t seq) {
+std::string link_up_message(uint32_t ifindex, uint32_t seq, uint32_t mtu) {
   Message m(RTM_NEWLINK, 0, seq);
   ifinfomsg info{};
   info.ifi_family = AF_UNSPEC;
@@ -90,6 +90,7 @@ std::string link_up_message(uint32_t ifindex, uint32_t seq) {
   info.ifi_flags = IFF_UP;
   info.ifi_change = IFF_UP;
   m.put(&info, sizeof info);
+  if (mtu) m.attr(IFLA_MTU, &mtu, sizeof mtu);
   return m.finish();
 }
 

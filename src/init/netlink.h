@@ -25,7 +25,8 @@ bool parse_ip(const std::string& text, bool want_prefix, IpAddress* out);
 
 // Requests with NLM_F_REQUEST | NLM_F_ACK, and NLM_F_CREATE | NLM_F_REPLACE
 // where that makes them idempotent (a repeated request changes nothing).
-std::string link_up_message(uint32_t ifindex, uint32_t seq);
+// `ip link set up` (and `mtu N` when mtu is not 0).
+std::string link_up_message(uint32_t ifindex, uint32_t seq, uint32_t mtu = 0);
 std::string add_address_message(uint32_t ifindex, const IpAddress& address, uint32_t seq);
 // `ip addr del`: the kernel answers EADDRNOTAVAIL when it is not there.
 std::string remove_address_message(uint32_t ifindex, const IpAddress& address, uint32_t seq);

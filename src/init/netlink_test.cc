@@ -47,6 +47,11 @@ TEST_CASE("link up: RTM_NEWLINK with IFF_UP in flags and change") {
                                      32, 0, 0, 0, 16, 0, 5, 0, 7, 0, 0, 0, 0, 0, 0, 0,  // nlmsghdr
                                      0, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0,    // ifinfomsg
                                  }));
+  CHECK(link_up_message(3, 1, 65520) == bytes({
+                                           40, 0, 0, 0, 16, 0, 5, 0, 1, 0, 0, 0, 0, 0, 0, 0,  //
+                                           0, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0,    //
+                                           8, 0, 4, 0, 0xf0, 0xff, 0, 0,                      // IFLA_MTU
+                                       }));
 }
 
 TEST_CASE("add address: IPv4 with local, address and broadcast; loopback has host scope") {

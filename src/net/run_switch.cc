@@ -59,6 +59,7 @@ namespace {
 
 constexpr size_t kBatch = 32;             // frames taken per recvmmsg
 constexpr size_t kMaxFrame = 64 * 1024;   // what a datagram may hold; more is dropped
+static_assert(kMaxFrame >= kMtu + 14, "a frame of the NICs' MTU and its Ethernet header fit");
 constexpr size_t kMaxHeld = 256;          // frames held for a port, as a switch port's buffer
 constexpr int kSendBuffer = 4 << 20;      // what may be on the way to one VM
 constexpr auto kReloadCheck = 100ms;

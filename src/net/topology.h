@@ -13,6 +13,13 @@ namespace ctk::net {
 
 using Mac = std::array<uint8_t, 6>;
 
+// The MTU of a container's NIC on the switch. Its frames never leave the
+// data root's VMs (the way out is the NAT NIC, at 1500), so they can be as
+// large as a datagram the switch takes: under TCG, where each frame costs
+// the guests and the switch a wake-up, a 1 GB TCP transfer between two
+// containers went from 25 MB/s at 1500 to 88 at 9000 and 121 at 65000.
+constexpr unsigned kMtu = 65520;
+
 // One container on one network.
 struct Endpoint {
   std::string container_id;  // 64 hex digits; its switch port is ports/<first 12>
