@@ -138,10 +138,11 @@ class NetworkTest(ContainerTest):
         self.assertEqual(len(self.dns.queries), asked)
 
     def test_a_container_joining_or_leaving_is_seen_at_once(self):
-        self.run_detached("late", "--network", "app", script="sleep 1000")
+        self.run_detached("late", "--network", "app", "--hostname", "late-host", script="sleep 1000")
         ip = self.endpoint("late", "app")["IPAddress"]
-        # No restart, no wait: the next lookup knows it.
+        # No restart, no wait: the next lookup knows it, by name and by hostname.
         self.assertIn(ip, self.ok("exec", "web", "nslookup", "late"))
+        self.assertIn(ip, self.ok("exec", "web", "nslookup", "late-host"))
         self.ok("rm", "-f", "late")
         self.assertNotIn(ip, self.ctk("exec", "web", "nslookup", "late").stdout.decode())
 
