@@ -242,8 +242,12 @@ void Loop::rescan() {
   UniqueFd probe(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   DIR* d = ::opendir(ports_dir_.c_str());
   if (!d || probe.get() < 0) {
+    // ports/ gone (its data root's runtime directory removed): no VM can
+    // reach this switch any more, and it leaves once idle.
     log(sys_error(ports_dir_));
     if (d) ::closedir(d);
+    outs_.clear();
+    switch_.set_live_ports({});
     return;
   }
   while (dirent* e = ::readdir(d)) {

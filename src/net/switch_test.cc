@@ -426,11 +426,14 @@ struct RunningSwitch {
   std::promise<void> loaded;
   bool first_load = true;
   bool ok = false;
+  std::atomic<bool> returned{false};
   std::string err;
   std::thread thread;
 
-  explicit RunningSwitch(const std::string& dir, std::vector<Resolver> resolvers = {}) {
+  explicit RunningSwitch(const std::string& dir, std::vector<Resolver> resolvers = {},
+                         std::chrono::milliseconds idle_timeout = std::chrono::seconds(10)) {
     config.dir = dir;
+    config.idle_timeout = idle_timeout;
     config.generation_path = dir + "/generation";
     config.resolvers = std::move(resolvers);
     config.stop = &stop;
@@ -444,6 +447,7 @@ struct RunningSwitch {
     std::future<void> ready = loaded.get_future();
     thread = std::thread([this] {
       ok = run_switch(config, &err);
+      returned = true;
       // Failed before loading: the test goes on, and fails.
       std::lock_guard<std::mutex> lock(mu);
       if (first_load) loaded.set_value();
@@ -614,4 +618,17 @@ TEST_CASE("switch: an address with a new MAC is announced by gratuitous ARP to t
   CHECK(s.take_announcements().empty());  // once
   s.set_topology(t);  // nothing new
   CHECK(s.take_announcements().empty());
+}
+
+TEST_CASE("switch: run_switch leaves once idle when its directory is removed under a live port") {
+  ctk::testing::TempDir tmp;
+  std::string dir = tmp.path + "/sw";
+  std::filesystem::create_directories(dir + "/ports");
+  TestPort b(dir, 'b');
+  RunningSwitch sw(dir, {}, std::chrono::milliseconds(0));
+  // b's socket is still bound, but nothing can find it or the switch now.
+  std::filesystem::remove_all(dir);
+  for (int i = 0; i < 3000 && !sw.returned; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(sw.returned);
+  CHECK(sw.ok);
 }
