@@ -4,7 +4,6 @@ each network's gateway; isolation between networks; --internal; addresses
 that survive stop/start; IPAM under concurrent creates; the switch killed
 and traffic resuming."""
 import hashlib
-import http.server
 import json
 import os
 import socket
@@ -14,6 +13,7 @@ import threading
 import time
 import urllib.request
 
+import hostserver
 from test_containers import CTK, ContainerTest
 
 BIG = 100 * 1024 * 1024
@@ -114,8 +114,7 @@ class NetworkTest(ContainerTest):
         self.assertEqual(links.count("mtu 65520"), 1, links)
 
     def test_internal_has_no_way_out_and_others_do(self):
-        server = http.server.HTTPServer(("127.0.0.1", 0), OkHandler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server = hostserver.serve(b"outside\n")
         self.addCleanup(server.server_close)
         self.addCleanup(server.shutdown)
         port = server.server_address[1]
@@ -209,18 +208,6 @@ class NetworkTest(ContainerTest):
         self.wait_for("a new switch", lambda: switch_pid() and switch_pid() != [old])
         self.wait_for("traffic", lambda: self.ctk("exec", "peer", "timeout", "5", "wget", "-q", "-O-",
                                                   "http://web:8080/index.html").stdout == b"hello\n")
-
-
-class OkHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"outside\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 class FakeResolver:

@@ -14,6 +14,7 @@ import tempfile
 import time
 import unittest
 
+import hostserver
 import vmkernel
 
 CTK = os.environ.get("CTK", "build/ctk")
@@ -270,22 +271,7 @@ class VmTest(unittest.TestCase):
         self.assertEqual(r.stdout.split(), [b"lo"])
 
     def test_network_nat_reaches_the_host(self):
-        import http.server
-        import threading
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                body = b"hello from the host\n"
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server = hostserver.serve(b"hello from the host\n")
         try:
             port = server.server_address[1]
             r = self.ctk_run("--network", "nat",

@@ -3,45 +3,15 @@ root, and how volumes follow the containers that use them (created, never
 started: no VM is needed)."""
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tarfile
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import vmkernel  # noqa: E402  (beside this file, also under `python3 -m unittest tests.test_volume_cli`)
-
-CTK = os.environ.get("CTK", "build/ctk")
+from clitest import CliTest  # noqa: E402
 
 
-class VolumeCliTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="ctk-volume-test-")
-        rootfs = os.path.join(cls.tmp, "rootfs")
-        vmkernel.busybox_rootfs(rootfs)
-        cls.layer = os.path.join(cls.tmp, "busybox.tar")
-        with tarfile.open(cls.layer, "w") as tf:
-            tf.add(rootfs, arcname=".")
-        cls.env = dict(os.environ, XDG_CACHE_HOME=os.path.join(cls.tmp, "cache"))
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.root = tempfile.mkdtemp(dir=self.tmp)
-
-    def ctk(self, *args):
-        return subprocess.run([CTK, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=self.env, timeout=120)
-
-    def ok(self, *args):
-        r = self.ctk(*args)
-        self.assertEqual(r.returncode, 0, f"ctk {' '.join(args)}: {r.stderr}")
-        return r.stdout
+class VolumeCliTest(CliTest):
+    prefix = "ctk-volume-test-"
 
     def volume(self, *args):
         return self.ok("volume", *args[:1], "--root", self.root, *args[1:])
