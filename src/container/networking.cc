@@ -13,6 +13,7 @@
 
 #include "base/dirs.h"
 #include "net/switch.h"
+#include "network/networks.h"
 
 namespace ctk::container {
 
@@ -20,13 +21,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string mac_text(const net::Mac& m) {
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-  return buf;
-}
-
-std::string cidr(const Attachment& a) { return ipv4_text(a.ipv4) + "/" + std::to_string(a.prefix_len); }
+std::string cidr(const Attachment& a) { return network::format_ipv4(a.ipv4) + "/" + std::to_string(a.prefix_len); }
 
 // True when a switch holds its lock (a switch runs).
 bool switch_running(const std::string& dir) {
@@ -80,11 +75,6 @@ bool spawn_switch(const std::string& data_root, const std::string& dir, Error* e
 
 }  // namespace
 
-std::string ipv4_text(uint32_t a) {
-  return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." + std::to_string((a >> 8) & 255) +
-         "." + std::to_string(a & 255);
-}
-
 Networking plan_networking(const Spec& spec, const net::Topology& topology) {
   Networking n;
   n.nat = spec.network == "nat";
@@ -92,7 +82,7 @@ Networking plan_networking(const Spec& spec, const net::Topology& topology) {
     for (const net::Endpoint& e : network.endpoints) {
       if (e.container_id != spec.id) continue;
       n.attachments.push_back({network.name, e.ipv4, network.prefix_len, network.gateway, network.internal});
-      if (n.mac.empty()) n.mac = mac_text(e.mac);
+      if (n.mac.empty()) n.mac = network::format_mac(e.mac);
       n.nat |= !network.internal;
     }
   }
@@ -122,10 +112,10 @@ std::vector<proto::Client::Call> network_calls(const Spec& spec, const Networkin
     calls.push_back({"network", {{"mac", n.mac}, {"addresses", addresses}, {"mtu", net::kMtu}}});
     // The switch answers names at each gateway, and forwards the rest.
     // ndots:0 as docker's: a dotted name is tried as is first.
-    dns["nameservers"] = {ipv4_text(n.attachments.front().gateway)};
+    dns["nameservers"] = {network::format_ipv4(n.attachments.front().gateway)};
     dns["options"] = {"ndots:0"};
     if (!spec.hostname.empty())
-      dns["hosts"].push_back({{"address", ipv4_text(n.attachments.front().ipv4)}, {"names", {spec.hostname}}});
+      dns["hosts"].push_back({{"address", network::format_ipv4(n.attachments.front().ipv4)}, {"names", {spec.hostname}}});
   }
   calls.push_back({"dns", dns});
   return calls;

@@ -55,9 +55,6 @@ std::vector<proto::Client::Call> network_calls(const Spec& spec, const Networkin
 // (network connect/disconnect); invalid when the VM has no switch NIC.
 bool change_call(const Networking& before, const Networking& after, proto::Client::Call* call, Error* err);
 
-// "172.18.0.2", "172.18.0.2/16", and back.
-std::string ipv4_text(uint32_t a);
-
 // Keeps the data root's switch running while a VM needs it: started (in its
 // own session, so that it outlives this process) when nobody holds its lock,
 // and checked twice a second until stop().

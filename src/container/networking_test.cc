@@ -100,5 +100,4 @@ TEST_CASE("networking: a running VM's change adds and removes addresses on its N
 
   CHECK_FALSE(change_call(Networking{}, after, &call, &err));
   CHECK(err.code == ErrorCode::invalid);
-  CHECK(ipv4_text(0xac120003) == "172.18.0.3");
 }

@@ -249,10 +249,16 @@ void Supervisor::change_networks(Conn* c, const json& id) {
   if (!change_call(networking_, after, &change, &err))
     return send(c, error_reply(id, "invalid_argument", "container " + ct_->spec.name + ": " + err.message));
   networking_ = after;
-  agent_request(change.op, change.args, [](const json&) {});
+  // The agent answers in order: the addresses' reply comes first, and the
+  // client hears of whichever of the two failed first.
+  auto failure = std::make_shared<json>();
+  agent_request(change.op, change.args, [failure](const json& r) {
+    if (r.contains("error")) *failure = r["error"];
+  });
   std::vector<proto::Client::Call> calls = network_calls(ct_->spec, networking_, kGuestRoot);
-  agent_request(calls.back().op, calls.back().args, [this, c, id](const json& r) {
+  agent_request(calls.back().op, calls.back().args, [this, c, id, failure](const json& r) {
     if (std::find_if(conns_.begin(), conns_.end(), [c](auto& p) { return p.get() == c; }) == conns_.end()) return;
+    if (!failure->is_null()) return send(c, {{"id", id}, {"error", *failure}});
     if (r.contains("error")) return send(c, {{"id", id}, {"error", r["error"]}});
     reply(c, id, json::object());
   });
