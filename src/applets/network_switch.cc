@@ -1,12 +1,14 @@
 // ctk network-switch: the user-space switch of a data root's networks
 // (started by supervisors; not for users).
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 
 #include "applets/applet.h"
 #include "applets/image_common.h"
+#include "base/error.h"
 #include "container/networks.h"
 #include "container/state.h"
 #include "net/switch.h"
@@ -33,7 +35,13 @@ int network_switch_main(const Flags& flags) {
   std::string root = containers.data_root();
   net::SwitchConfig config;
   config.dir = net::switch_dir(root);
-  config.load_topology = [root](net::Topology* topology, std::string* why) {
+  config.load_topology = [root, networks_dir = networks.dir("")](net::Topology* topology, std::string* why) {
+    // Opening the data root would make it again: a switch outliving its
+    // data root (removed with its VMs) leaves it gone, and itself leaves.
+    if (::access(networks_dir.c_str(), F_OK) != 0) {
+      *why = sys_error(networks_dir);
+      return false;
+    }
     Error e;
     if (container::load_topology(root, topology, &e)) return true;
     *why = e.message;
