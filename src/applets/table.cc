@@ -16,6 +16,7 @@ extern const Applet kPullApplet;
 extern const Applet kRmiApplet;
 extern const Applet kRunApplet;
 extern const Applet kSaveApplet;
+extern const Applet kServeApplet;
 extern const Applet kTagApplet;
 extern const Applet kAttachApplet;
 extern const Applet kCpApplet;
@@ -55,6 +56,7 @@ std::span<const Applet* const> all_applets() {
       &kRmiApplet,
       &kRunApplet,
       &kSaveApplet,
+      &kServeApplet,
       &kTagApplet,
       &kAttachApplet,
       &kCpApplet,

@@ -9,7 +9,7 @@
 
 #include "base/dirs.h"
 #include "base/file_io.h"
-#include "container/sockets.h"
+#include "base/sockets.h"
 #include "volume/volumes.h"
 
 namespace ctk::container {

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "container/sockets.h"
+#include "base/sockets.h"
 #include "proto/datagram.h"
 
 namespace ctk::container {

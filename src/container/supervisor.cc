@@ -29,7 +29,7 @@
 #include "container/networks.h"
 #include "container/ports.h"
 #include "container/state.h"
-#include "container/sockets.h"
+#include "base/sockets.h"
 #include "proto/client.h"
 #include "proto/frame.h"
 #include "volume/volumes.h"

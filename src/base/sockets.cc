@@ -1,4 +1,4 @@
-#include "container/sockets.h"
+#include "base/sockets.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 
 #include "base/error.h"
 
-namespace ctk::container {
+namespace ctk {
 
 namespace {
 
@@ -99,4 +99,4 @@ int bind_inet(const std::string& ip, uint16_t port, bool udp, uint16_t* bound, s
   return fd;
 }
 
-}  // namespace ctk::container
+}  // namespace ctk

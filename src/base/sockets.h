@@ -1,4 +1,4 @@
-// Sockets of the supervisor: its unix socket in the container's directory
+// Sockets by name: unix sockets in a directory
 // (reached through the directory's fd, so a long data root path is no
 // problem for sun_path's 108 bytes) and published ports' listeners.
 #pragma once
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-namespace ctk::container {
+namespace ctk {
 
 // A listening unix stream socket named `name` in `dir`; -1 with err.
 int listen_unix(const std::string& dir, const std::string& name, std::string* err);
@@ -17,4 +17,4 @@ int connect_unix(const std::string& dir, const std::string& name, std::string* e
 // ephemeral one, returned in *bound. -1 with err: "127.0.0.1:8080: Address already in use".
 int bind_inet(const std::string& ip, uint16_t port, bool udp, uint16_t* bound, std::string* err);
 
-}  // namespace ctk::container
+}  // namespace ctk

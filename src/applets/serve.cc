@@ -1,0 +1,102 @@
+// ctk serve: the Docker Engine API (docker CLI, docker-compose, SDKs) over
+// ctk's containers, images, volumes and networks.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "api/api.h"
+#include "api/server_state.h"
+#include "applets/applet.h"
+#include "applets/image_common.h"
+#include "base/dirs.h"
+#include "http/server.h"
+#include "oci/store.h"
+
+namespace ctk {
+
+extern const Applet kServeApplet;
+
+namespace {
+
+const Option kOptions[] = {
+    {"host", 'H', "ADDRESS", "Listen on unix:///PATH, tcp://HOST:PORT or fd:// (systemd sockets); repeatable "
+                             "(default: unix:///run/ctk/docker.sock for root, else in the runtime dir)", true},
+    {"tls-cert", 0, "FILE", "TLS certificate (PEM) for tcp:// addresses"},
+    {"tls-key", 0, "FILE", "Its private key"},
+    {"tls-ca", 0, "FILE", "CA whose certificates clients must present (mutual TLS, docker's --tlsverify)"},
+    kRootOption,
+};
+
+http::Server* running_server = nullptr;
+
+std::string default_address() {
+  return ::geteuid() == 0 && !std::getenv("XDG_RUNTIME_DIR") ? "unix:///run/ctk/docker.sock"
+                                                             : "unix://" + runtime_root() + "/docker.sock";
+}
+
+int serve_main(const Flags& flags) {
+  const Applet& self = kServeApplet;
+  if (!flags.positional().empty()) return fail(self, "takes no arguments"), kExitUsage;
+  http::TlsFiles tls{flags.get("tls-cert"), flags.get("tls-key"), flags.get("tls-ca")};
+  if (tls.cert.empty() != tls.key.empty()) return fail(self, "--tls-cert and --tls-key go together"), kExitUsage;
+  if (!tls.ca.empty() && tls.cert.empty()) return fail(self, "--tls-ca needs --tls-cert and --tls-key"), kExitUsage;
+  std::vector<std::string> addresses = flags.all("host");
+  if (addresses.empty()) addresses.push_back(default_address());
+  std::vector<http::Listener> listeners;
+  bool owner_only = ::geteuid() != 0;
+  for (const std::string& a : addresses) {
+    if (a == "fd://") {
+      for (int fd : http::activation_fds()) listeners.push_back({fd, "fd://" + std::to_string(fd), nullptr});
+      continue;
+    }
+    http::Listener l;
+    std::string err;
+    if (!http::listen_on(a, owner_only, tls, &l, &err)) return fail(self, err);
+    listeners.push_back(l);
+  }
+  if (listeners.empty()) return fail(self, "no socket to listen on (fd:// without LISTEN_FDS)");
+  std::string root = flags.has("root") ? flags.get("root") : oci::Store::default_root();
+  api::ServerState state(root);
+  http::Server server([&state](http::Connection& conn, const http::Request& req) { api::dispatch(conn, req, state); });
+  running_server = &server;
+  ::signal(SIGPIPE, SIG_IGN);
+  // SIGINT/SIGTERM end the accept loop from a thread of their own, so the
+  // handler needs nothing but sigwait.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set] {
+    int sig;
+    ::sigwait(&set, &sig);
+    running_server->stop();
+  }).detach();
+  for (const http::Listener& l : listeners) std::fprintf(stderr, "ctk serve: listening on %s\n", l.address.c_str());
+  std::string err;
+  if (!server.serve(listeners, &err)) return fail(self, err);
+  for (const http::Listener& l : listeners)
+    if (l.address.rfind("unix://", 0) == 0) ::unlink(l.address.c_str() + 7);
+  return 0;
+}
+
+}  // namespace
+
+extern const Applet kServeApplet = {
+    .name = "serve",
+    .synopsis = "[-H ADDRESS]... [--tls-cert FILE --tls-key FILE --tls-ca FILE]",
+    .summary = "Serve the Docker Engine API (docker, docker-compose, SDKs)",
+    .description = "Point DOCKER_HOST at the socket and use docker, docker-compose or any Docker\n"
+                   "SDK: each container runs in its own VM, and the server shares all state with\n"
+                   "the ctk CLI (containers made by either are seen by both). The server keeps no\n"
+                   "container state: stopping it leaves containers running, and a new one sees\n"
+                   "them all. A TCP address other than loopback needs mutual TLS. Image builds,\n"
+                   "swarm and plugins are not supported (501).",
+    .options = kOptions,
+    .run = serve_main,
+};
+
+}  // namespace ctk
