@@ -7,6 +7,7 @@
 #include "applets/container_common.h"
 #include "applets/image_common.h"
 #include "container/attach.h"
+#include "container/exec.h"
 #include "container/guest_setup.h"
 #include "container/lifecycle.h"
 
@@ -36,52 +37,20 @@ int exec_main(const Flags& flags) {
   if (!open_containers(flags, &all, &err) || !find_container(all, flags.positional()[0], &ct, &err) ||
       !container::connect(*ct, &conn, &err))
     return fail(self, err.message), 1;
-  const container::Spec& s = ct->spec;
-  bool tty = flags.has("tty"), interactive = flags.has("interactive"), detach = flags.has("detach");
-  std::vector<std::string> env = s.env;
-  for (const std::string& e : flags.all("env")) env.push_back(e);
-  nlohmann::json process = {{"args", std::vector<std::string>(flags.positional().begin() + 1, flags.positional().end())},
-                            {"env", env},
-                            {"cwd", flags.get("workdir", s.workdir)},
-                            {"terminal", tty}};
-  if (std::string user = flags.get("user", s.user); !user.empty()) process["user"] = user;
-  unsigned rows, cols;
-  container::terminal_size(&rows, &cols);
-  if (tty && rows && cols) process["consoleSize"] = {{"height", rows}, {"width", cols}};
-  // Exec ids need only be unique on this connection: the supervisor scopes them.
-  nlohmann::json target = {{"exec_id", "1"}};
-  nlohmann::json req = target;
-  req["process"] = process;
+  bool tty = flags.has("tty"), detach = flags.has("detach");
+  container::ExecOptions o{.args = std::vector<std::string>(flags.positional().begin() + 1, flags.positional().end()),
+                           .env = flags.all("env"),
+                           .workdir = flags.get("workdir"),
+                           .user = flags.get("user"),
+                           .tty = tty,
+                           .stdin_open = flags.has("interactive"),
+                           .attach_output = !detach};
+  container::terminal_size(&o.rows, &o.cols);
   container::AttachedProcess p;
-  p.target = target;
-  p.tty = tty;
-  if (!detach) {
-    p.out = container::kAttachOut;
-    conn.mux().open(p.out);
-    req["stdout"] = p.out;
-    if (tty) {
-      if (interactive) p.in = p.out, req["stdin"] = p.out;
-    } else {
-      p.err = container::kAttachErr;
-      conn.mux().open(p.err);
-      req["stderr"] = p.err;
-      if (interactive) {
-        p.in = container::kAttachIn;
-        conn.mux().open(p.in);
-        req["stdin"] = p.in;
-      }
-    }
-  }
-  p.stdin_open = interactive && !detach;
-  int64_t exec_id = conn.request("exec", req);
-  p.wait_id = conn.request("wait", target);
-  nlohmann::json reply;
-  std::string why, code;
-  while (!conn.take_reply(exec_id, &reply))
-    if (!conn.pump(-1, &why)) return fail(self, why), container::kExitStartFailed;
-  if (reply.contains("error")) {
-    fail(self, reply["error"].value("message", "exec failed"));
-    return container::exit_code_for_agent_error(reply["error"].value("code", ""));
+  std::string code, why;
+  if (!container::start_exec(conn, ct->spec, o, &p, &code, &err)) {
+    fail(self, err.message);
+    return code.empty() ? container::kExitStartFailed : container::exit_code_for_agent_error(code);
   }
   if (detach) return 0;
   int exit_code;

@@ -65,38 +65,65 @@ void terminal_size(unsigned* rows, unsigned* cols) {
   if (::ioctl(0, TIOCGWINSZ, &ws) == 0) *rows = ws.ws_row, *cols = ws.ws_col;
 }
 
-bool attach(proto::Client& conn, const AttachedProcess& p, int* exit_code, std::string* err) {
-  *exit_code = 125;
-  RawTerminal raw;
-  if (p.tty && p.stdin_open) raw.enable(0);
-  sigset_t mask;
-  sigemptyset(&mask);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGQUIT}) sigaddset(&mask, s);
-  SignalGuard guard;
-  ::sigprocmask(SIG_BLOCK, &mask, &guard.old);
-  guard.fd = ::signalfd(-1, &mask, SFD_CLOEXEC);
-  bool stdin_open = p.in != 0 && p.stdin_open;
-  proto::Mux& mux = conn.mux();
-  auto resize = [&] {
+namespace {
+
+// The terminal's ends: fd 0 in, fds 1 and 2 out, and a signalfd whose
+// signals go to the process (sig-proxy) or resize its pty.
+class TerminalEnds : public AttachEnds {
+ public:
+  TerminalEnds(const AttachedProcess& p, int signal_fd) : p_(p), signal_fd_(signal_fd) {}
+  int input_fd() const override { return 0; }
+  ssize_t read_input(char* buf, size_t size) override { return ::read(0, buf, size); }
+  bool write_output(int stream, std::string_view data) override {
+    write_out(stream, data);
+    return true;  // our stdout gone: the process runs on, its output dropped
+  }
+  int event_fd() const override { return signal_fd_; }
+  void on_event(proto::Client& conn) override {
+    signalfd_siginfo si;
+    if (::read(signal_fd_, &si, sizeof si) != sizeof si) return;
+    if (si.ssi_signo == SIGWINCH) {
+      resize(conn);
+    } else if (p_.proxy_signals) {
+      json args = p_.target;
+      args["signal"] = int(si.ssi_signo);
+      conn.request("kill", args);
+    }
+  }
+  void exit_message(const std::string& m) override { std::fprintf(stderr, "ctk: %s\n", m.c_str()); }
+  void resize(proto::Client& conn) {
     unsigned rows, cols;
     terminal_size(&rows, &cols);
-    if (!p.tty || !rows || !cols) return;
-    json args = p.target;
+    if (!p_.tty || !rows || !cols) return;
+    json args = p_.target;
     args["rows"] = rows;
     args["cols"] = cols;
     conn.request("resize", args);
-  };
-  resize();  // the pty starts at the terminal's size
+  }
+
+ private:
+  const AttachedProcess& p_;
+  int signal_fd_;
+};
+
+}  // namespace
+
+bool relay(proto::Client& conn, const AttachedProcess& p, AttachEnds& ends, int* exit_code, std::string* err) {
+  *exit_code = 125;
+  bool stdin_open = p.in != 0 && p.stdin_open && ends.input_fd() >= 0;
+  proto::Mux& mux = conn.mux();
   char buf[64 * 1024];
   for (;;) {
-    // Deliver what arrived: stdout and stderr to ours, in arrival order per stream.
-    for (auto [ch, fd] : {std::pair{p.out, 1}, std::pair{p.err, 2}}) {
+    // Deliver what arrived: stdout and stderr, in arrival order per stream.
+    for (auto [ch, stream] : {std::pair{p.out, 1}, std::pair{p.err, 2}}) {
       if (!ch) continue;
       std::string_view data = mux.received(ch);
-      if (!data.empty()) {
-        write_out(fd, data);
-        mux.consume(ch, data.size());
+      if (data.empty()) continue;
+      if (!ends.write_output(stream, data)) {
+        *err = "the attached client is gone";
+        return false;
       }
+      mux.consume(ch, data.size());
     }
     json reply;
     if (conn.take_reply(p.wait_id, &reply)) {
@@ -105,37 +132,25 @@ bool attach(proto::Client& conn, const AttachedProcess& p, int* exit_code, std::
         return false;
       }
       const json& r = reply["result"];
-      if (r.contains("message") && r["message"].is_string())
-        std::fprintf(stderr, "ctk: %s\n", r["message"].get<std::string>().c_str());
+      if (r.contains("message") && r["message"].is_string()) ends.exit_message(r["message"].get<std::string>());
       *exit_code = r.value("exit_code", 125);
       return true;
     }
-    pollfd fds[3] = {{conn.fd(), POLLIN, 0}, {guard.fd, POLLIN, 0}, {0, 0, 0}};
-    nfds_t n = 2;
-    if (stdin_open && mux.send_window(p.in) > 0) fds[n++] = {0, POLLIN, 0};
+    bool want_input = stdin_open && mux.send_window(p.in) > 0;
+    pollfd fds[3] = {{conn.fd(), POLLIN, 0}, {ends.event_fd(), POLLIN, 0}, {ends.input_fd(), POLLIN, 0}};
+    nfds_t n = want_input ? 3 : 2;
     // Only a flush before waiting: reading here could take in the reply
     // this loop then sleeps past.
     if (!conn.flush(err)) return false;
-    if (::poll(fds, n, -1) < 0 && errno != EINTR) {
+    if (!(want_input && ends.input_buffered()) && ::poll(fds, n, -1) < 0 && errno != EINTR) {
       *err = sys_error("poll");
       return false;
     }
     if (fds[0].revents && !conn.pump(0, err)) return false;
-    if (fds[1].revents & POLLIN) {
-      signalfd_siginfo si;
-      if (::read(guard.fd, &si, sizeof si) == sizeof si) {
-        if (si.ssi_signo == SIGWINCH) {
-          resize();
-        } else if (p.proxy_signals) {
-          json args = p.target;
-          args["signal"] = int(si.ssi_signo);
-          conn.request("kill", args);
-        }
-      }
-    }
-    if (n == 3 && fds[2].revents) {
+    if (fds[1].revents & POLLIN) ends.on_event(conn);
+    if (want_input && (fds[2].revents || ends.input_buffered())) {
       size_t room = std::min(sizeof buf, mux.send_window(p.in));
-      ssize_t got = ::read(0, buf, room);
+      ssize_t got = ends.read_input(buf, room);
       if (got > 0) {
         mux.send(p.in, buf, size_t(got));
       } else if (got == 0 || errno != EINTR) {
@@ -144,6 +159,20 @@ bool attach(proto::Client& conn, const AttachedProcess& p, int* exit_code, std::
       }
     }
   }
+}
+
+bool attach(proto::Client& conn, const AttachedProcess& p, int* exit_code, std::string* err) {
+  RawTerminal raw;
+  if (p.tty && p.stdin_open) raw.enable(0);
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGQUIT}) sigaddset(&mask, s);
+  SignalGuard guard;
+  ::sigprocmask(SIG_BLOCK, &mask, &guard.old);
+  guard.fd = ::signalfd(-1, &mask, SFD_CLOEXEC);
+  TerminalEnds ends(p, guard.fd);
+  ends.resize(conn);  // the pty starts at the terminal's size
+  return relay(conn, p, ends, exit_code, err);
 }
 
 }  // namespace ctk::container

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <sys/types.h>
 
 #include <nlohmann/json.hpp>
 
@@ -24,8 +26,32 @@ struct AttachedProcess {
   bool proxy_signals = true;
 };
 
-// Runs until the wait reply; *exit_code is the process's, with docker's
+// Where an attached process's stdio goes: this terminal (attach()), or an
+// API client's hijacked connection.
+class AttachEnds {
+ public:
+  virtual ~AttachEnds() = default;
+  // The fd polled for the process's stdin (-1: none), read by read_input
+  // (0: the end of input, passed on as the stdin's EOF).
+  virtual int input_fd() const { return -1; }
+  virtual bool input_buffered() const { return false; }  // bytes readable without a poll saying so
+  virtual ssize_t read_input(char*, size_t) { return 0; }
+  // stream 1 (stdout, or the pty) or 2 (stderr). false: the reader is gone,
+  // and the relay ends while the process runs on.
+  virtual bool write_output(int stream, std::string_view data) = 0;
+  // Another fd the loop polls, and what to do when it is readable.
+  virtual int event_fd() const { return -1; }
+  virtual void on_event(proto::Client&) {}
+  // What the supervisor said of an exit besides its code ("the VM exited ...").
+  virtual void exit_message(const std::string&) {}
+};
+
+// Relays until the wait reply; *exit_code is the process's, with docker's
 // 126/127 for one that never ran.
+bool relay(proto::Client& conn, const AttachedProcess& p, AttachEnds& ends, int* exit_code, std::string* err);
+
+// relay() with this process's stdio, its terminal raw for a tty with stdin,
+// signals forwarded and the terminal's size kept in sync.
 bool attach(proto::Client& conn, const AttachedProcess& p, int* exit_code, std::string* err);
 
 // The terminal's size, when fd 0 is one (0s otherwise).

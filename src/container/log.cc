@@ -1,12 +1,17 @@
 #include "container/log.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+
+#include "container/state.h"
 
 namespace ctk::container {
 
@@ -169,6 +174,72 @@ bool parse_log_time(const std::string& text, int64_t now, int64_t* ns, std::stri
   int64_t secs = days_from_civil(y, unsigned(mo), unsigned(d)) * 86400 + h * 3600 + mi * 60 + s - zone;
   *ns = secs * 1000000000 + int64_t(frac * 1e9);
   return true;
+}
+
+bool read_log(const Container& ct, const LogQuery& q, const std::function<bool(const LogRecord&)>& emit,
+              const std::function<bool()>& stop, Error* err) {
+  std::string path = ct.path("ctr.log");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno != ENOENT) return err->fail_errno(path);
+  struct Closer {
+    int& fd;
+    int in = -1;
+    ~Closer() {
+      if (fd >= 0) ::close(fd);
+      if (in >= 0) ::close(in);
+    }
+  } closer{fd};
+  LogParser parser;
+  // --tail: the last records, their data copied (a record's view dies with
+  // the parser's next read).
+  std::deque<std::string> kept;
+  std::deque<LogRecord> kept_records;
+  bool reader_gone = false;
+  // The log as it is now (initial), then what comes while following.
+  auto drain = [&](bool initial) -> bool {
+    char buf[64 * 1024];
+    for (;;) {
+      ssize_t n = fd < 0 ? 0 : ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return err->fail_errno(path);
+      if (n == 0) return true;
+      parser.feed({buf, size_t(n)});
+      LogRecord r;
+      while (parser.next(&r, err)) {
+        if (r.time_ns < q.since || r.time_ns > q.until) continue;
+        if (initial && q.tail >= 0) {
+          kept.emplace_back(r.data);
+          kept_records.push_back(r);
+          kept_records.back().data = kept.back();
+          if (long(kept.size()) > q.tail) kept.pop_front(), kept_records.pop_front();
+        } else if (!emit(r)) {
+          reader_gone = true;
+          return true;
+        }
+      }
+      if (!err->message.empty()) return false;
+    }
+  };
+  if (!drain(true)) return false;
+  for (const LogRecord& r : kept_records)
+    if (!reader_gone && !emit(r)) reader_gone = true;
+  if (!q.follow || reader_gone) return true;
+  // inotify wakes the follower as the supervisor writes; the lock tells
+  // when the container is gone for good.
+  closer.in = ::inotify_init1(IN_CLOEXEC);
+  if (closer.in >= 0) ::inotify_add_watch(closer.in, ct.dir().c_str(), IN_MODIFY | IN_CREATE);
+  while (ct.supervised() && !reader_gone && !(stop && stop())) {
+    pollfd p{closer.in, POLLIN, 0};
+    if (::poll(&p, closer.in >= 0 ? 1 : 0, 200) > 0) {
+      char ev[4096];
+      (void)!::read(closer.in, ev, sizeof ev);
+    }
+    if (fd < 0) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (!drain(false)) return false;
+  }
+  if (reader_gone) return true;
+  if (fd < 0) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  return drain(false);
 }
 
 }  // namespace ctk::container

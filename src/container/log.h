@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -49,6 +50,22 @@ class LogParser {
   std::string buf_;
   size_t off_ = 0;
 };
+
+// What `logs` asks for: records in [since, until], the last `tail` of
+// them (-1: all), and with follow what comes while the container runs.
+struct LogQuery {
+  int64_t since = 0, until = INT64_MAX;
+  long tail = -1;
+  bool follow = false;
+};
+
+class Container;
+
+// Reads a container's log as the query says, each record to emit (in
+// order). emit returning false ends it early (the reader is gone); so does
+// `stop` returning true, checked while following (a client that hung up).
+bool read_log(const Container& ct, const LogQuery& q, const std::function<bool(const LogRecord&)>& emit,
+              const std::function<bool()>& stop, Error* err);
 
 // Parses docker's --since/--until: RFC 3339 (date, time, zone optional
 // parts), a unix time with fraction, or a duration ago (10m, 1h30m, 45s).
