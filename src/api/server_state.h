@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "proto/client.h"
+
 namespace ctk::api {
 
 // docker exec's two-step life: POST /containers/{id}/exec makes one,
@@ -26,6 +28,22 @@ struct ExecInstance {
   bool running = false, started = false;
   int exit_code = 0;
   bool exited = false;
+  // A resize for the running exec's pty, passed to the thread that relays
+  // it (only that thread may use its supervisor connection): the size, and
+  // a byte on the pipe to wake it.
+  unsigned rows = 0, cols = 0;
+  int resize_pipe[2] = {-1, -1};
+  ~ExecInstance();
+};
+
+// An attach client (docker run, start -a) waiting for its container's
+// start: the start hands it the supervisor connection its output arrives on.
+struct PendingAttach {
+  std::string container_id;
+  bool want_stdin = false;
+  std::unique_ptr<proto::Client> conn;  // set by the start, with attach channels open
+  int64_t wait_id = 0;                  // the start's wait for the exit
+  bool handed = false, abandoned = false;
 };
 
 class ServerState {
@@ -42,11 +60,22 @@ class ServerState {
   // Exec ids of a container (its inspect's ExecIDs).
   std::vector<std::string> execs_of(const std::string& container_id);
 
+  // Attach clients waiting for a start; under attach_mutex().
+  void add_pending_attach(std::shared_ptr<PendingAttach> p);
+  // The waiting attach of a container (removed from the list), or null.
+  std::shared_ptr<PendingAttach> take_pending_attach(const std::string& container_id);
+  void remove_pending_attach(const std::shared_ptr<PendingAttach>& p);
+  std::mutex& attach_mutex() { return attach_mu_; }
+  std::condition_variable& attach_changed() { return attach_cv_; }
+
  private:
   std::string data_root_;
   std::mutex exec_mu_;
   std::condition_variable exec_cv_;
   std::map<std::string, std::shared_ptr<ExecInstance>> execs_;
+  std::mutex attach_mu_;
+  std::condition_variable attach_cv_;
+  std::vector<std::shared_ptr<PendingAttach>> attaches_;
 };
 
 }  // namespace ctk::api

@@ -18,10 +18,6 @@ namespace ctk {
 
 namespace {
 
-
-// What the guest kernel and the agent take besides the container's --memory.
-constexpr unsigned kVmOverheadMib = 128;
-
 void add_env(const std::string& item, std::vector<std::string>* env) {
   if (item.find('=') != std::string::npos) {
     env->push_back(item);
@@ -170,12 +166,9 @@ bool create_options(const Flags& command_line, container::CreateOptions* o, std:
     }
   o->read_only = flags.has("read-only");
   if (flags.has("restart") && !container::parse_restart_policy(flags.get("restart"), &o->restart, err)) return false;
-  if (flags.has("memory")) {
-    // vm_options gave the VM the limit itself; the guest kernel and the agent need room too.
-    o->memory_limit = *parse_size(flags.get("memory"));
-    o->machine.memory_mib = std::max(o->machine.memory_mib + kVmOverheadMib, vz::MachineConfig().memory_mib);
-  }
-  if (flags.has("cpus")) o->cpus = std::atof(flags.get("cpus").c_str());
+  // vm_options checked both.
+  container::set_limits(o, flags.has("memory") ? *parse_size(flags.get("memory")) : 0,
+                        flags.has("cpus") ? std::atof(flags.get("cpus").c_str()) : 0);
   if (flags.has("pids-limit")) {
     char* end;
     o->pids_limit = std::strtoll(flags.get("pids-limit").c_str(), &end, 10);

@@ -12,6 +12,7 @@
 #include "base/strings.h"
 #include "container/inspect.h"
 #include "container/lifecycle.h"
+#include "container/stats.h"
 
 namespace ctk {
 
@@ -25,41 +26,6 @@ const Option kOptions[] = {
     {"format", 0, "FORMAT", "table (default) or json (one object per line and sample)"},
     kRootOption,
 };
-
-double now_s() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
-}
-
-struct Sample {
-  bool ok = false;
-  double at = 0;
-  uint64_t cpu_usec = 0, memory = 0, memory_max = 0, pids = 0, vm_rss = 0, vm_memory = 0;
-};
-
-// One reading of a running container's cgroup and VM (stats through its supervisor).
-Sample sample(const container::Container& ct) {
-  Sample s;
-  proto::Client conn;
-  Error err;
-  nlohmann::json r;
-  std::string why;
-  if (!container::connect(ct, &conn, &err) || !conn.call("stats", {{"container", ""}}, &r, &why)) return s;
-  auto num = [](const nlohmann::json& j, const char* a, const char* b) -> uint64_t {
-    const nlohmann::json* g = j.contains(a) && j[a].is_object() ? &j[a] : nullptr;
-    return g && g->contains(b) && (*g)[b].is_number_unsigned() ? (*g)[b].get<uint64_t>() : 0;
-  };
-  s.ok = true;
-  s.at = now_s();
-  s.cpu_usec = num(r, "cpu", "usage_usec");
-  s.memory = num(r, "memory", "current");
-  s.memory_max = num(r, "memory", "max");
-  s.pids = num(r, "pids", "current");
-  s.vm_rss = num(r, "vm", "rss");
-  s.vm_memory = num(r, "vm", "memory_mib") << 20;
-  return s;
-}
 
 int stats_main(const Flags& flags) {
   const Applet& self = kStatsApplet;
@@ -82,8 +48,8 @@ int stats_main(const Flags& flags) {
     }
   }
   bool stream = !flags.has("no-stream");
-  std::map<std::string, Sample> last;
-  for (auto& ct : cts) last[ct->id()] = sample(*ct);
+  std::map<std::string, container::StatsSample> last;
+  for (auto& ct : cts) last[ct->id()] = container::sample_stats(*ct);
   for (;;) {
     ::usleep(stream ? 1000000 : 500000);  // CPU use is a rate: two readings apart
     if (stream && format == "table") std::printf("\033[2J\033[H");
@@ -91,7 +57,7 @@ int stats_main(const Flags& flags) {
       std::printf("%-14s %-20s %8s %24s %8s %6s %10s\n", "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %",
                   "PIDS", "VM RSS");
     for (auto& ct : cts) {
-      Sample now = sample(*ct), before = last[ct->id()];
+      container::StatsSample now = container::sample_stats(*ct), before = last[ct->id()];
       last[ct->id()] = now;
       double cpu = now.ok && before.ok && now.at > before.at
                        ? double(now.cpu_usec - before.cpu_usec) / ((now.at - before.at) * 1e6) * 100

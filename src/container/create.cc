@@ -202,6 +202,10 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
     if (o.image) {
       oci::ImageRootfsOptions io;
       io.pull = o.pull;
+      io.pull_if_missing = o.pull_if_missing;
+      oci::Descriptor stored;
+      if (!o.pull_if_missing && !store.resolve(o.inputs[0], &stored, &why))
+        return err->fail(ErrorCode::not_found, "No such image: " + o.inputs[0]);
       if (!oci::image_rootfs(store, o.inputs[0], io, &rootfs, &image, &why)) return err->fail(ErrorCode::failure, why);
     } else if (!is_ext4(rootfs) && !oci::layers_rootfs(store, o.inputs, nullptr, &rootfs, &why)) {
       return err->fail(ErrorCode::failure, why);
@@ -258,6 +262,8 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
   s.labels = image.labels;
   for (const auto& [k, v] : o.labels) s.labels[k] = v;
   if (!image.stop_signal.empty()) s.stop_signal = image.stop_signal;
+  if (!o.stop_signal.empty()) s.stop_signal = o.stop_signal;
+  if (o.stop_timeout >= 0) s.stop_timeout = o.stop_timeout;
   s.machine = o.machine;
   s.machine.disks.clear();
   if (!containers.create(&s, err)) {
@@ -295,6 +301,17 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
   }
   *spec = s;
   return true;
+}
+
+void set_limits(CreateOptions* o, uint64_t memory, double cpus) {
+  if (memory) {
+    o->memory_limit = memory;
+    o->machine.memory_mib = std::max(unsigned(memory >> 20) + kVmMemoryOverheadMib, vz::MachineConfig().memory_mib);
+  }
+  if (cpus > 0) {
+    o->cpus = cpus;
+    o->machine.cpus = unsigned(cpus + 0.999);
+  }
 }
 
 }  // namespace ctk::container

@@ -51,10 +51,21 @@ struct CreateOptions {
   RestartPolicy restart;
   bool auto_remove = false;
   std::map<std::string, std::string> labels;
+  std::string stop_signal;  // "": the image's, else SIGTERM
+  int stop_timeout = -1;    // seconds; -1: 10
   uint64_t writable_size = 0;  // the writable layer's size; 0: the default
   vz::MachineConfig machine;
   oci::PullOptions pull;  // registry flags and platform, for an image not in the store
+  bool pull_if_missing = true;  // false: an image not in the store is not_found (the Docker API pulls first)
 };
+
+// What a VM needs besides its container's memory limit: the guest kernel,
+// the agent, the page cache.
+constexpr unsigned kVmMemoryOverheadMib = 128;
+// docker's --memory (bytes; 0: none) and --cpus (0: none) as the
+// container's limits and its VM's size: at least the default VM, the limit
+// plus the overhead, whole vCPUs rounded up.
+void set_limits(CreateOptions* o, uint64_t memory, double cpus);
 
 // The default size of a writable layer: a sparse file, so it costs only what
 // the container writes.

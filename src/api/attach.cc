@@ -1,0 +1,105 @@
+// POST /containers/{id}/attach: the main process's stdio on the hijacked
+// connection. A running container's supervisor is asked for its stdio
+// channels; for one not yet started (docker run attaches, then starts) the
+// client waits for the start, which hands it the start's own connection so
+// no output is missed.
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <chrono>
+
+#include "api/handlers.h"
+#include "api/server_state.h"
+#include "api/stdio_stream.h"
+#include "container/lifecycle.h"
+#include "container/log.h"
+
+namespace ctk::api {
+
+using nlohmann::json;
+
+namespace {
+
+bool client_hung_up(http::Connection& conn) {
+  pollfd p{conn.stream().fd(), 0, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
+}
+
+// Waits for the start that hands pending its connection; false when the
+// start failed or the client left first.
+bool wait_for_start(Context& c, const std::shared_ptr<PendingAttach>& pending) {
+  std::unique_lock<std::mutex> lock(c.server.attach_mutex());
+  for (;;) {
+    if (pending->handed) return true;
+    if (pending->abandoned) return false;
+    c.server.attach_changed().wait_for(lock, std::chrono::milliseconds(500));
+    if (!pending->handed && client_hung_up(c.conn)) {
+      pending->abandoned = true;
+      return false;
+    }
+  }
+}
+
+}  // namespace
+
+void containers_attach(Context& c) {
+  container::Containers all;
+  Error err;
+  std::string ref = c.param("id"), id;
+  if (ref.starts_with("/")) ref.erase(0, 1);
+  if (!all.open(c.server.data_root(), &err) || !all.find(ref, &id, &err)) {
+    if (err.code == ErrorCode::not_found) err.message = "No such container: " + ref;
+    return c.reply_error(err);
+  }
+  container::Container ct(all, id);
+  if (!ct.load(&err)) return c.reply_error(404, "No such container: " + ref);
+  bool want_in = c.flag("stdin"), want_out = c.flag("stdout"), want_err = c.flag("stderr");
+  bool tty = ct.spec.tty;
+  // Registered before the hijack's answer: a start that follows it at once
+  // finds this client waiting.
+  std::shared_ptr<PendingAttach> pending;
+  container::State st = ct.effective_state();
+  bool is_running = st.status == container::Status::running || st.status == container::Status::restarting;
+  if (!is_running && c.flag("stream")) {
+    pending = std::make_shared<PendingAttach>();
+    pending->container_id = id;
+    pending->want_stdin = want_in;
+    c.server.add_pending_attach(pending);
+  }
+  c.conn.hijack({{"Content-Type", tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"},
+                 {"Api-Version", std::string(kApiVersion)}});
+  HijackedEnds ends(c.conn, tty, want_in && ct.spec.interactive, want_out, want_err);
+  if (c.flag("logs")) {
+    container::LogQuery q;
+    container::read_log(ct, q, [&](const container::LogRecord& r) {
+      return ends.write_output(r.stream == container::Stream::out ? 1 : 2, r.data);
+    }, nullptr, &err);
+  }
+  if (!c.flag("stream")) return c.conn.stream().shutdown_write();
+  std::unique_ptr<proto::Client> owned;
+  container::AttachedProcess p = container::main_attachment(ct.spec, want_in);
+  if (pending) {
+    if (!wait_for_start(c, pending)) {
+      c.server.remove_pending_attach(pending);
+      return c.conn.stream().shutdown_write();
+    }
+    owned = std::move(pending->conn);
+    p.wait_id = pending->wait_id;
+  } else {
+    owned = std::make_unique<proto::Client>();
+    json result;
+    std::string why;
+    if (!container::connect(ct, owned.get(), &err) ||
+        !owned->call("attach", container::attach_request(p, owned.get()), &result, &why))
+      return c.conn.stream().shutdown_write();
+    p.wait_id = owned->request("wait", json::object());
+  }
+  // Signals are not proxied here: docker's CLI sends them as kill requests.
+  p.proxy_signals = false;
+  int exit_code;
+  std::string why;
+  container::relay(*owned, p, ends, &exit_code, &why);
+  c.conn.stream().shutdown_write();
+}
+
+}  // namespace ctk::api

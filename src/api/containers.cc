@@ -1,0 +1,461 @@
+// /containers/...: docker's container routes over container/ (create,
+// lifecycle, inspect, log, top, stats), each a client of the container's
+// files and supervisor, as the CLI is.
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+
+#include <chrono>
+#include <thread>
+
+#include "api/container_config.h"
+#include "api/handlers.h"
+#include "api/server_state.h"
+#include "api/stdio_stream.h"
+#include "base/clock.h"
+#include "boot/arch.h"
+#include "oci/image.h"
+#include "base/strings.h"
+#include "container/create.h"
+#include "container/inspect.h"
+#include "container/lifecycle.h"
+#include "container/log.h"
+#include "container/stats.h"
+#include "container/top.h"
+#include "network/networks.h"
+#include "volume/volumes.h"
+
+namespace ctk::api {
+
+using nlohmann::json;
+using container::Container;
+using container::Containers;
+
+namespace {
+
+int64_t now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// The container a route's {id} names (an id, a unique prefix, a name with
+// or without docker's leading slash), loaded; false after a 404.
+bool find(Context& c, Containers* all, std::unique_ptr<Container>* out) {
+  Error err;
+  std::string ref = c.param("id"), id;
+  if (ref.starts_with("/")) ref.erase(0, 1);
+  if (!all->open(c.server.data_root(), &err) || !all->find(ref, &id, &err)) {
+    if (err.code == ErrorCode::not_found) err.message = "No such container: " + ref;
+    c.reply_error(err);
+    return false;
+  }
+  auto ct = std::make_unique<Container>(*all, id);
+  if (!ct->load(&err)) {
+    // Removed between the lookup and the read.
+    c.reply_error(404, "No such container: " + ref);
+    return false;
+  }
+  *out = std::move(ct);
+  return true;
+}
+
+bool running(const Container& ct) {
+  container::Status s = ct.effective_state().status;
+  return s == container::Status::running || s == container::Status::restarting;
+}
+
+// Seconds since the epoch of an RFC 3339 time (0 for none).
+int64_t unix_seconds(const std::string& t) {
+  int64_t ns;
+  std::string ignored;
+  return !t.empty() && container::parse_log_time(t, 0, &ns, &ignored) ? ns / 1000000000 : 0;
+}
+
+// docker ps's entry (GET /containers/json).
+json summary(const container::Summary& s, const json& inspected) {
+  json ports = json::array();
+  for (const container::PortBinding& p : s.full.ports)
+    ports.push_back({{"IP", p.host_ip}, {"PrivatePort", p.container_port}, {"PublicPort", p.host_port}, {"Type", p.protocol}});
+  // Ports declared but not bound (a stopped container) show without a host side.
+  if (s.full.ports.empty())
+    for (const container::PortBinding& p : s.spec.ports)
+      ports.push_back({{"PrivatePort", p.container_port}, {"Type", p.protocol}});
+  json networks = json::object();
+  for (auto& [name, ep] : inspected["NetworkSettings"]["Networks"].items()) networks[name] = ep;
+  return {{"Id", s.id},
+          {"Names", {"/" + s.name}},
+          {"Image", s.image},
+          {"ImageID", s.spec.image_id},
+          {"Command", s.command},
+          {"Created", unix_seconds(s.created)},
+          {"Ports", ports},
+          {"Labels", s.spec.labels},
+          {"State", s.state},
+          {"Status", s.status_text},
+          {"HostConfig", {{"NetworkMode", s.spec.network}}},
+          {"NetworkSettings", {{"Networks", networks}}},
+          {"Mounts", inspected["Mounts"]}};
+}
+
+json inspect(Context& c, const Container& ct) {
+  volume::Volumes volumes;
+  network::Networks networks;
+  Error ignored;
+  volumes.open(c.server.data_root(), &ignored);
+  networks.open(c.server.data_root(), &ignored);
+  json j = container::inspect_json(ct, volumes, networks);
+  j["ExecIDs"] = c.server.execs_of(ct.id());
+  if (j["ExecIDs"].empty()) j["ExecIDs"] = nullptr;
+  return j;
+}
+
+// ps filters: ctk's own (id, name, status, label, ancestor) in the library,
+// exited=N here.
+bool split_filters(Context& c, std::vector<container::Filter>* lib, std::vector<int>* exited) {
+  std::vector<std::string> texts;
+  if (!c.filters(&texts)) return false;
+  for (std::string& t : texts) {
+    if (t.starts_with("exited=")) {
+      exited->push_back(std::atoi(t.c_str() + 7));
+      continue;
+    }
+    if (t.starts_with("name=/")) t.erase(5, 1);
+    container::Filter f;
+    std::string why;
+    if (!container::parse_filter(t, &f, &why)) return c.reply_error(400, "invalid filter: " + why), false;
+    lib->push_back(f);
+  }
+  return true;
+}
+
+}  // namespace
+
+void containers_list(Context& c) {
+  std::vector<container::Filter> filters;
+  std::vector<int> exited;
+  if (!split_filters(c, &filters, &exited)) return;
+  int64_t limit;
+  if (!c.int_query("limit", -1, &limit)) return;
+  Containers all;
+  Error err;
+  std::vector<container::Summary> list;
+  bool include_stopped = c.flag("all") || limit > 0 || !exited.empty();
+  if (!all.open(c.server.data_root(), &err) || !container::list(all, include_stopped, filters, &list, &err))
+    return c.reply_error(err);
+  json out = json::array();
+  for (const container::Summary& s : list) {
+    if (!exited.empty() && (s.state != "exited" || std::find(exited.begin(), exited.end(), s.full.exit_code) == exited.end()))
+      continue;
+    if (limit > 0 && int64_t(out.size()) >= limit) break;
+    Container ct(all, s.id);
+    ct.spec = s.spec;
+    ct.state = s.full;
+    out.push_back(summary(s, inspect(c, ct)));
+  }
+  c.reply_json(200, out);
+}
+
+void containers_create(Context& c) {
+  json body;
+  if (!c.json_body(&body)) return;
+  container::CreateOptions o;
+  Error err;
+  std::string name = c.query("name");
+  if (name.starts_with("/")) name.erase(0, 1);
+  if (!create_options_from_docker(body, name, &o, &err)) return c.reply_error(err);
+  o.pull_if_missing = false;  // clients pull first, on a 404 (docker run's "Unable to find image")
+  if (std::string platform = c.query("platform"); !platform.empty()) {
+    std::string why;
+    if (!oci::parse_platform(platform, &o.pull.platform, &why)) return c.reply_error(400, why);
+    o.machine.arch = boot::arch_from_platform(o.pull.platform.arch);
+    if (o.machine.arch.empty()) return c.reply_error(400, "unsupported platform '" + platform + "'");
+  }
+  Containers all;
+  container::Spec spec;
+  Timings timings;
+  if (!all.open(c.server.data_root(), &err) || !container::create(all, o, timings, &spec, &err)) return c.reply_error(err);
+  c.reply_json(201, {{"Id", spec.id}, {"Warnings", json::array()}});
+}
+
+void containers_inspect(Context& c) {
+  Containers all;
+  std::unique_ptr<Container> ct;
+  if (!find(c, &all, &ct)) return;
+  json j = inspect(c, *ct);
+  if (c.flag("size")) j["SizeRw"] = 0, j["SizeRootFs"] = 0;
+  c.reply_json(200, j);
+}
+
+void containers_start(Context& c) {
+  Containers all;
+  std::unique_ptr<Container> ct;
+  if (!find(c, &all, &ct)) return;
+  if (running(*ct)) return c.reply_empty(304);
+  // An attach client waiting for this start (docker run, start -a) gets the
+  // supervisor connection, with its output from the first byte.
+  std::shared_ptr<PendingAttach> waiting = c.server.take_pending_attach(ct->id());
+  auto conn = std::make_unique<proto::Client>();
+  container::Started started;
+  Timings timings;
+  Error err;
+  container::StartRequest request{.attach = waiting != nullptr, .wait = waiting != nullptr};
+  if (!container::start(all, *ct, request, conn.get(), &started, timings, &err)) {
+    if (waiting) {
+      std::lock_guard<std::mutex> lock(c.server.attach_mutex());
+      waiting->abandoned = true;
+      c.server.attach_changed().notify_all();
+    }
+    return c.reply_error(err);
+  }
+  if (waiting) {
+    std::lock_guard<std::mutex> lock(c.server.attach_mutex());
+    waiting->conn = std::move(conn);
+    waiting->wait_id = started.wait_id;
+    waiting->handed = true;
+    c.server.attach_changed().notify_all();
+  }
+  c.reply_empty(204);
+}
+
+void containers_stop(Context& c) {
+  Containers all;
+  std::unique_ptr<Container> ct;
+  if (!find(c, &all, &ct)) return;
+  int64_t t;
+  if (!c.int_query(c.req.has_param("timeout") ? "timeout" : "t", ct->spec.stop_timeout, &t)) return;
+  if (!running(*ct)) return c.reply_empty(304);
+  Error err;
+  if (!container::stop(*ct, int(t < 0 ? ct->spec.stop_timeout : t), &err)) return c.reply_error(err);
+  c.reply_empty(204);
+}
+
+void containers_restart(Context& c) {
+  Containers all;
+  std::unique_ptr<Container> ct;
+  if (!find(c, &all, &ct)) return;
+  int64_t t;
+  if (!c.int_query(c.req.has_param("timeout") ? "timeout" : "t", ct->spec.stop_timeout, &t)) return;
+  Error err;
+  if (!container::stop(*ct, int(t < 0 ? ct->spec.stop_timeout : t), &err) || !ct->load(&err)) return c.reply_error(err);
+  proto::Client conn;
+  container::Started started;
+  Timings timings;
+  if (!container::start(all, *ct, {}, &conn, &started, timings, &err)) return c.reply_error(err);
+  c.reply_empty(204);
+}
+
+void containers_kill(Context& c) {
+  Containers all;
+  std::unique_ptr<Container> ct;
+  if (!find(c, &all, &ct)) return;
+  if (!running(*ct)) return c.reply_error(409, "Container " + ct->id() + " is not running");
+  Error err;
+  if (!container::kill(*ct, c.query("signal", "SIGKILL"), &err)) return c.reply_error(err);
+  c.reply_empty(204);
+}
+
+void containers_delete(Context& c) {
+  Containers all;
+  std::unique_ptr<Container> ct;
+  if (!find(c, &all, &ct)) return;
+  Error err;
+  bool force = c.flag("force");
+  if (running(*ct) && !force)
+    return c.reply_error(409, "You cannot remove a running container " + ct->id() +
+                                  ". Stop the container before attempting removal or force remove");
+  if (!container::remove(all, *ct, force, c.flag("v"), &err)) return c.reply_error(err);
+  c.reply_empty(204);
+}
+
+void containers_rename(Context& c) {
+  Containers all;
+  std::unique_ptr<Container> ct;
+  if (!find(c, &all, &ct)) return;
+  Error err;
+  if (!all.rename(ct->id(), c.query("name"), &err)) return c.reply_error(err);
+  c.reply_empty(204);
+}
+
+void containers_prune(Context& c) {
+  std::vector<container::Filter> filters;
+  std::vector<int> exited;
+  if (!split_filters(c, &filters, &exited)) return;
+  Containers all;
+  Error err;
+  std::vector<container::Summary> list;
+  if (!all.open(c.server.data_root(), &err) || !container::list(all, true, filters, &list, &err)) return c.reply_error(err);
+  json deleted = json::array();
+  for (const container::Summary& s : list) {
+    if (s.state == "running" || s.state == "restarting") continue;
+    Container ct(all, s.id);
+    if (ct.load(&err) && !running(ct) && container::remove(all, ct, false, false, &err)) deleted.push_back(s.id);
+  }
+  c.reply_json(200, {{"ContainersDeleted", deleted.empty() ? json(nullptr) : deleted}, {"SpaceReclaimed", 0}});
+}
+
+// wait: the 200 head goes out at once (docker run waits for it before it
+// starts the container), the body when the condition is met.
+void containers_wait(Context& c) {
+  Containers all;
+  std::unique_ptr<Container> ct;
+  if (!find(c, &all, &ct)) return;
+  std::string condition = c.query("condition", "not-running");
+  if (condition != "not-running" && condition != "next-exit" && condition != "removed")
+    return c.reply_error(400, "invalid condition: '" + condition + "'");
+  c.conn.begin_stream(200, {{"Content-Type", "application/json"}, {"Api-Version", std::string(kApiVersion)}});
+  std::string first_start = ct->state.started_at;
+  bool must_run = condition == "next-exit" || (condition == "removed" && ct->spec.auto_remove);
+  int exit_code = 0;
+  std::string error;
+  // Until the condition holds: a running container's exit comes from its
+  // supervisor; a created one (docker run's order: wait, then start) is
+  // watched until it has run.
+  for (;;) {
+    Error err;
+    if (!ct->load(&err)) {
+      // Gone: removed (by --rm's supervisor, or rm) after its exit.
+      if (condition == "removed" || must_run) break;
+      error = err.message;
+      break;
+    }
+    container::State st = ct->effective_state();
+    bool is_running = st.status == container::Status::running || st.status == container::Status::restarting;
+    if (is_running) {
+      int code;
+      if (container::wait(*ct, &code, &err)) exit_code = code;
+      must_run = false;
+      if (condition != "removed") break;
+      continue;
+    }
+    exit_code = st.exit_code;
+    bool ran = st.started_at != first_start && !st.started_at.empty();
+    if (st.status == container::Status::exited && (!must_run || ran)) {
+      if (condition != "removed") break;
+      must_run = false;
+    }
+    // The client may have gone meanwhile: stop waiting for it.
+    pollfd p{c.conn.stream().fd(), POLLRDHUP, 0};
+    if (::poll(&p, 1, 50) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) return;
+  }
+  json body = {{"StatusCode", exit_code}, {"Error", error.empty() ? json(nullptr) : json{{"Message", error}}}};
+  c.conn.write_chunk(body.dump() + "\n");
+  c.conn.end_stream();
+}
+
+void containers_resize(Context& c) {
+  Containers all;
+  std::unique_ptr<Container> ct;
+  if (!find(c, &all, &ct)) return;
+  int64_t h, w;
+  if (!c.int_query("h", 0, &h) || !c.int_query("w", 0, &w)) return;
+  proto::Client conn;
+  Error err;
+  json result;
+  std::string why;
+  if (!container::connect(*ct, &conn, &err)) return c.reply_error(err);
+  if (h > 0 && w > 0 && ct->spec.tty && !conn.call("resize", {{"rows", h}, {"cols", w}}, &result, &why))
+    return c.reply_error(500, why);
+  c.reply_empty(200);
+}
+
+void containers_top(Context& c) {
+  Containers all;
+  std::unique_ptr<Container> ct;
+  if (!find(c, &all, &ct)) return;
+  std::vector<std::string> args, columns;
+  for (const std::string& a : split(c.query("ps_args"), ' '))
+    if (!a.empty()) args.push_back(a);
+  std::string why;
+  if (!container::top_columns(args, &columns, &why)) return c.reply_error(400, why);
+  proto::Client conn;
+  Error err;
+  json reply;
+  if (!container::connect(*ct, &conn, &err)) return c.reply_error(409, "Container " + ct->id() + " is not running");
+  if (!conn.call("top", json::object(), &reply, &why)) return c.reply_error(500, why);
+  container::TopTable t = container::top_table(reply, columns, now_ns());
+  c.reply_json(200, {{"Titles", t.titles}, {"Processes", t.processes}});
+}
+
+void containers_logs(Context& c) {
+  Containers all;
+  std::unique_ptr<Container> ct;
+  if (!find(c, &all, &ct)) return;
+  bool want_out = c.flag("stdout"), want_err = c.flag("stderr");
+  if (!want_out && !want_err) return c.reply_error(400, "you must choose at least one stream");
+  container::LogQuery q;
+  std::string why;
+  int64_t now = now_ns();
+  for (auto [key, at] : {std::pair{"since", &q.since}, std::pair{"until", &q.until}}) {
+    std::string v = c.query(key);
+    if (v.empty() || v == "0") continue;
+    if (!container::parse_log_time(v, now, at, &why)) return c.reply_error(400, why);
+  }
+  std::string tail = c.query("tail", "all");
+  if (tail != "all") {
+    char* end;
+    q.tail = std::strtol(tail.c_str(), &end, 10);
+    if (*end || tail.empty() || q.tail < 0) q.tail = -1;  // docker treats a bad tail as all
+  }
+  q.follow = c.flag("follow");
+  bool timestamps = c.flag("timestamps"), tty = ct->spec.tty;
+  c.conn.begin_stream(200, {{"Content-Type", tty ? "application/vnd.docker.raw-stream"
+                                                  : "application/vnd.docker.multiplexed-stream"},
+                            {"Api-Version", std::string(kApiVersion)}});
+  auto emit = [&](const container::LogRecord& r) {
+    int stream = r.stream == container::Stream::out ? 1 : 2;
+    if (stream == 1 ? !want_out : !want_err) return true;
+    std::string data = timestamps ? format_rfc3339(r.time_ns) + " " + std::string(r.data) : std::string(r.data);
+    return c.conn.write_chunk(tty ? data : frame(stream, data));
+  };
+  auto client_gone = [&] {
+    pollfd p{c.conn.stream().fd(), POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+  };
+  Error err;
+  container::read_log(*ct, q, emit, client_gone, &err);
+  c.conn.end_stream();
+}
+
+void containers_stats(Context& c) {
+  Containers all;
+  std::unique_ptr<Container> ct;
+  if (!find(c, &all, &ct)) return;
+  bool stream = c.flag("stream", true) && !c.flag("one-shot");
+  c.conn.begin_stream(200, {{"Content-Type", "application/json"}, {"Api-Version", std::string(kApiVersion)}});
+  container::StatsSample before = container::sample_stats(*ct);
+  long cpus = std::max(1u, ct->spec.machine.cpus);
+  auto cpu_json = [&](const container::StatsSample& s) {
+    return json{{"cpu_usage",
+                 {{"total_usage", s.cpu_usec * 1000},
+                  {"usage_in_usermode", s.user_usec * 1000},
+                  {"usage_in_kernelmode", s.system_usec * 1000}}},
+                {"system_cpu_usage", uint64_t(s.at * 1e9) * uint64_t(cpus)},
+                {"online_cpus", cpus},
+                {"throttling_data", {{"periods", 0}, {"throttled_periods", 0}, {"throttled_time", 0}}}};
+  };
+  for (;;) {
+    // CPU use is a rate: docker's first sample compares with the one a
+    // second before (its precpu_stats).
+    std::this_thread::sleep_for(std::chrono::milliseconds(stream ? 1000 : 500));
+    container::StatsSample now = container::sample_stats(*ct);
+    uint64_t limit = now.memory_max ? now.memory_max : now.vm_memory;
+    json j = {{"read", format_rfc3339(now_ns())},
+              {"preread", format_rfc3339(now_ns() - (stream ? 1000000000 : 500000000))},
+              {"id", ct->id()},
+              {"name", "/" + ct->spec.name},
+              {"num_procs", 0},
+              {"pids_stats", {{"current", now.pids}}},
+              {"cpu_stats", cpu_json(now)},
+              {"precpu_stats", cpu_json(before)},
+              {"memory_stats", {{"usage", now.memory}, {"limit", limit}, {"stats", json::object()}}},
+              {"blkio_stats", {{"io_service_bytes_recursive", nullptr}}},
+              {"networks", json::object()}};
+    if (!now.ok) j["cpu_stats"] = json::object(), j["memory_stats"] = json::object();
+    if (!c.conn.write_chunk(j.dump() + "\n") || !stream || !now.ok) break;
+    before = now;
+  }
+  c.conn.end_stream();
+}
+
+}  // namespace ctk::api

@@ -1,0 +1,205 @@
+// docker exec's instances: created (POST /containers/{id}/exec), started
+// (POST /exec/{id}/start: hijacked, or detached with a thread that waits
+// for the exit), inspected for the exit code (GET /exec/{id}/json).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "api/handlers.h"
+#include "api/server_state.h"
+#include "api/stdio_stream.h"
+#include "base/random.h"
+#include "container/exec.h"
+#include "container/guest_setup.h"
+#include "container/lifecycle.h"
+
+namespace ctk::api {
+
+using nlohmann::json;
+
+namespace {
+
+// The exec's stdio on the hijacked connection, plus its resize pipe.
+class ExecEnds : public HijackedEnds {
+ public:
+  ExecEnds(http::Connection& conn, const ExecInstance& e, const std::shared_ptr<ExecInstance>& inst, ServerState& server)
+      : HijackedEnds(conn, e.config.value("Tty", false), e.config.value("AttachStdin", false),
+                     e.config.value("AttachStdout", false), e.config.value("AttachStderr", false)),
+        inst_(inst), server_(server) {}
+  int event_fd() const override { return inst_->resize_pipe[0]; }
+  void on_event(proto::Client& conn) override {
+    char b[64];
+    (void)!::read(inst_->resize_pipe[0], b, sizeof b);
+    std::lock_guard<std::mutex> lock(server_.exec_mutex());
+    if (inst_->rows && inst_->cols)
+      conn.request("resize", {{"exec_id", "1"}, {"rows", inst_->rows}, {"cols", inst_->cols}});
+  }
+
+ private:
+  std::shared_ptr<ExecInstance> inst_;
+  ServerState& server_;
+};
+
+void finished(ServerState& server, ExecInstance& e, int exit_code) {
+  std::lock_guard<std::mutex> lock(server.exec_mutex());
+  e.running = false;
+  e.exited = true;
+  e.exit_code = exit_code;
+  server.exec_changed().notify_all();
+}
+
+std::vector<std::string> strings_of(const json& j, const char* key) {
+  std::vector<std::string> out;
+  if (j.contains(key) && j[key].is_array())
+    for (const json& v : j[key])
+      if (v.is_string()) out.push_back(v.get<std::string>());
+  return out;
+}
+
+}  // namespace
+
+void exec_create(Context& c) {
+  json body;
+  if (!c.json_body(&body)) return;
+  container::Containers all;
+  Error err;
+  std::string ref = c.param("id"), id;
+  if (!all.open(c.server.data_root(), &err) || !all.find(ref, &id, &err)) {
+    if (err.code == ErrorCode::not_found) err.message = "No such container: " + ref;
+    return c.reply_error(err);
+  }
+  container::Container ct(all, id);
+  if (!ct.load(&err)) return c.reply_error(404, "No such container: " + ref);
+  if (ct.effective_state().status != container::Status::running)
+    return c.reply_error(409, "Container " + id + " is not running");
+  if (!body.is_object()) return c.reply_error(400, "the request body must be a JSON object");
+  // Type checks up front: a bad field is a 400 now, not a failure at start.
+  for (const char* key : {"Cmd", "Env"})
+    if (body.contains(key) && !body[key].is_null() && !body[key].is_array())
+      return c.reply_error(400, std::string("invalid type for ") + key);
+  for (const char* key : {"User", "WorkingDir", "DetachKeys"})
+    if (body.contains(key) && !body[key].is_null() && !body[key].is_string())
+      return c.reply_error(400, std::string("invalid type for ") + key);
+  for (const char* key : {"Tty", "AttachStdin", "AttachStdout", "AttachStderr", "Privileged"})
+    if (body.contains(key) && !body[key].is_null() && !body[key].is_boolean())
+      return c.reply_error(400, std::string("invalid type for ") + key);
+  if (strings_of(body, "Cmd").empty()) return c.reply_error(400, "No exec command specified");
+  if (body.value("Privileged", false)) return c.reply_error(400, "privileged exec is not supported: each container is a VM");
+  ExecInstance e;
+  e.id = random_id();
+  e.container_id = id;
+  e.config = body;
+  c.reply_json(201, {{"Id", c.server.add_exec(std::move(e))->id}});
+}
+
+void exec_start(Context& c) {
+  json body;
+  if (!c.json_body(&body)) return;
+  std::shared_ptr<ExecInstance> e = c.server.find_exec(c.param("id"));
+  if (!e) return c.reply_error(404, "No such exec instance: " + c.param("id"));
+  {
+    std::lock_guard<std::mutex> lock(c.server.exec_mutex());
+    if (e->started) return c.reply_error(409, "Exec " + e->id + " has already been started");
+    e->started = true;
+    e->running = true;
+  }
+  bool detach = body.is_object() && body.value("Detach", false);
+  auto fail = [&](int status, const std::string& message) {
+    finished(c.server, *e, 126);
+    c.reply_error(status, message);
+  };
+  container::Containers all;
+  Error err;
+  if (!all.open(c.server.data_root(), &err)) return fail(500, err.message);
+  auto conn = std::make_unique<proto::Client>();
+  container::Container ct(all, e->container_id);
+  if (!ct.load(&err)) return fail(404, "No such container: " + e->container_id);
+  if (!container::connect(ct, conn.get(), &err)) return fail(409, "Container " + ct.id() + " is not running");
+  const json& cfg = e->config;
+  container::ExecOptions o{.args = strings_of(cfg, "Cmd"),
+                           .env = strings_of(cfg, "Env"),
+                           .workdir = cfg.value("WorkingDir", ""),
+                           .user = cfg.value("User", ""),
+                           .tty = cfg.value("Tty", false),
+                           .stdin_open = cfg.value("AttachStdin", false) && !detach,
+                           .attach_output = !detach};
+  if (json size = cfg.value("ConsoleSize", json()); size.is_array() && size.size() == 2 && size[0].is_number_unsigned())
+    o.rows = size[0].get<unsigned>(), o.cols = size[1].get<unsigned>();
+  container::AttachedProcess p;
+  std::string code;
+  if (!container::start_exec(*conn, ct.spec, o, &p, &code, &err)) {
+    // docker answers a command that cannot run with the exec's exit code
+    // (126/127) on an otherwise normal start.
+    finished(c.server, *e, code.empty() ? 126 : container::exit_code_for_agent_error(code));
+    if (detach) return c.reply_empty(200);
+    c.conn.hijack({{"Content-Type", "application/vnd.docker.raw-stream"}});
+    std::string line = "OCI runtime exec failed: " + err.message + "\r\n";
+    c.conn.stream().write_all(o.tty ? line : frame(2, line));
+    return c.conn.stream().shutdown_write();
+  }
+  if (detach) {
+    // The exit is collected in the background, for exec inspect.
+    c.reply_empty(200);
+    std::thread([conn = std::move(conn), e, wait_id = p.wait_id, &server = c.server]() mutable {
+      json reply;
+      std::string why;
+      int exit_code = 255;
+      bool alive = true;
+      while (alive && !conn->take_reply(wait_id, &reply)) alive = conn->pump(-1, &why);
+      if (alive && reply.contains("result")) exit_code = reply["result"].value("exit_code", 255);
+      finished(server, *e, exit_code);
+    }).detach();
+    return;
+  }
+  if (::pipe2(e->resize_pipe, O_CLOEXEC | O_NONBLOCK) != 0) e->resize_pipe[0] = e->resize_pipe[1] = -1;
+  c.conn.hijack({{"Content-Type", o.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"},
+                 {"Api-Version", std::string(kApiVersion)}});
+  ExecEnds ends(c.conn, *e, e, c.server);
+  p.proxy_signals = false;
+  int exit_code = 255;
+  std::string why;
+  container::relay(*conn, p, ends, &exit_code, &why);
+  finished(c.server, *e, exit_code);
+  c.conn.stream().shutdown_write();
+}
+
+void exec_inspect(Context& c) {
+  std::shared_ptr<ExecInstance> e = c.server.find_exec(c.param("id"));
+  if (!e) return c.reply_error(404, "No such exec instance: " + c.param("id"));
+  std::lock_guard<std::mutex> lock(c.server.exec_mutex());
+  const json& cfg = e->config;
+  std::vector<std::string> cmd = strings_of(cfg, "Cmd");
+  c.reply_json(200, {{"ID", e->id},
+                     {"Running", e->running},
+                     {"ExitCode", e->exited ? json(e->exit_code) : json(nullptr)},
+                     {"ProcessConfig",
+                      {{"tty", cfg.value("Tty", false)},
+                       {"entrypoint", cmd.empty() ? "" : cmd[0]},
+                       {"arguments", cmd.empty() ? std::vector<std::string>() : std::vector<std::string>(cmd.begin() + 1, cmd.end())},
+                       {"privileged", false},
+                       {"user", cfg.value("User", "")}}},
+                     {"OpenStdin", cfg.value("AttachStdin", false)},
+                     {"OpenStderr", cfg.value("AttachStderr", false)},
+                     {"OpenStdout", cfg.value("AttachStdout", false)},
+                     {"CanRemove", false},
+                     {"ContainerID", e->container_id},
+                     {"DetachKeys", cfg.value("DetachKeys", "")},
+                     {"Pid", 0}});
+}
+
+void exec_resize(Context& c) {
+  std::shared_ptr<ExecInstance> e = c.server.find_exec(c.param("id"));
+  if (!e) return c.reply_error(404, "No such exec instance: " + c.param("id"));
+  int64_t h, w;
+  if (!c.int_query("h", 0, &h) || !c.int_query("w", 0, &w)) return;
+  {
+    std::lock_guard<std::mutex> lock(c.server.exec_mutex());
+    e->rows = unsigned(std::max<int64_t>(0, h));
+    e->cols = unsigned(std::max<int64_t>(0, w));
+  }
+  if (e->resize_pipe[1] >= 0) (void)!::write(e->resize_pipe[1], "r", 1);
+  c.reply_empty(200);
+}
+
+}  // namespace ctk::api
