@@ -12,6 +12,7 @@
 #include "applets/applet.h"
 #include "applets/image_common.h"
 #include "base/dirs.h"
+#include "container/lifecycle.h"
 #include "http/server.h"
 #include "oci/store.h"
 
@@ -76,6 +77,16 @@ int serve_main(const Flags& flags) {
     running_server->stop();
   }).detach();
   for (const http::Listener& l : listeners) std::fprintf(stderr, "ctk serve: listening on %s\n", l.address.c_str());
+  // Containers whose restart policy says so and whose supervisor is gone
+  // (the host rebooted) start again, while requests are already served.
+  std::thread([root] {
+    container::Containers all;
+    Error err;
+    std::vector<std::string> started, failures;
+    if (all.open(root, &err)) container::restore(all, &started, &failures);
+    for (const std::string& name : started) std::fprintf(stderr, "ctk serve: restarted %s (restart policy)\n", name.c_str());
+    for (const std::string& f : failures) std::fprintf(stderr, "ctk serve: could not restart %s\n", f.c_str());
+  }).detach();
   std::string err;
   if (!server.serve(listeners, &err)) return fail(self, err);
   for (const http::Listener& l : listeners)

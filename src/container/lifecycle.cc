@@ -195,6 +195,33 @@ void remove_anonymous_volumes(const Containers& all, const std::vector<MountPoin
   }
 }
 
+bool should_restore(const Container& ct) {
+  if (ct.supervised()) return false;
+  const std::string& policy = ct.spec.restart.name;
+  // The state as saved: "running" with no supervisor is a container that
+  // died with the host.
+  bool died_running = ct.state.status == Status::running || ct.state.status == Status::restarting;
+  if (policy == "always") return true;
+  if (policy == "unless-stopped") return !ct.state.manually_stopped;
+  if (policy == "on-failure") return died_running && !ct.state.manually_stopped;
+  return false;
+}
+
+void restore(const Containers& all, std::vector<std::string>* started, std::vector<std::string>* failures) {
+  std::vector<std::string> ids;
+  Error err;
+  if (!all.list(&ids, &err)) return failures->push_back(err.message);
+  for (const std::string& id : ids) {
+    Container ct(all, id);
+    if (!ct.load(&err) || !should_restore(ct)) continue;
+    proto::Client conn;
+    Started out;
+    Timings timings;
+    if (start(all, ct, {}, &conn, &out, timings, &err)) started->push_back(ct.spec.name);
+    else failures->push_back(ct.spec.name + ": " + err.message);
+  }
+}
+
 bool wait(Container& ct, int* exit_code, Error* err) {
   proto::Client conn;
   Error not_running;

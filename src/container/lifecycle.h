@@ -68,6 +68,15 @@ bool remove_volume(const Containers& all, volume::Volumes& volumes, const std::s
 // more (after their container is gone: rm -v, --rm). Best effort.
 void remove_anonymous_volumes(const Containers& all, const std::vector<MountPoint>& mounts);
 
+// Whether a container whose supervisor is gone (the host went down with it,
+// or never started it since) should be started again, as docker's daemon
+// does at its start: `always` ones, `unless-stopped` ones not stopped by
+// hand, and `on-failure` ones that were running when they died.
+bool should_restore(const Container& ct);
+// Starts every container should_restore says; the names started, and one
+// line per failure in *failures.
+void restore(const Containers& all, std::vector<std::string>* started, std::vector<std::string>* failures);
+
 // Waits for a running container to exit; its exit code.
 bool wait(Container& ct, int* exit_code, Error* err);
 
