@@ -2,6 +2,7 @@
 `ctk serve`: images, inspect, history, tag, rmi (refused while a container
 uses the image), save/load round trips, pull from a real registry with TLS
 and htpasswd (docker login, X-Registry-Auth), and bad input."""
+import base64
 import http.client
 import json
 import os
@@ -268,6 +269,29 @@ class PullTest(apifixture.ApiTest):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("not found", r.stderr.decode())
         self.ok("logout", self.reg.host)
+
+    def test_raw_pull_streams_progress(self):
+        api = ImagesTest.api
+        api(self, "DELETE", f"/v1.44/images/{self.ref}")
+        auth = base64.urlsafe_b64encode(json.dumps(
+            {"username": "bob", "password": "hunter2", "serveraddress": self.reg.host}).encode()).decode()
+        path = f"/v1.44/images/create?fromImage={self.reg.host}/test/busybox&tag=v1"
+        # Refused credentials before the stream starts: a plain error status.
+        bad = base64.urlsafe_b64encode(json.dumps({"username": "bob", "password": "nope"}).encode()).decode()
+        status, body = api(self, "POST", path, headers={"X-Registry-Auth": bad})
+        self.assertEqual(status, 403)
+        self.assertIn("wrong username or password", body["message"])
+        status, body = api(self, "POST", path, headers={"X-Registry-Auth": auth})
+        self.assertEqual(status, 200)
+        lines = [json.loads(line) for line in body.decode().splitlines()]
+        self.assertEqual(lines[0], {"status": "Pulling from test/busybox", "id": "v1"})
+        big = [line for line in lines if line.get("status") == "Downloading" and
+               line["progressDetail"]["total"] > 200000]
+        self.assertTrue(big, lines)
+        self.assertEqual(big[-1]["progressDetail"]["current"], big[-1]["progressDetail"]["total"])
+        self.assertEqual(sum(1 for line in lines if line.get("status") == "Pull complete"), 4)
+        self.assertEqual(lines[-1], {"status": f"Status: Downloaded newer image for {self.ref}"})
+        self.assertFalse([line for line in lines if "error" in line])
 
     @staticmethod
     def rows_of(out):
