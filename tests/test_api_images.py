@@ -118,6 +118,8 @@ class ImagesTest(apifixture.ApiTest):
         self.assertEqual(self.api("GET", "/v1.44/images/search?term=x")[0], 501)
         self.assertEqual(self.api("GET", "/v1.44/images/get")[0], 400)
         self.assertEqual(self.api("POST", "/v1.44/auth", body=b"[1,2")[0], 400)
+        self.assertEqual(self.api("POST", "/v1.44/auth", body=b'{"username": 5}'),
+                         (400, {"message": "username must be a string"}))
         status, body = self.api("POST", "/v1.44/images/load", body=b"this is no tar archive" * 100)
         self.assertEqual(status, 400)
         # The server is still there.

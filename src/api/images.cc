@@ -561,6 +561,9 @@ void auth_login(Context& c) {
   json body;
   if (!c.json_body(&body)) return;
   if (!body.is_object()) return c.reply_error(400, "the body must be a JSON object");
+  for (const char* key : {"username", "password", "serveraddress", "identitytoken"})
+    if (body.contains(key) && !body[key].is_string() && !body[key].is_null())
+      return c.reply_error(400, std::string(key) + " must be a string");
   oci::Credential cred{text_of(body, "username"), text_of(body, "password"), text_of(body, "identitytoken")};
   std::string address = text_of(body, "serveraddress", "docker.io"), registry, why;
   if (address.empty()) address = "docker.io";
