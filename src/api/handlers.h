@@ -2,7 +2,14 @@
 // defines them; api/routes.cc maps methods and paths to them.
 #pragma once
 
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "api/api.h"
+#include "oci/credentials.h"
+#include "oci/images.h"
 
 namespace ctk::api {
 
@@ -37,5 +44,41 @@ void exec_create(Context& c);
 void exec_start(Context& c);
 void exec_inspect(Context& c);
 void exec_resize(Context& c);
+
+// images.cc
+void image_list(Context& c);
+void image_inspect(Context& c);
+void image_history(Context& c);
+void image_create(Context& c);  // pull; import (fromSrc) is 501
+void image_tag(Context& c);
+void image_delete(Context& c);
+void image_prune(Context& c);
+void image_get(Context& c);      // one image's docker-save stream
+void image_get_all(Context& c);  // ?names=A&names=B
+void image_load(Context& c);
+void image_push(Context& c);     // 501: ctk's registry client does not push
+void image_search(Context& c);   // 501
+void auth_login(Context& c);
+
+// X-Registry-Auth: base64 (URL-safe or not) of a JSON object with
+// username, password and identitytoken, as docker clients send it; none,
+// "{}" or empty fields are no credentials (an anonymous pull).
+bool decode_registry_auth(std::string_view header, std::optional<oci::Credential>* out, std::string* err);
+
+// GET /images/json's filters.
+struct ImageFilters {
+  std::vector<std::string> reference, label, before, since;
+  std::optional<bool> dangling;
+};
+// "key=value" strings (Context::filters) into ImageFilters; an unknown key
+// or a dangling value other than true/false is an error.
+bool parse_image_filters(const std::vector<std::string>& filters, ImageFilters* out, std::string* err);
+// docker's reference filter: a glob (path.Match's: * stops at /) against
+// a familiar "name:tag", or against its name alone.
+bool reference_matches(std::string_view pattern, std::string_view name);
+// Whether an image passes reference, label and dangling (before and since
+// are the caller's: they name other images); *tags gets the RepoTags to
+// show (those the reference filter matched).
+bool image_matches(const oci::StoredImage& image, const ImageFilters& f, std::vector<std::string>* tags);
 
 }  // namespace ctk::api

@@ -24,19 +24,11 @@ const Option kOptions[] = {
     kAuthfileOption,
 };
 
-// "localhost:5000", "docker.io", or an image reference's registry.
-bool registry_of(const std::string& arg, std::string* out, std::string* err) {
-  oci::Reference ref;
-  if (!oci::parse_reference(arg + "/x", &ref, err)) return false;
-  *out = ref.registry;
-  return true;
-}
-
 int login_main(const Flags& flags) {
   const Applet& self = kLoginApplet;
   std::string err, registry;
   if (flags.positional().size() > 1) return fail(self, "want at most one REGISTRY"), kExitUsage;
-  if (!registry_of(flags.positional().empty() ? "docker.io" : flags.positional()[0], &registry, &err))
+  if (!oci::parse_registry(flags.positional().empty() ? "docker.io" : flags.positional()[0], &registry, &err))
     return fail(self, err), kExitUsage;
   if (!flags.has("username")) return fail(self, "no --username given"), kExitUsage;
   oci::Credential cred{flags.get("username"), flags.get("password"), ""};

@@ -2,8 +2,11 @@
 #include <cstdio>
 
 #include "applets/applet.h"
+#include "applets/container_common.h"
 #include "applets/image_common.h"
 #include "base/strings.h"
+#include "container/state.h"
+#include "oci/images.h"
 
 namespace ctk {
 
@@ -12,6 +15,7 @@ extern const Applet kRmiApplet;
 namespace {
 
 const Option kOptions[] = {
+    {"force", 'f', "", "Remove an image a container was made from, or every name of an image named by id"},
     kRootOption,
 };
 
@@ -20,16 +24,21 @@ int rmi_main(const Flags& flags) {
   if (flags.positional().empty()) return fail(self, "no IMAGE given; see 'ctk rmi --help'"), kExitUsage;
   std::string err;
   oci::Store store;
+  container::Containers containers;
+  Error e;
   if (!open_store(flags, &store, &err)) return fail(self, err);
+  if (!open_containers(flags, &containers, &e)) return container_fail(self, e);
+  oci::RemoveOptions options;
+  options.force = flags.has("force");
+  options.users = [&](const std::string& id) { return containers.image_users(id); };
+  oci::Removed removed;
   for (const std::string& name : flags.positional()) {
-    oci::Descriptor d;
-    bool found;
-    if (!store.resolve(name, &d, &err) || !store.remove_ref(d.ref_name, &found, &err)) return fail(self, err);
-    std::printf("Untagged: %s\n", d.ref_name.c_str());
+    size_t untagged = removed.untagged.size(), deleted = removed.deleted.size();
+    if (!oci::remove_image(store, name, options, &removed, &e)) return container_fail(self, e);
+    for (size_t i = untagged; i < removed.untagged.size(); ++i) std::printf("Untagged: %s\n", removed.untagged[i].c_str());
+    for (size_t i = deleted; i < removed.deleted.size(); ++i) std::printf("Deleted: %s\n", removed.deleted[i].c_str());
   }
-  uint64_t blobs, bytes;
-  if (!store.collect_garbage(&blobs, &bytes, &err)) return fail(self, err);
-  std::printf("Deleted %llu blobs, %s\n", (unsigned long long)blobs, format_size(bytes).c_str());
+  std::printf("Deleted %llu blobs, %s\n", (unsigned long long)removed.blobs, format_size(removed.bytes).c_str());
   return 0;
 }
 
@@ -37,10 +46,13 @@ int rmi_main(const Flags& flags) {
 
 extern const Applet kRmiApplet = {
     .name = "rmi",
-    .synopsis = "IMAGE...",
+    .synopsis = "[-f] IMAGE...",
     .summary = "Remove images from the image store",
-    .description = "Removes each name (a reference, digest or digest prefix), then deletes every blob\n"
-                   "no remaining image references. Blobs of pulls in progress are kept.",
+    .description = "Removes each name (a reference, image id, digest or prefix), then deletes every\n"
+                   "blob no remaining image references. As docker rmi: a name that is one of several\n"
+                   "only loses that name; an id naming an image of several names, or the last name of\n"
+                   "an image a container was made from, is refused without -f. Blobs of pulls in\n"
+                   "progress are kept.",
     .options = kOptions,
     .run = rmi_main,
 };

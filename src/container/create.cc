@@ -239,6 +239,7 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
   Spec s;
   s.name = o.name;
   s.image = o.image ? o.inputs[0] : o.inputs.size() == 1 ? o.inputs[0] : o.inputs[0] + " (+" + std::to_string(o.inputs.size() - 1) + " layers)";
+  s.image_id = image.digest;
   s.rootfs = rootfs;
   s.args = o.args;
   s.env = o.env;

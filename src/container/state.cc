@@ -428,6 +428,18 @@ std::vector<std::string> Containers::volume_users(const std::string& volume) con
   return names;
 }
 
+std::vector<std::string> Containers::image_users(const std::string& image_id) const {
+  std::vector<std::string> ids, users;
+  Error ignored;
+  list(&ids, &ignored);
+  for (const std::string& id : ids) {
+    Container ct(*this, id);
+    if (ct.load(&ignored) && !image_id.empty() && ct.spec.image_id == image_id) users.push_back(id);
+  }
+  std::sort(users.begin(), users.end());
+  return users;
+}
+
 bool Containers::rename(const std::string& id, const std::string& name, Error* err) {
   if (!valid_name(name))
     return err->fail(ErrorCode::invalid, "invalid container name '" + name + "'");

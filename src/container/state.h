@@ -123,6 +123,10 @@ class Containers {
   // The names of the containers whose mounts name the volume (docker keeps a
   // volume for any container that has it, running or not).
   std::vector<std::string> volume_users(const std::string& volume) const;
+  // The ids of the containers made from the image (its id, the config
+  // digest), running or not: removing its last name would collect the
+  // blobs and the root filesystem they boot from.
+  std::vector<std::string> image_users(const std::string& image_id) const;
   // Removes a container's directory (its supervisor must be gone).
   bool remove(const std::string& id, Error* err);
   // Takes a container out of the listing at once, its files moved to

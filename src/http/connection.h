@@ -64,6 +64,10 @@ class Connection {
   bool begin_stream(int status, const Headers& headers);
   bool write_chunk(std::string_view data);
   bool end_stream();
+  // Gives up on a streamed response that cannot be completed: the
+  // connection is closed after it, without the last chunk, so the client
+  // sees a cut-off body rather than a complete-looking one.
+  void abort() { broken_ = true; }
   // Takes the connection over for raw bytes: 101 with Upgrade: tcp when the
   // client asked to upgrade, else 200 (older clients), with headers. The
   // stream then belongs to the caller; the connection is not reused.

@@ -18,6 +18,9 @@ struct ImageConfig {              // an image config blob's fields ctk uses
   std::vector<std::string> exposed_ports;          // keys of Config.ExposedPorts, e.g. "80/tcp"
   std::vector<std::string> volumes;                // keys of Config.Volumes
   std::map<std::string, std::string> labels;       // Config.Labels
+  // Not a field: the blob's own digest (docker's image id), filled by
+  // whoever read the blob from the store (image_rootfs), not by the parser.
+  std::string digest;
 };
 
 // Parses an image config blob; a field of the wrong type is an error naming it,

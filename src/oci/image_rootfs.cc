@@ -28,6 +28,7 @@ bool stored_image(const Store& store, const std::string& name, const Platform& w
     *err = image->ref_name + ": " + *err;
     return false;
   }
+  config->digest = manifest->config.digest;
   if ((!config->os.empty() && config->os != want.os) ||
       (!config->architecture.empty() && config->architecture != want.arch)) {
     *err = image->ref_name + " is for " + printable(config->os + "/" + config->architecture) + ", not " + want.str();

@@ -45,6 +45,8 @@ bool pull_image(Store& store, const Reference& ref, const PullOptions& options, 
   PullProgress progress(options.progress, blobs);
   progress.note("Pulling " + what + " (" + want.str() + ")");
   progress.start();
+  PullObserver* observer = options.observer;
+  if (observer) observer->blobs(blobs);
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex err_mu;
@@ -59,12 +61,19 @@ bool pull_image(Store& store, const Reference& ref, const PullOptions& options, 
       bool ok = w.open(store, b.digest, b.size, &e);
       if (ok && w.done()) {
         progress.present(i);
+        if (observer) observer->present(i);
         continue;
       }
       if (ok) {
         progress.downloading(i, w.offset());
-        ok = registry.fetch_blob(ref.repository, b, w, [&](uint64_t n) { progress.add(i, n); }, &e);
+        if (observer) observer->downloading(i, w.offset());
+        uint64_t done = w.offset();
+        ok = registry.fetch_blob(ref.repository, b, w, [&](uint64_t n) {
+          progress.add(i, n);
+          if (observer) observer->progress(i, done += n);
+        }, &e);
         if (ok) progress.finished(i);
+        if (ok && observer) observer->finished(i);
       }
       if (!ok) {
         std::lock_guard<std::mutex> lock(err_mu);
@@ -102,6 +111,7 @@ bool pull_image(Store& store, const Reference& ref, const PullOptions& options, 
   desc.ref_name = ref_name;
   result->image = desc;
   result->ref_name = ref_name;
+  result->registry_digest = top.digest;
   progress.summary(ref_name, manifest_digest);
   return true;
 }

@@ -139,4 +139,20 @@ bool parse_reference(std::string_view text, Reference* out, std::string* err) {
   return true;
 }
 
+bool parse_registry(std::string_view text, std::string* out, std::string* err) {
+  std::string_view rest = text;
+  for (std::string_view scheme : {"https://", "http://"})
+    if (rest.starts_with(scheme)) rest.remove_prefix(scheme.size());
+  rest = rest.substr(0, rest.find('/'));
+  if (rest.empty()) {
+    *err = "invalid registry '" + std::string(text) + "'";
+    return false;
+  }
+  // As the first component of a reference it is a registry, when it is one.
+  Reference ref;
+  if (!parse_reference(std::string(rest) + "/x", &ref, err)) return false;
+  *out = ref.registry;
+  return true;
+}
+
 }  // namespace ctk::oci

@@ -35,6 +35,12 @@ struct Reference {
 // what is wrong.
 bool parse_reference(std::string_view text, Reference* out, std::string* err);
 
+// The registry a login names: "localhost:5000", "docker.io", an image
+// reference's registry, or a server address as docker's clients send one
+// ("https://index.docker.io/v1/", "https://host:5000"): Docker Hub's
+// aliases are docker.io.
+bool parse_registry(std::string_view text, std::string* out, std::string* err);
+
 // "sha256:" and 64 lowercase hex digits.
 bool is_digest(std::string_view s);
 

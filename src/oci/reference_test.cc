@@ -87,3 +87,21 @@ TEST_CASE("reference: malformed references name the problem") {
   for (std::string_view bad : {"", "Alpine", "alpine:", "a//b"})
     CHECK(error_of(bad).find('\n') == std::string::npos);
 }
+
+TEST_CASE("reference: registries as logins name them") {
+  std::string reg, err;
+  auto registry = [&](std::string_view text) {
+    reg.clear();
+    return ctk::oci::parse_registry(text, &reg, &err) ? reg : "error: " + err;
+  };
+  CHECK(registry("localhost:5000") == "localhost:5000");
+  CHECK(registry("127.0.0.1:5000") == "127.0.0.1:5000");
+  CHECK(registry("docker.io") == "docker.io");
+  CHECK(registry("https://index.docker.io/v1/") == "docker.io");
+  CHECK(registry("https://127.0.0.1:5000") == "127.0.0.1:5000");
+  CHECK(registry("http://quay.io/v2/") == "quay.io");
+  CHECK(registry("quay.io/ns/app:v1") == "quay.io");
+  CHECK(registry("").starts_with("error: "));
+  CHECK(registry("https://").starts_with("error: "));
+  CHECK(registry("bad host:5000").starts_with("error: "));
+}

@@ -130,6 +130,7 @@ bool Registry::init(std::string* err) {
     credential_ = options_.credential;
     return true;
   }
+  if (options_.anonymous) return true;
   std::string file = options_.auth_file.empty() ? docker_config_path() : options_.auth_file;
   Credential cred;
   bool found;

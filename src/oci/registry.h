@@ -30,6 +30,10 @@ struct RegistryOptions {
   std::string cert_dir;      // CA certificates (*.crt) to trust for this registry
   std::string auth_file;     // docker config.json; default docker_config_path()
   std::optional<Credential> credential;  // overrides the auth file (login)
+  // Without `credential`, no credentials at all: the auth file is not read.
+  // The Docker API server's pulls: clients send their own credentials
+  // (X-Registry-Auth); the server's user's must not serve any client.
+  bool anonymous = false;
   int max_attempts = 6;
   std::chrono::milliseconds first_backoff{250};
 };

@@ -71,7 +71,7 @@ bool collect(const Store& store, const Descriptor& d, const std::string& image, 
 
 }  // namespace
 
-bool save_archive(const Store& store, const std::vector<std::string>& names, const std::string& path,
+bool save_archive(const Store& store, const std::vector<std::string>& names, int fd, const std::string& what,
                   std::vector<std::string>* saved, std::string* err) {
   json index = {{"schemaVersion", 2}, {"mediaType", std::string(media::kOciIndex)}, {"manifests", json::array()}};
   std::set<std::string> seen, named;
@@ -89,9 +89,7 @@ bool save_archive(const Store& store, const std::vector<std::string>& names, con
                                     {std::string(kImageNameAnnotation), d.ref_name}}}});
     saved->push_back(d.ref_name);
   }
-  AtomicFile out;
-  if (!out.open(path, err)) return false;
-  TarWriter tar(out.fd(), path);
+  TarWriter tar(fd, what);
   // The layout's small files first, so a streaming reader knows what follows.
   if (!tar.add_file("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}\n", err) ||
       !tar.add_file("index.json", index.dump() + "\n", err) || !tar.add_dir("blobs/", err) ||
@@ -100,7 +98,13 @@ bool save_archive(const Store& store, const std::vector<std::string>& names, con
   for (const Descriptor& b : blobs)
     if (!tar.add_file_from("blobs/sha256/" + b.digest.substr(7), store.blob_path(b.digest), b.size, err))
       return false;
-  return tar.finish(err) && out.commit(err);
+  return tar.finish(err);
+}
+
+bool save_archive(const Store& store, const std::vector<std::string>& names, const std::string& path,
+                  std::vector<std::string>* saved, std::string* err) {
+  AtomicFile out;
+  return out.open(path, err) && save_archive(store, names, out.fd(), path, saved, err) && out.commit(err);
 }
 
 }  // namespace ctk::oci

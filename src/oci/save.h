@@ -15,5 +15,10 @@ namespace ctk::oci {
 // written.
 bool save_archive(const Store& store, const std::vector<std::string>& names, const std::string& path,
                   std::vector<std::string>* saved, std::string* err);
+// The same archive written to fd as it is made (a pipe is fine: the Docker
+// API streams it); `what` names fd in errors. A failure leaves the archive
+// cut short, never complete-looking: the end-of-archive blocks come last.
+bool save_archive(const Store& store, const std::vector<std::string>& names, int fd, const std::string& what,
+                  std::vector<std::string>* saved, std::string* err);
 
 }  // namespace ctk::oci
