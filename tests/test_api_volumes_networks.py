@@ -282,6 +282,21 @@ class ApiVolumesNetworksTest(ApiTest):
         # The container gone, the network is free.
         self.assertEqual(self.ok("network", "rm", "napp"), "napp\n")
 
+    def test_connect_disconnect_running_container(self):
+        """A running container's VM follows at once: the address comes and goes on its NIC."""
+        self.ok("network", "create", "--subnet", "10.89.0.0/24", "nlive")
+        try:
+            self.ctk_ok("run", "-d", "--name", "rlive", "--network", "bridge", "busybox", "sleep", "1000")
+            self.ok("network", "connect", "--ip", "10.89.0.30", "nlive", "rlive")
+            self.assertIn("inet 10.89.0.30/24", self.ctk_ok("exec", "rlive", "ip", "addr"))
+            self.assertIn("10.89.0.30/24", json.dumps(json.loads(self.ok("network", "inspect", "nlive"))))
+            self.assertIn("in use", self.fails("network", "rm", "nlive"))
+            self.ok("network", "disconnect", "nlive", "rlive")
+            self.assertNotIn("10.89.0.30", self.ctk_ok("exec", "rlive", "ip", "addr"))
+        finally:
+            self.ctk("rm", "-f", "rlive")
+            self.ok("network", "rm", "-f", "nlive")
+
     def test_network_prune(self):
         self.ok("network", "create", "--label", "keep=yes", "pkeepnet")
         self.ok("network", "create", "--label", "keep=no", "pgonet")
