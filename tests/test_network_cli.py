@@ -152,9 +152,9 @@ class NetworkCliTest(CliTest):
 
     def test_usage_errors(self):
         for args in (["network"], ["network", "frob"], ["network", "ls", "x"], ["network", "ls", "--bogus"],
-                     ["network", "ls", "--filter", "scope=local"], ["network", "ls", "--filter", "type=mine"],
+                     ["network", "ls", "--filter", "color=red"], ["network", "ls", "--filter", "scope=galaxy"], ["network", "ls", "--filter", "type=mine"],
                      ["network", "ls", "--format", "{{.Nope}}"], ["network", "create"],
-                     ["network", "create", "a1", "b1"], ["network", "create", "--gateway", "10.0.0.1", "a1"],
+                     ["network", "create", "a1", "b1"], ["network", "create", "--gateway", "10.0.0.1", "a1"], ["network", "create", "--ip-range", "10.0.0.0/24", "a1"],
                      ["network", "create", "--label", "=v", "a1"], ["network", "rm"], ["network", "inspect"],
                      ["network", "prune", "--filter", "dangling=true"], ["network", "connect", "app"],
                      ["network", "disconnect", "a", "b", "c"]):
@@ -218,6 +218,19 @@ class NetworkCliTest(CliTest):
         self.assertEqual(self.inspect("bridge")["Containers"], {})
         self.assertEqual(self.network("rm", "app"), "app\n")
         self.assertFalse(os.path.exists(os.path.join(self.root, "networks", "app")))
+
+    def test_ip_range_and_new_filters(self):
+        self.network("create", "--subnet", "10.6.0.0/16", "--ip-range", "10.6.9.0/30", "--label", "a=b", "ranged")
+        self.assertEqual(self.inspect("ranged")["IPAM"]["Config"],
+                         [{"Subnet": "10.6.0.0/16", "IPRange": "10.6.9.0/30", "Gateway": "10.6.0.1"}])
+        self.container("r1")
+        self.network("connect", "ranged", "r1")
+        # The range's first address: a host address of the /16, as docker's IPAM hands it out.
+        self.assertEqual(list(self.inspect("ranged")["Containers"].values())[0]["IPv4Address"], "10.6.9.0/16")
+        self.assertEqual(self.names("--filter", "scope=local", "--filter", "label=a"), ["ranged"])
+        self.assertEqual(self.names("--filter", "scope=swarm"), [])
+        r = self.failed("create", "--subnet", "10.5.0.0/16", "--ip-range", "10.4.0.0/24", "outside")
+        self.assertEqual(r.stderr, "ctk network create: IP range 10.4.0.0/24 is not inside subnet 10.5.0.0/16\n")
 
     def test_rm_and_prune(self):
         a = self.network("create", "a").strip()

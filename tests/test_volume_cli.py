@@ -51,7 +51,7 @@ class VolumeCliTest(CliTest):
 
     def test_usage_errors(self):
         for args in (["volume"], ["volume", "frob"], ["volume", "ls", "--bogus"], ["volume", "ls", "x"],
-                     ["volume", "ls", "--filter", "driver=local"], ["volume", "ls", "--format", "yaml"],
+                     ["volume", "ls", "--filter", "color=red"], ["volume", "prune", "--filter", "driver=local"], ["volume", "ls", "--format", "yaml"],
                      ["volume", "create", "a1", "b1"], ["volume", "rm"], ["volume", "inspect"],
                      ["volume", "prune", "--filter", "dangling=true"], ["volume", "rm", "-q", "x"]):
             with self.subTest(args=args):

@@ -51,6 +51,20 @@ const Route kRoutes[] = {
     {"DELETE", "/images/{name*}", image_delete},
     {"POST", "/auth", auth_login},
 
+    {"GET", "/volumes", volume_list},
+    {"POST", "/volumes/create", volume_create},
+    {"POST", "/volumes/prune", volume_prune},
+    {"GET", "/volumes/{name}", volume_inspect},
+    {"DELETE", "/volumes/{name}", volume_delete},
+
+    {"GET", "/networks", network_list},
+    {"POST", "/networks/create", network_create},
+    {"POST", "/networks/prune", network_prune},
+    {"GET", "/networks/{id}", network_inspect},
+    {"DELETE", "/networks/{id}", network_delete},
+    {"POST", "/networks/{id}/connect", network_connect},
+    {"POST", "/networks/{id}/disconnect", network_disconnect},
+
     {"POST", "/build", not_implemented},
     {"POST", "/build/prune", not_implemented},
     {"GET", "/swarm", not_implemented},

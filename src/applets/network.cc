@@ -39,31 +39,12 @@ int usage(const Context& c, const std::string& message) {
   return kExitUsage;
 }
 
-bool parse_filters(const Flags& flags, std::span<const std::string_view> keys, std::vector<Filter>* out,
-                   std::string* err) {
+bool parse_filters(const Flags& flags, bool prune, std::vector<Filter>* out, std::string* err) {
   for (const std::string& text : flags.all("filter")) {
     out->emplace_back();
-    if (!parse_filter(text, keys, &out->back(), err)) return false;
-    if (out->back().key == "type" && out->back().value != "custom" && out->back().value != "builtin") {
-      *err = "invalid filter '" + text + "': type takes custom or builtin";
-      return false;
-    }
+    if (!network::parse_filter(text, prune, &out->back(), err)) return false;
   }
   return true;
-}
-
-bool builtin(const network::Network& n) { return n.name == network::kDefaultNetwork; }
-
-// docker's dangling: no container on it, and not bridge, which is never unused.
-bool matches(const network::Network& n, bool in_use, const std::vector<Filter>& filters) {
-  return std::all_of(filters.begin(), filters.end(), [&](const Filter& f) {
-    if (f.key == "name") return n.name.find(f.value) != std::string::npos;
-    if (f.key == "id") return n.id.find(f.value) != std::string::npos;
-    if (f.key == "driver") return n.driver == f.value;
-    if (f.key == "type") return builtin(n) == (f.value == "builtin");
-    if (f.key == "dangling") return (!in_use && !builtin(n)) == filter_is_true(f);
-    return label_matches(n.labels, f);
-  });
 }
 
 // Go's time.String(), which docker's `network ls` shows for CreatedAt:
@@ -83,7 +64,8 @@ std::string go_time(std::string rfc3339) {
 int network_create(Context& c) {
   const auto& args = c.flags.positional();
   if (args.size() != 1) return usage(c, "want one NAME");
-  if (c.flags.has("gateway") && !c.flags.has("subnet")) return usage(c, "--gateway needs --subnet");
+  if ((c.flags.has("gateway") || c.flags.has("ip-range")) && !c.flags.has("subnet"))
+    return usage(c, "--gateway and --ip-range need --subnet");
   network::Network n;
   n.name = args[0];
   n.driver = c.flags.get("driver", "bridge");
@@ -91,6 +73,8 @@ int network_create(Context& c) {
   std::string why;
   if (!label_flags(c.flags, &n.labels, &why)) return usage(c, why);
   if (c.flags.has("subnet") && !network::parse_subnet(c.flags.get("subnet"), &n.subnet, &why))
+    return sub_fail(c, why);
+  if (c.flags.has("ip-range") && !network::parse_ip_range(c.flags.get("ip-range"), n.subnet, &n.ip_range, &why))
     return sub_fail(c, why);
   if (c.flags.has("gateway") && !network::parse_ipv4(c.flags.get("gateway"), &n.gateway))
     return sub_fail(c, "invalid gateway '" + c.flags.get("gateway") + "': want an IPv4 address");
@@ -108,12 +92,11 @@ constexpr Column kColumns[] = {
 
 int network_ls(Context& c) {
   if (!c.flags.positional().empty()) return usage(c, "takes no arguments");
-  static constexpr std::string_view kKeys[] = {"name", "id", "label", "driver", "dangling", "type"};
   std::vector<Filter> filters;
   ListFormat format;
   std::string why;
   std::string text = c.flags.has("quiet") ? "{{.ID}}" : c.flags.get("format");
-  if (!parse_filters(c.flags, kKeys, &filters, &why) ||
+  if (!parse_filters(c.flags, false, &filters, &why) ||
       !format.parse(text, kColumns, "{{.ID}}\\t{{.Name}}\\t{{.Driver}}\\t{{.Scope}}", &why))
     return usage(c, why);
   std::vector<network::Network> all;
@@ -122,7 +105,7 @@ int network_ls(Context& c) {
   for (const network::Network& n : all) {
     std::vector<std::string> users;
     if (!container::network_users(c.containers, c.networks, n.name, &users, &err)) return sub_fail(c, err.message);
-    if (!matches(n, !users.empty(), filters)) continue;
+    if (!network::matches(n, !users.empty(), filters)) continue;
     std::string labels;
     for (const auto& [k, v] : n.labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;
     format.add({{"ID", c.flags.has("no-trunc") ? n.id : n.id.substr(0, 12)},
@@ -175,24 +158,15 @@ int network_rm(Context& c) {
 
 int network_prune(Context& c) {
   if (!c.flags.positional().empty()) return usage(c, "takes no arguments");
-  static constexpr std::string_view kKeys[] = {"label", "label!"};
   std::vector<Filter> filters;
   std::string why;
-  if (!parse_filters(c.flags, kKeys, &filters, &why)) return usage(c, why);
-  oci::FileLock lock;
-  std::vector<network::Network> all;
+  if (!parse_filters(c.flags, true, &filters, &why)) return usage(c, why);
+  std::vector<std::string> removed;
   Error err;
-  if (!c.networks.lock(&lock, &err) || !c.networks.list(&all, &err)) return sub_fail(c, err.message);
-  std::string deleted;
   int code = 0;
-  for (const network::Network& n : all) {
-    if (builtin(n) || !matches(n, false, filters)) continue;
-    // One a container is on is refused (conflict): kept, as docker keeps it.
-    if (container::remove_network(c.containers, c.networks, n.name, &err))
-      deleted += n.name + "\n";
-    else if (err.code != ErrorCode::conflict)
-      code = sub_fail(c, err.message);
-  }
+  if (!container::prune_networks(c.containers, c.networks, filters, &removed, &err)) code = sub_fail(c, err.message);
+  std::string deleted;
+  for (const std::string& name : removed) deleted += name + "\n";
   // docker's output: nothing when nothing went, else the list and a blank line.
   if (!deleted.empty()) std::printf("Deleted Networks:\n%s\n", deleted.c_str());
   return code;
@@ -233,6 +207,7 @@ int network_disconnect(Context& c) {
 const Option kCreateOptions[] = {
     {"subnet", 0, "CIDR", "IPv4 subnet, e.g. 172.30.0.0/16 (default: the first free of docker's pools)"},
     {"gateway", 0, "ADDR", "The switch's address on it (default: the subnet's first)"},
+    {"ip-range", 0, "CIDR", "Where containers' addresses are picked (default: the whole subnet)"},
     {"internal", 0, "", "No way out: no outbound access, no outside names"},
     {"label", 0, "K=V", "Set a label", true},
     {"driver", 'd', "DRIVER", "bridge, the only one"},
@@ -240,8 +215,8 @@ const Option kCreateOptions[] = {
 };
 const Option kLsOptions[] = {
     {"quiet", 'q', "", "Only the ids"},
-    {"filter", 'f', "FILTER", "name=, id=, label=KEY[=VALUE], driver=, dangling=true|false, type=custom|builtin",
-     true},
+    {"filter", 'f', "FILTER",
+     "name=, id=, label=KEY[=VALUE], driver=, scope=, dangling=true|false, type=custom|builtin", true},
     {"format", 0, "FORMAT", "table (default), json (one object per line), or a template: {{.Name}}\\t{{.ID}}"},
     {"no-trunc", 0, "", "Whole ids"},
     kRootOption,
@@ -268,7 +243,8 @@ struct NetworkSubcommand : Subcommand {
 };
 
 const NetworkSubcommand kSubcommands[] = {
-    {{"create", "", "[--subnet CIDR [--gateway ADDR]] [--internal] [--label K=V]... [-d bridge] NAME", kCreateOptions},
+    {{"create", "", "[--subnet CIDR [--gateway ADDR] [--ip-range CIDR]] [--internal] [--label K=V]... [-d bridge] NAME",
+      kCreateOptions},
      network_create},
     {{"ls", "list", "[-q] [--filter FILTER]... [--format FORMAT] [--no-trunc]", kLsOptions}, network_ls},
     {{"inspect", "", "NETWORK...", kInspectOptions}, network_inspect},
@@ -305,12 +281,12 @@ extern const Applet kNetworkApplet = {
         "Containers on one network reach each other by name through a switch ctk runs in user\n"
         "space; each network is a subnet with the switch at its gateway. `bridge`\n"
         "(172.17.0.0/16) is always there.\n"
-        "  create [--subnet CIDR [--gateway ADDR]] [--internal] [--label K=V]... NAME\n"
-        "                                 prints its id; without --subnet the first free of\n"
+        "  create [--subnet CIDR [--gateway ADDR] [--ip-range CIDR]] [--internal] [--label K=V]...\n"
+        "         NAME                    prints its id; without --subnet the first free of\n"
         "                                 172.18.0.0/16 ... 172.31.0.0/16, 192.168.0.0/20 ...\n"
         "  ls [-q] [--filter F]... [--format FORMAT] [--no-trunc]\n"
         "                                 filters: name=, id=, label=KEY[=VALUE], driver=,\n"
-        "                                 dangling=true|false (no container on it), type=\n"
+        "                                 scope=, dangling=true|false (no container on it), type=\n"
         "  inspect NETWORK...             a JSON array, as docker's\n"
         "  rm [-f] NETWORK...             refused while any container, running or not, is on it\n"
         "  prune [-f] [--filter label=K[=V]|label!=K[=V]]...\n"

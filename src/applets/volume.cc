@@ -143,28 +143,15 @@ int volume_prune(Context& c) {
   std::vector<volume::Filter> filters;
   std::string why;
   if (!parse_filters(c.flags, true, &filters, &why)) return usage(c, why);
-  oci::FileLock lock;
-  std::vector<volume::Volume> all;
+  container::PrunedVolumes pruned;
   Error err;
-  if (!c.volumes.lock(&lock, &err) || !c.volumes.list(&all, &err)) return sub_fail(c, err.message);
-  uint64_t reclaimed = 0;
   int code = 0;
-  bool any = false;
-  for (const volume::Volume& v : all) {
-    // Named volumes only with --all: their names say someone meant to keep them.
-    if ((!v.anonymous && !c.flags.has("all")) || !volume::matches(v, false, filters) ||
-        !c.containers.volume_users(v.name).empty())
-      continue;
-    uint64_t size = c.volumes.size(v.name);
-    if (!c.volumes.remove(v.name, &err)) {
-      code = sub_fail(c, err.message);
-      continue;
-    }
-    if (!any) std::printf("Deleted Volumes:\n");
-    any = true;
-    std::printf("%s\n", v.name.c_str());
-    reclaimed += size;
-  }
+  if (!container::prune_volumes(c.containers, c.volumes, c.flags.has("all"), filters, &pruned, &err))
+    code = sub_fail(c, err.message);
+  bool any = !pruned.names.empty();
+  if (any) std::printf("Deleted Volumes:\n");
+  for (const std::string& name : pruned.names) std::printf("%s\n", name.c_str());
+  uint64_t reclaimed = pruned.reclaimed;
   std::printf("%sTotal reclaimed space: %s\n", any ? "\n" : "", human_size(reclaimed).c_str());
   return code;
 }
@@ -172,7 +159,7 @@ int volume_prune(Context& c) {
 const Option kCreateOptions[] = {{"label", 0, "K=V", "Set a label", true}, kRootOption};
 const Option kLsOptions[] = {
     {"quiet", 'q', "", "Only the names"},
-    {"filter", 'f', "FILTER", "dangling=true|false, name=TEXT, label=KEY[=VALUE]", true},
+    {"filter", 'f', "FILTER", "dangling=true|false, name=TEXT, label=KEY[=VALUE], driver=local", true},
     {"format", 0, "FORMAT", "table (default) or json (one object per line)"},
     kRootOption,
 };
@@ -225,7 +212,7 @@ extern const Applet kVolumeApplet = {
                    "                                 an existing volume is kept\n"
                    "  ls [-q] [--filter F]... [--format json]\n"
                    "                                 filters: dangling=true|false (no container uses\n"
-                   "                                 it), name=TEXT, label=KEY[=VALUE]\n"
+                   "                                 it), name=TEXT, label=KEY[=VALUE], driver=local\n"
                    "  inspect NAME...                a JSON array, as docker's\n"
                    "  rm [-f|--force] NAME...        refused while any container, running or not,\n"
                    "                                 uses it; -f: a missing one is no error\n"

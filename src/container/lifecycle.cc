@@ -183,6 +183,27 @@ bool remove_volume(const Containers& all, volume::Volumes& volumes, const std::s
   return volumes.remove(name, err);
 }
 
+bool prune_volumes(const Containers& all, volume::Volumes& volumes, bool named,
+                   const std::vector<volume::Filter>& filters, PrunedVolumes* out, Error* err) {
+  oci::FileLock lock;
+  std::vector<volume::Volume> list;
+  if (!volumes.lock(&lock, err) || !volumes.list(&list, err)) return false;
+  bool ok = true;
+  for (const volume::Volume& v : list) {
+    // Named volumes only when asked: their names say someone meant to keep them.
+    if ((!v.anonymous && !named) || !volume::matches(v, false, filters) || !all.volume_users(v.name).empty())
+      continue;
+    uint64_t size = volumes.size(v.name);
+    if (!volumes.remove(v.name, err)) {
+      ok = false;
+      continue;
+    }
+    out->names.push_back(v.name);
+    out->reclaimed += size;
+  }
+  return ok;
+}
+
 void remove_anonymous_volumes(const Containers& all, const std::vector<MountPoint>& mounts) {
   volume::Volumes volumes;
   oci::FileLock lock;

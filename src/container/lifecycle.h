@@ -64,6 +64,18 @@ bool remove(Containers& all, Container& ct, bool force, bool volumes, Error* err
 // container creation holds too, so none can start using it between the two.
 bool remove_volume(const Containers& all, volume::Volumes& volumes, const std::string& name, Error* err);
 
+// `volume prune` (the CLI's and the API's): removes the volumes no container
+// uses that match the filters (volume::parse_filter's, prune = true), only
+// anonymous ones unless `named` too. Takes the volumes' lock itself. A volume
+// that cannot be removed is skipped: err has the last such failure, and the
+// result is false, with the others removed all the same.
+struct PrunedVolumes {
+  std::vector<std::string> names;
+  uint64_t reclaimed = 0;  // volume::Volumes::size of each
+};
+bool prune_volumes(const Containers& all, volume::Volumes& volumes, bool named,
+                   const std::vector<volume::Filter>& filters, PrunedVolumes* out, Error* err);
+
 // Removes the anonymous volumes among `mounts` that no container uses any
 // more (after their container is gone: rm -v, --rm). Best effort.
 void remove_anonymous_volumes(const Containers& all, const std::vector<MountPoint>& mounts);

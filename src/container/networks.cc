@@ -88,6 +88,25 @@ bool remove_network(const Containers& all, network::Networks& networks, const st
   return networks.remove(name, err);
 }
 
+bool prune_networks(const Containers& all, network::Networks& networks, const std::vector<Filter>& filters,
+                    std::vector<std::string>* removed, Error* err) {
+  oci::FileLock lock;
+  std::vector<network::Network> list;
+  if (!networks.lock(&lock, err) || !networks.list(&list, err)) return false;
+  bool ok = true;
+  for (const network::Network& n : list) {
+    if (network::predefined(n.name) || !network::matches(n, false, filters)) continue;
+    Error why;
+    if (remove_network(all, networks, n.name, &why)) {
+      removed->push_back(n.name);
+    } else if (why.code != ErrorCode::conflict) {
+      *err = why;
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 bool connect_network(const Containers& all, network::Networks& networks, const std::string& network,
                      network::Endpoint* ep, Error* err) {
   {
@@ -154,8 +173,9 @@ bool network_inspect_json(const Containers& all, const network::Networks& networ
         {"IPv4Address", network::format_ipv4(ep.ipv4) + "/" + std::to_string(n.subnet.prefix_len)},
         {"IPv6Address", ""}};
   }
-  json config =
-      json::array({{{"Subnet", network::format_subnet(n.subnet)}, {"Gateway", network::format_ipv4(n.gateway)}}});
+  json pool = {{"Subnet", network::format_subnet(n.subnet)}, {"Gateway", network::format_ipv4(n.gateway)}};
+  if (n.ip_range.prefix_len) pool["IPRange"] = network::format_subnet(n.ip_range);
+  json config = json::array({pool});
   *out = {{"Name", n.name},
           {"Id", n.id},
           {"Created", n.created},

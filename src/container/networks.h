@@ -31,6 +31,14 @@ bool network_users(const Containers& all, const network::Networks& networks, con
 // takes too, so none can join it between the check and the removal.
 bool remove_network(const Containers& all, network::Networks& networks, const std::string& name, Error* err);
 
+// `network prune`: removes every network but bridge that matches the filters
+// (network::parse_filter's, prune = true) and that no container is on (those
+// are kept, as docker keeps them); their names in `removed`. Takes the
+// networks' lock itself. Another failure skips that network: err has the
+// last one and the result is false, the others removed all the same.
+bool prune_networks(const Containers& all, network::Networks& networks, const std::vector<Filter>& filters,
+                    std::vector<std::string>* removed, Error* err);
+
 // `network connect`: puts the container ep->container_id on the network
 // (network::Networks::connect: ep's address, MAC and aliases) and, when it
 // runs, its VM too (apply_live_network_change); the record is undone when

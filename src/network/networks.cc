@@ -78,10 +78,12 @@ bool write_json(const std::string& path, const json& j, Error* err) {
 }
 
 json network_json(const Network& n) {
-  return {{"name", n.name},         {"id", n.id},
+  json j = {{"name", n.name},         {"id", n.id},
           {"created", n.created},   {"driver", n.driver},
           {"subnet", format_subnet(n.subnet)}, {"gateway", format_ipv4(n.gateway)},
           {"internal", n.internal}, {"labels", n.labels}};
+  if (n.ip_range.prefix_len) j["ip_range"] = format_subnet(n.ip_range);
+  return j;
 }
 
 // A JSON object from a file of ours; not_found when it is missing.
@@ -121,17 +123,42 @@ std::string format_ipv4(uint32_t a) {
   return buf;
 }
 
-bool parse_subnet(std::string_view text, Subnet* out, std::string* err) {
+namespace {
+
+// ADDRESS/LENGTH, nothing checked beyond its syntax.
+bool parse_cidr(std::string_view text, Subnet* out) {
   size_t slash = text.find('/');
+  return slash != std::string_view::npos && parse_ipv4(text.substr(0, slash), &out->address) &&
+         parse_number(text.substr(slash + 1), 2, 32, &out->prefix_len);
+}
+
+}  // namespace
+
+bool parse_subnet(std::string_view text, Subnet* out, std::string* err) {
   Subnet s;
-  if (slash == std::string_view::npos || !parse_ipv4(text.substr(0, slash), &s.address) ||
-      !parse_number(text.substr(slash + 1), 2, 32, &s.prefix_len)) {
+  if (!parse_cidr(text, &s)) {
     *err = "invalid subnet '" + std::string(text) + "': want an IPv4 ADDRESS/LENGTH such as 172.18.0.0/16";
     return false;
   }
   if (!check_subnet(s, err)) return false;
   *out = s;
   return true;
+}
+
+bool parse_ip_range(std::string_view text, const Subnet& subnet, Subnet* out, std::string* err) {
+  Subnet r;
+  std::string t(text);
+  if (!parse_cidr(text, &r)) {
+    *err = "invalid IP range '" + t + "': want an IPv4 ADDRESS/LENGTH such as 172.18.5.0/24";
+  } else if (r.address & ~r.mask()) {
+    *err = "invalid IP range " + t + ": host bits set";
+  } else if (r.prefix_len < subnet.prefix_len || !subnet.contains(r.address)) {
+    *err = "IP range " + t + " is not inside subnet " + format_subnet(subnet);
+  } else {
+    *out = r;
+    return true;
+  }
+  return false;
 }
 
 std::string format_subnet(const Subnet& s) { return format_ipv4(s.address) + "/" + std::to_string(s.prefix_len); }
@@ -160,6 +187,43 @@ net::Mac mac_for(uint32_t a) {
 }
 
 bool valid_name(const std::string& name) { return valid_object_name(name, 1, 255); }
+
+bool predefined(std::string_view name) { return name == kDefaultNetwork || name == "host" || name == "none"; }
+
+bool parse_filter(const std::string& text, bool prune, Filter* out, std::string* err) {
+  static constexpr std::string_view kLs[] = {"name", "id", "label", "driver", "scope", "dangling", "type"},
+                                    kPrune[] = {"label", "label!"};
+  if (!ctk::parse_filter(text, prune ? std::span<const std::string_view>(kPrune) : kLs, out, err)) return false;
+  if (out->key == "type" && out->value != "custom" && out->value != "builtin") {
+    *err = "invalid filter '" + text + "': type takes custom or builtin";
+    return false;
+  }
+  if (out->key == "scope" && out->value != "local" && out->value != "swarm" && out->value != "global") {
+    *err = "invalid filter '" + text + "': scope takes local, swarm or global";
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+bool matches_one(const Network& n, bool in_use, const Filter& f) {
+  bool builtin = n.name == kDefaultNetwork;
+  if (f.key == "name") return n.name.find(f.value) != std::string::npos;
+  if (f.key == "id") return n.id.find(f.value) != std::string::npos;
+  if (f.key == "driver") return n.driver == f.value;
+  if (f.key == "scope") return f.value == "local";  // no swarm: every network is local
+  if (f.key == "type") return builtin == (f.value == "builtin");
+  // bridge, docker's default, is never unused.
+  if (f.key == "dangling") return (!in_use && !builtin) == filter_is_true(f);
+  return label_matches(n.labels, f);
+}
+
+}  // namespace
+
+bool matches(const Network& n, bool in_use, const std::vector<Filter>& filters) {
+  return std::all_of(filters.begin(), filters.end(), [&](const Filter& f) { return matches_one(n, in_use, f); });
+}
 
 bool Networks::open(const std::string& data_root, Error* err) {
   path_ = (data_root.empty() ? oci::Store::default_root() : data_root) + "/networks";
@@ -235,6 +299,10 @@ bool Networks::create(Network* n, Error* err) {
   if (!n->subnet.contains(n->gateway) || n->gateway == n->subnet.address || n->gateway == n->subnet.broadcast())
     return err->fail(ErrorCode::invalid, "gateway " + format_ipv4(n->gateway) + " is not a host address of subnet " +
                                              format_subnet(n->subnet));
+  bool range_inside = n->ip_range.prefix_len >= n->subnet.prefix_len && n->subnet.contains(n->ip_range.address);
+  if (n->ip_range.prefix_len && !range_inside)
+    return err->fail(ErrorCode::invalid, "IP range " + format_subnet(n->ip_range) + " is not inside subnet " +
+                                             format_subnet(n->subnet));
   n->id = random_id();
   n->created = now_rfc3339();
   // Made under a temporary name and renamed: a network is there whole or not at all.
@@ -271,6 +339,9 @@ bool Networks::load(const std::string& name_ref, Network* n, Error* err) const {
   if (!parse_subnet(string_field(j, "subnet"), &out.subnet, &why) ||
       !parse_ipv4(string_field(j, "gateway"), &out.gateway) || !is_container_id(out.id))
     return err->fail(ErrorCode::failure, dir(name) + "/network.json: a bad id, subnet or gateway (damaged?)");
+  std::string range = string_field(j, "ip_range");
+  if (!range.empty() && !parse_ip_range(range, out.subnet, &out.ip_range, &why))
+    return err->fail(ErrorCode::failure, dir(name) + "/network.json: " + why);
   out.internal = j.value("internal", json(false)).is_boolean() && j.value("internal", false);
   const json& labels = j.value("labels", json::object());
   if (labels.is_object())
@@ -382,8 +453,12 @@ bool Networks::connect(const std::string& network, Endpoint* ep, Error* err) {
       return err->fail(ErrorCode::conflict, format_ipv4(ep->ipv4) + " is the gateway's address" + where);
     if (used.count(ep->ipv4)) return err->fail(ErrorCode::conflict, format_ipv4(ep->ipv4) + " is in use" + where);
   } else {
-    for (uint32_t a = n.subnet.address + 1; a < n.subnet.broadcast() && ep->ipv4 == 0; ++a)
-      if (!used.count(a)) ep->ipv4 = a;
+    // The range's addresses, less the subnet's network and broadcast ones.
+    const Subnet& pick = n.ip_range.prefix_len ? n.ip_range : n.subnet;
+    uint32_t first = std::max(pick.address, n.subnet.address + 1);
+    uint32_t last = std::min(pick.broadcast(), n.subnet.broadcast() - 1);
+    for (uint64_t a = first; a <= last && ep->ipv4 == 0; ++a)
+      if (!used.count(uint32_t(a))) ep->ipv4 = uint32_t(a);
     if (ep->ipv4 == 0) return err->fail(ErrorCode::conflict, "no free address" + where);
   }
   // A container has one NIC on the switch, whatever networks it is on: its

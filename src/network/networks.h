@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/filter.h"
 #include "net/topology.h"
 #include "oci/fsutil.h"
 
@@ -47,6 +48,9 @@ struct Subnet {
 // shorter than /8.
 bool parse_subnet(std::string_view text, Subnet* out, std::string* err);
 std::string format_subnet(const Subnet& s);
+// docker's --ip-range: ADDRESS/LENGTH inside `subnet` (up to /32), where
+// addresses are picked for containers that ask for none.
+bool parse_ip_range(std::string_view text, const Subnet& subnet, Subnet* out, std::string* err);
 
 // "02:42:ac:12:00:02", hex digits in either case.
 bool parse_mac(std::string_view text, net::Mac* out);
@@ -65,6 +69,7 @@ struct Network {
   std::string driver = "bridge";  // the only one
   Subnet subnet;        // prefix_len 0 at create: the first free default pool
   uint32_t gateway = 0;  // the switch's address on it; 0 at create: the subnet's first host
+  Subnet ip_range;      // where connect picks addresses; prefix_len 0: the whole subnet
   bool internal = false;  // no way out, no outside names
   std::map<std::string, std::string> labels;
 };
@@ -80,6 +85,17 @@ struct Endpoint {
 
 // docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]*
 bool valid_name(const std::string& name);
+
+// docker's predefined networks: bridge is ctk's too; host and none are
+// names docker reserves (removing them is forbidden, not "no such network").
+bool predefined(std::string_view name);
+
+// `network ls --filter` (the CLI's and the API's): name=TEXT and id=TEXT (a
+// part of it), label=KEY[=VALUE], driver=, scope=local|swarm|global,
+// type=custom|builtin, dangling=true|false (no container on it; bridge never
+// is); for prune, label=KEY[=VALUE] and label!=KEY[=VALUE].
+bool parse_filter(const std::string& text, bool prune, Filter* out, std::string* err);
+bool matches(const Network& n, bool in_use, const std::vector<Filter>& filters);
 
 class Networks {
  public:
@@ -114,7 +130,8 @@ class Networks {
 
   // Puts a container on a network: takes ep->ipv4 when given (invalid
   // outside the subnet or on its network or broadcast address; conflict
-  // when it is the gateway's or taken), else the lowest free address; fills
+  // when it is the gateway's or taken), else the lowest free address (of
+  // the network's ip_range when it has one); fills
   // in ep's id and mac where empty (the container's MAC on its other
   // networks: one NIC carries them all; else mac_for(ipv4)). conflict when the container is on the
   // network already. Call under lock().

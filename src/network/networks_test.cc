@@ -385,3 +385,113 @@ TEST_CASE("networks: concurrent connects get distinct addresses") {
   CHECK(listed.size() == kRuns);
   CHECK(generation(networks) == std::to_string(1 + kRuns) + "\n");
 }
+
+TEST_CASE("network filters") {
+  Network n;
+  n.name = "proj_default";
+  n.id = "4f2a" + std::string(60, '0');
+  n.labels = {{"com.docker.compose.project", "proj"}, {"team", ""}};
+  Network bridge;
+  bridge.name = "bridge";
+  auto match = [](const Network& net, const std::string& text, bool in_use, bool prune = false) {
+    Filter f;
+    std::string err;
+    INFO(text);
+    REQUIRE_MESSAGE(parse_filter(text, prune, &f, &err), err);
+    return matches(net, in_use, {f});
+  };
+  // name and id: a part of them, as docker's filters match.
+  CHECK(match(n, "name=proj_default", false));
+  CHECK(match(n, "name=default", false));
+  CHECK_FALSE(match(n, "name=other", false));
+  CHECK(match(n, "id=4f2a", false));
+  CHECK_FALSE(match(n, "id=ffff", false));
+  CHECK(match(n, "driver=bridge", false));
+  CHECK_FALSE(match(n, "driver=overlay", false));
+  CHECK(match(n, "scope=local", false));
+  CHECK_FALSE(match(n, "scope=swarm", false));
+  CHECK(match(n, "type=custom", false));
+  CHECK_FALSE(match(n, "type=builtin", false));
+  CHECK(match(bridge, "type=builtin", false));
+  CHECK(match(n, "label=com.docker.compose.project=proj", false));
+  CHECK_FALSE(match(n, "label=com.docker.compose.project=other", false));
+  CHECK(match(n, "label=team", false));
+  // dangling: nobody on it; bridge never is.
+  CHECK(match(n, "dangling=true", false));
+  CHECK_FALSE(match(n, "dangling=true", true));
+  CHECK(match(n, "dangling=false", true));
+  CHECK_FALSE(match(bridge, "dangling=true", false));
+  CHECK(match(n, "label!=team=x", false, true));
+  CHECK_FALSE(match(n, "label!=team", false, true));
+  Filter f;
+  std::string err;
+  CHECK_FALSE(parse_filter("type=other", false, &f, &err));
+  CHECK(err.find("custom or builtin") != std::string::npos);
+  CHECK_FALSE(parse_filter("scope=galaxy", false, &f, &err));
+  CHECK_FALSE(parse_filter("name=x", true, &f, &err));  // prune takes labels only
+  CHECK_FALSE(parse_filter("label!=x", false, &f, &err));
+  CHECK_FALSE(parse_filter("color=red", false, &f, &err));
+}
+
+TEST_CASE("predefined networks") {
+  CHECK(predefined("bridge"));
+  CHECK(predefined("host"));
+  CHECK(predefined("none"));
+  CHECK_FALSE(predefined("bridge2"));
+  CHECK_FALSE(predefined(""));
+}
+
+TEST_CASE("networks: an IP range is where addresses are picked") {
+  Subnet s = subnet("10.1.0.0/16"), r;
+  std::string why;
+  CHECK(parse_ip_range("10.1.5.0/24", s, &r, &why));
+  CHECK(format_subnet(r) == "10.1.5.0/24");
+  CHECK(parse_ip_range("10.1.5.7/32", s, &r, &why));  // one address is a range too
+  CHECK_FALSE(parse_ip_range("10.2.0.0/24", s, &r, &why));
+  CHECK(why == "IP range 10.2.0.0/24 is not inside subnet 10.1.0.0/16");
+  CHECK_FALSE(parse_ip_range("10.0.0.0/8", s, &r, &why));  // larger than the subnet
+  CHECK_FALSE(parse_ip_range("10.1.5.1/24", s, &r, &why));
+  CHECK(why.find("host bits") != std::string::npos);
+  CHECK_FALSE(parse_ip_range("10.1.5.0", s, &r, &why));
+
+  testing::TempDir dir;
+  Networks networks;
+  Error err;
+  REQUIRE(networks.open(dir.path, &err));
+  Network n;
+  n.name = "ranged";
+  n.subnet = s;
+  REQUIRE(parse_ip_range("10.1.7.252/30", s, &n.ip_range, &why));
+  {
+    oci::FileLock lock;
+    REQUIRE(networks.lock(&lock, &err));
+    REQUIRE_MESSAGE(networks.create(&n, &err), err.message);
+  }
+  Network loaded;
+  REQUIRE(networks.load("ranged", &loaded, &err));
+  CHECK(format_subnet(loaded.ip_range) == "10.1.7.252/30");
+  CHECK(format_ipv4(loaded.gateway) == "10.1.0.1");  // the subnet's, not the range's
+  // The range's four addresses, then none; a chosen one outside it still works.
+  for (const char* want : {"10.1.7.252", "10.1.7.253", "10.1.7.254", "10.1.7.255"}) {
+    Endpoint ep;
+    ep.container_id = random_id();
+    REQUIRE_MESSAGE(connect(networks, "ranged", &ep, &err), err.message);
+    CHECK(format_ipv4(ep.ipv4) == want);
+  }
+  Endpoint full;
+  full.container_id = random_id();
+  CHECK_FALSE(connect(networks, "ranged", &full, &err));
+  CHECK(err.code == ErrorCode::conflict);
+  full.ipv4 = ip("10.1.0.50");
+  CHECK(connect(networks, "ranged", &full, &err));
+
+  // A range outside the subnet is refused at create too.
+  Network bad;
+  bad.name = "bad";
+  bad.subnet = subnet("10.2.0.0/16");
+  bad.ip_range = subnet("10.3.0.0/24");
+  oci::FileLock lock;
+  REQUIRE(networks.lock(&lock, &err));
+  CHECK_FALSE(networks.create(&bad, &err));
+  CHECK(err.code == ErrorCode::invalid);
+}

@@ -144,7 +144,7 @@ uint64_t Volumes::size(const std::string& name) const {
 }
 
 bool parse_filter(const std::string& text, bool prune, Filter* out, std::string* err) {
-  static constexpr std::string_view kLs[] = {"dangling", "name", "label"}, kPrune[] = {"label", "label!"};
+  static constexpr std::string_view kLs[] = {"dangling", "name", "label", "driver"}, kPrune[] = {"label", "label!"};
   return ctk::parse_filter(text, prune ? std::span<const std::string_view>(kPrune) : kLs, out, err);
 }
 
@@ -153,6 +153,8 @@ namespace {
 bool matches_one(const Volume& v, bool in_use, const Filter& f) {
   if (f.key == "dangling") return in_use != filter_is_true(f);
   if (f.key == "name") return v.name.find(f.value) != std::string::npos;
+  // Every volume is the local driver's: the filter still narrows to none for another.
+  if (f.key == "driver") return f.value == "local";
   return label_matches(v.labels, f);
 }
 

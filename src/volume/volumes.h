@@ -62,8 +62,8 @@ class Volumes {
 };
 
 // `volume ls --filter` and `volume prune --filter`: dangling=true|false (no
-// container uses it), name=TEXT (a part of the name), label=KEY[=VALUE] and,
-// for prune, label!=KEY[=VALUE].
+// container uses it), name=TEXT (a part of the name), label=KEY[=VALUE],
+// driver=local (the only driver) and, for prune, label!=KEY[=VALUE].
 using Filter = ctk::Filter;
 bool parse_filter(const std::string& text, bool prune, Filter* out, std::string* err);
 bool matches(const Volume& v, bool in_use, const std::vector<Filter>& filters);

@@ -138,12 +138,14 @@ TEST_CASE("volume filters") {
   CHECK(match("label=env=prod", false));
   CHECK_FALSE(match("label=env=dev", false));
   CHECK(match("label=team", false));
+  CHECK(match("driver=local", false));
+  CHECK_FALSE(match("driver=nfs", false));
   CHECK(match("label!=env=dev", false, true));
   CHECK_FALSE(match("label!=env", false, true));
   Filter f;
   std::string err;
   CHECK_FALSE(parse_filter("dangling=maybe", false, &f, &err));
-  CHECK_FALSE(parse_filter("driver=local", false, &f, &err));
+  CHECK_FALSE(parse_filter("driver=local", true, &f, &err));  // ls's only
   CHECK_FALSE(parse_filter("name", false, &f, &err));
   CHECK_FALSE(parse_filter("label!=x", false, &f, &err));  // prune's only
   CHECK_FALSE(parse_filter("name=x", true, &f, &err));
