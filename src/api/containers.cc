@@ -201,6 +201,12 @@ void containers_start(Context& c) {
   Error err;
   container::StartRequest request{.attach = waiting != nullptr, .wait = waiting != nullptr};
   if (!container::start(all, *ct, request, conn.get(), &started, timings, &err)) {
+    // A --rm container that could not start goes, as docker's does.
+    // Its supervisor is on its way out; it is waited for, briefly.
+    Error ignored;
+    for (int i = 0; ct->spec.auto_remove && i < 500 && ct->supervised(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (ct->spec.auto_remove && ct->load(&ignored) && !ct->supervised()) container::remove(all, *ct, false, true, &ignored);
     if (waiting) {
       std::lock_guard<std::mutex> lock(c.server.attach_mutex());
       waiting->abandoned = true;
@@ -304,7 +310,7 @@ void containers_wait(Context& c) {
   if (condition != "not-running" && condition != "next-exit" && condition != "removed")
     return c.reply_error(400, "invalid condition: '" + condition + "'");
   c.conn.begin_stream(200, {{"Content-Type", "application/json"}, {"Api-Version", std::string(kApiVersion)}});
-  std::string first_start = ct->state.started_at;
+  std::string first_start = ct->state.started_at, first_error = ct->state.error;
   bool must_run = condition == "next-exit" || (condition == "removed" && ct->spec.auto_remove);
   int exit_code = 0;
   std::string error;
@@ -329,8 +335,10 @@ void containers_wait(Context& c) {
       continue;
     }
     exit_code = st.exit_code;
-    bool ran = st.started_at != first_start && !st.started_at.empty();
-    if (st.status == container::Status::exited && (!must_run || ran)) {
+    // It ran since the wait began, or a start failed (the error is new).
+    bool ran = (st.started_at != first_start && !st.started_at.empty()) || (!st.error.empty() && st.error != first_error);
+    if ((st.status == container::Status::exited || (st.status == container::Status::created && ran)) &&
+        (!must_run || ran)) {
       if (condition != "removed") break;
       must_run = false;
     }

@@ -257,6 +257,21 @@ void Server::stop() {
   if (wake_[1] >= 0) (void)!::write(wake_[1], "x", 1);
 }
 
+// Closing with a request's body unread resets the connection, and a client
+// still sending it (a refused 17 MiB body) may lose the answer before it
+// reads it: the write side is shut first, and what the client sends is read
+// and dropped for a moment (nginx's lingering close).
+void Server::linger(Connection& conn) {
+  Stream& s = conn.stream();
+  s.shutdown_write();
+  char buf[64 * 1024];
+  size_t dropped = 0;
+  for (;;) {
+    pollfd p{s.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 1000) <= 0 || s.read(buf, sizeof buf) <= 0 || (dropped += sizeof buf) > (64u << 20)) return;
+  }
+}
+
 void Server::serve_connection(std::unique_ptr<Stream> stream) {
   Connection conn(std::move(stream));
   for (;;) {
@@ -276,7 +291,8 @@ void Server::serve_connection(std::unique_ptr<Stream> stream) {
       conn.respond(500, {{"Content-Type", "application/json"}}, "{\"message\":\"the request got no response\"}\n");
     // A body the handler left unread is read past, when small, so the
     // connection can carry the next request.
-    if (conn.hijacked() || !conn.keep_alive() || !conn.discard_body(1 << 20)) return;
+    if (conn.hijacked()) return;
+    if (!conn.keep_alive() || !conn.discard_body(1 << 20)) return linger(conn);
   }
 }
 

@@ -50,6 +50,7 @@ class Server {
 
  private:
   void serve_connection(std::unique_ptr<Stream> stream);
+  static void linger(Connection& conn);
 
   Handler handler_;
   std::atomic<int> active_{0};
