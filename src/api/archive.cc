@@ -48,12 +48,13 @@ bool connect(Context& c, proto::Client* conn) {
   return false;
 }
 
-// The path query parameter: absolute, as the agent resolves paths from the
-// container's root; false after a 400.
+// The path query parameter, absolute: docker's daemon takes a relative
+// path from the container's root, and the docker CLI relies on it (its
+// "box:tmp/f" is "box:/tmp/f"); false after a 400 when there is none.
 bool path_query(Context& c, std::string* out) {
   *out = c.query("path");
   if (out->empty()) return c.reply_error(400, "path is required"), false;
-  if (!out->starts_with('/')) return c.reply_error(400, "path " + *out + " is not absolute"), false;
+  if (!out->starts_with('/')) out->insert(0, "/");
   return true;
 }
 
