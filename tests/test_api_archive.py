@@ -40,6 +40,11 @@ def md5(path):
     return h.hexdigest()
 
 
+def peak_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+
+
 class ApiArchiveTest(ApiTest):
     @classmethod
     def setUpClass(cls):
@@ -227,6 +232,11 @@ class ApiArchiveTest(ApiTest):
         open(hostfile, "w").close()
         self.sh("mkdir -p /tmp/adir")
         self.assertIn("cannot copy directory", self.fails("cp", "box:/tmp/adir", hostfile))
+        # A directory onto a file that exists in the destination directory:
+        # noOverwriteDirNonDir, which the agent always keeps.
+        self.sh("mkdir -p /tmp/holds-d && echo > /tmp/holds-d/d")
+        self.assertIn("cannot overwrite non-directory /tmp/holds-d/d with directory",
+                      self.fails("cp", tree, "box:/tmp/holds-d"))
         # Into a file or a missing directory: the server's answers.
         tar = io.BytesIO()
         with tarfile.open(fileobj=tar, mode="w") as tf:
@@ -270,8 +280,18 @@ class ApiArchiveTest(ApiTest):
         conn.endheaders()
         conn.send(b"x" * 1000)
         conn.close()
+        # A download the client gives up on.
+        self.sh("dd if=/dev/zero of=/tmp/bad/zeros bs=1M count=20 2>/dev/null")
+        conn = UnixConnection(self.socket)
+        conn.request("GET", "/containers/box/archive?path=/tmp/bad/zeros")
+        r = conn.getresponse()
+        self.assertEqual(len(r.read(1000)), 1000)
+        conn.close()
         status, _, _ = self.request("GET", "/_ping")
         self.assertEqual(status, 200)
+        # The container copies on as before.
+        self.ok("cp", "box:/tmp/bad/zeros", self.host)
+        self.assertEqual(os.path.getsize(os.path.join(self.host, "zeros")), 20 << 20)
 
     # the stat header
 
@@ -314,6 +334,9 @@ class ApiArchiveTest(ApiTest):
         self.ok("cp", "box:/tmp/big", back, timeout=600)
         self.assertEqual(md5(back), md5(src))
         self.sh("rm /tmp/big")
+        # Streamed both ways: the server never held the 50 MB (it peaks
+        # at ~9 MB here, however big the file).
+        self.assertLess(peak_rss_kb(self.server.pid), 32 << 10)
 
 
 if __name__ == "__main__":
