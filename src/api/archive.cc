@@ -77,7 +77,7 @@ std::string link_target(proto::Client& conn, const std::string& name, const std:
 // HEAD's and GET's first steps: the container, the path and its stat
 // header; false after answering.
 bool stat_header(Context& c, proto::Client* conn, std::string* path, std::string* header) {
-  if (!connect(c, conn) || !path_query(c, path)) return false;
+  if (!path_query(c, path) || !connect(c, conn)) return false;
   json st;
   Error err;
   if (!container::stat_path(*conn, c.param("id"), *path, false, &st, &err)) return c.reply_error(err), false;
@@ -151,7 +151,7 @@ void archive_get(Context& c) {
 void archive_put(Context& c) {
   proto::Client conn;
   std::string path;
-  if (!connect(c, &conn) || !path_query(c, &path)) return;
+  if (!path_query(c, &path) || !connect(c, &conn)) return;
   // The directory is checked before any of the body is read, so that the
   // client gets the answer rather than a connection closed on its upload.
   json st;
