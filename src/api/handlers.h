@@ -54,6 +54,18 @@ void exec_start(Context& c);
 void exec_inspect(Context& c);
 void exec_resize(Context& c);
 
+// archive.cc: docker cp (HEAD, GET and PUT /containers/{id}/archive)
+void archive_stat(Context& c);
+void archive_get(Context& c);
+void archive_put(Context& c);
+// Go's os.FileMode of a path the agent's stat op describes (its type and
+// mode, 07777): the permission bits, setuid/setgid/sticky and the type as
+// Go's high bits, as docker's path stat carries them.
+uint32_t go_file_mode(std::string_view type, uint32_t mode);
+// X-Docker-Container-Path-Stat: base64 of {"name","size","mode","mtime",
+// "linkTarget"} from the agent's stat JSON.
+std::string path_stat_header(const nlohmann::json& stat, const std::string& name, const std::string& link_target);
+
 // images.cc
 void image_list(Context& c);
 void image_inspect(Context& c);

@@ -36,6 +36,9 @@ const Route kRoutes[] = {
     {"POST", "/containers/{id}/update", not_implemented},
     {"GET", "/containers/{id}/changes", not_implemented},
     {"GET", "/containers/{id}/export", not_implemented},
+    {"HEAD", "/containers/{id}/archive", archive_stat},
+    {"GET", "/containers/{id}/archive", archive_get},
+    {"PUT", "/containers/{id}/archive", archive_put},
 
     {"GET", "/images/json", image_list},
     {"POST", "/images/create", image_create},

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
 
 #include "base/file_io.h"
@@ -27,17 +28,24 @@ class Transfer {
     args["archive"] = true;
     id_ = conn.request(op, std::move(args));
   }
-  // Sends what fd yields until its end, then EOF. *stopped when the agent
-  // stopped taking it first (its reply says why).
-  bool send(int fd, const std::string& what, bool* stopped, std::string* err);
-  // Writes what arrives to fd until EOF or the agent's error reply.
-  // *broke_off when writing to fd failed (the channel is closed then).
-  bool receive(int fd, const std::string& what, bool* broke_off, std::string* err);
+  // Sends what source yields until its end, then EOF. *stopped when the
+  // agent stopped taking it first (its reply says why).
+  bool send(const StreamSource& source, bool* stopped, std::string* err);
+  // Gives what arrives to sink until EOF or the agent's error reply.
+  // *broke_off when the sink failed (the channel is closed then).
+  bool receive(const StreamSink& sink, bool* broke_off, std::string* err);
   // The reply: false with its message and code for an error.
   bool wait(std::string* code, std::string* err);
 
  private:
   bool replied() { return replied_ || (replied_ = conn_.take_reply(id_, &reply_)); }
+  // Tells the agent the stream is abandoned, so that it fails the copy
+  // rather than wait for the rest.
+  void close_channel() {
+    conn_.mux().send_close(ch_);
+    std::string ignored;
+    conn_.flush(&ignored);
+  }
 
   proto::Client& conn_;
   uint32_t ch_;
@@ -46,9 +54,9 @@ class Transfer {
   bool replied_ = false;
 };
 
-bool Transfer::send(int fd, const std::string& what, bool* stopped, std::string* err) {
+bool Transfer::send(const StreamSource& source, bool* stopped, std::string* err) {
   proto::Mux& mux = conn_.mux();
-  char buf[proto::kMaxPayload];
+  std::string buf;
   for (;;) {
     if (mux.peer_closed(ch_) || replied()) {
       *stopped = true;
@@ -59,31 +67,31 @@ bool Transfer::send(int fd, const std::string& what, bool* stopped, std::string*
       if (!conn_.pump(-1, err)) return false;
       continue;
     }
-    ssize_t n = ::read(fd, buf, std::min(sizeof buf, window));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *err = sys_error(what);
+    buf.clear();
+    bool end = false;
+    if (!source(std::min(proto::kMaxPayload, window), &buf, &end, err)) {
+      close_channel();
       return false;
     }
-    if (n == 0) {
+    if (!buf.empty()) {
+      mux.send(ch_, buf.data(), buf.size());
+      if (!conn_.flush(err)) return false;
+    }
+    if (end) {
       mux.send_eof(ch_);
       return conn_.flush(err);
     }
-    mux.send(ch_, buf, size_t(n));
-    if (!conn_.flush(err)) return false;
   }
 }
 
-bool Transfer::receive(int fd, const std::string& what, bool* broke_off, std::string* err) {
+bool Transfer::receive(const StreamSink& sink, bool* broke_off, std::string* err) {
   proto::Mux& mux = conn_.mux();
   for (;;) {
     std::string_view data = mux.received(ch_);
     if (!data.empty()) {
-      if (!write_all(fd, data.data(), data.size(), what, err)) {
+      if (!sink(data, err)) {
         *broke_off = true;
-        mux.send_close(ch_);
-        std::string ignored;
-        conn_.flush(&ignored);
+        close_channel();
         return false;
       }
       mux.consume(ch_, data.size());
@@ -101,6 +109,21 @@ bool Transfer::wait(std::string* code, std::string* err) {
   if (!reply_.contains("error")) return true;
   *code = reply_["error"].value("code", "");
   *err = reply_["error"].value("message", "");
+  return false;
+}
+
+// An agent's error reply about path as an Error: not_found in docker's
+// daemon's words, the agent's message otherwise.
+bool agent_error(const std::string& code, const std::string& why, const std::string& name, const std::string& path,
+                 Error* err) {
+  if (code == "not_found")
+    return err->fail(ErrorCode::not_found, "Could not find the file " + path + " in container " + name);
+  return err->fail(code == "invalid_argument" ? ErrorCode::invalid : ErrorCode::failure, why);
+}
+
+// docker's CLI words for a source that is not there.
+bool no_such_path(const std::string& name, const std::string& path, Error* err) {
+  if (err->code == ErrorCode::not_found) err->message = "No such container:path: " + name + ":" + path;
   return false;
 }
 
@@ -209,23 +232,61 @@ bool host_source(const std::string& given, bool follow, Source* out, std::string
 
 }  // namespace
 
+StreamSink fd_sink(int fd, const std::string& what) {
+  return [fd, what](std::string_view data, std::string* err) { return write_all(fd, data.data(), data.size(), what, err); };
+}
+
+StreamSource fd_source(int fd, const std::string& what) {
+  return [fd, what](size_t max, std::string* out, bool* end, std::string* err) {
+    size_t old = out->size();
+    out->resize(old + max);
+    ssize_t n;
+    do n = ::read(fd, out->data() + old, max);
+    while (n < 0 && errno == EINTR);
+    out->resize(old + size_t(std::max<ssize_t>(n, 0)));
+    if (n < 0) {
+      *err = sys_error(what);
+      return false;
+    }
+    *end = n == 0;
+    return true;
+  };
+}
+
+bool stat_path(proto::Client& conn, const std::string& name, const std::string& path, bool follow, json* out,
+               Error* err) {
+  std::string code, why;
+  return conn.call("stat", {{"path", path}, {"follow", follow}}, out, &why, &code) ||
+         agent_error(code, why, name, path, err);
+}
+
+bool archive_out(proto::Client& conn, const std::string& name, const std::string& path, bool follow,
+                 const StreamSink& sink, Error* err) {
+  Transfer t(conn, "copy_out", {{"path", path}, {"follow", follow}});
+  std::string code, why;
+  bool broke_off = false;
+  if (!t.receive(sink, &broke_off, &why)) return err->fail(ErrorCode::failure, why);
+  return t.wait(&code, &why) || agent_error(code, why, name, path, err);
+}
+
+bool archive_in(proto::Client& conn, const std::string& name, const std::string& dir, const StreamSource& source,
+                Error* err) {
+  Transfer t(conn, "copy_in", {{"path", dir}});
+  std::string code, why;
+  bool stopped = false;
+  if (!t.send(source, &stopped, &why)) return err->fail(ErrorCode::failure, why);
+  return t.wait(&code, &why) || agent_error(code, why, name, dir, err);
+}
+
 bool copy_from_container(proto::Client& conn, const std::string& name, const std::string& given,
                          const std::string& host_path, const CopyOptions& options, Error* err) {
-  std::string path = in_container(given), code, why;
-  auto agent_failed = [&] {
-    if (code == "not_found") return err->fail(ErrorCode::not_found, "No such container:path: " + name + ":" + path);
-    return err->fail(ErrorCode::failure, why);
-  };
-  json args = {{"path", path}, {"follow", options.follow}};
-  bool broke_off = false;
-  if (host_path == "-") {
-    Transfer t(conn, "copy_out", args);
-    if (!t.receive(STDOUT_FILENO, "stdout", &broke_off, &why)) return err->fail(ErrorCode::failure, why);
-    return t.wait(&code, &why) || agent_failed();
-  }
+  std::string path = in_container(given), why;
+  if (host_path == "-")
+    return archive_out(conn, name, path, options.follow, fd_sink(STDOUT_FILENO, "stdout"), err) ||
+           no_such_path(name, path, err);
   // Where the copy lands depends on whether the source is a directory.
   json st;
-  if (!conn.call("stat", args, &st, &why, &code)) return agent_failed();
+  if (!stat_path(conn, name, path, options.follow, &st, err)) return no_such_path(name, path, err);
   std::string dst;
   bool exists, is_dir;
   Target target;
@@ -251,49 +312,42 @@ bool copy_from_container(proto::Client& conn, const std::string& name, const std
     unpacked = oci::unpack_tree(source, root.get(), target.dir, unpack, &unpack_err);
     in.reset();  // what still writes gets EPIPE, not a wait
   });
-  Transfer t(conn, "copy_out", args);
-  bool received = t.receive(out.get(), "the archive pipe", &broke_off, &why);
+  bool broke_off = false;
+  StreamSink to_pipe = [&, write = fd_sink(out.get(), "the archive pipe")](std::string_view data, std::string* e) {
+    return write(data, e) || (broke_off = true, false);
+  };
+  bool copied = archive_out(conn, name, path, options.follow, to_pipe, err);
   out.reset();
   unpacker.join();
   // The first failure is the cause: the extraction when it stopped taking data.
   if (broke_off && !unpacked) return err->fail(ErrorCode::failure, unpack_err);
-  if (!received) return err->fail(ErrorCode::failure, why);
-  if (!t.wait(&code, &why)) return agent_failed();
+  if (!copied) return no_such_path(name, path, err);
   return unpacked || err->fail(ErrorCode::failure, unpack_err);
 }
 
 bool copy_to_container(proto::Client& conn, const std::string& name, const std::string& host_path,
                        const std::string& given, const CopyOptions& options, Error* err) {
-  std::string path = in_container(given), code, why;
+  std::string path = in_container(given), why;
   // Docker's checks of the destination: a symlink there is followed once.
   json st;
-  bool exists = conn.call("stat", {{"path", path}}, &st, &why, &code);
+  bool exists = stat_path(conn, name, path, false, &st, err);
   if (exists && st.value("type", "") == "symlink") {
     std::string link = st.value("target", ""), dir, entry;
     oci::split_path(path, &dir, &entry);
     path = link.starts_with('/') ? link : dir + "/" + link;
-    exists = conn.call("stat", {{"path", path}}, &st, &why, &code);
+    exists = stat_path(conn, name, path, false, &st, err);
   }
-  if (!exists && code != "not_found") return err->fail(ErrorCode::failure, why);
+  if (!exists && err->code != ErrorCode::not_found) return false;
   std::string type = exists ? st.value("type", "") : "";
   std::string dest = "destination \"" + name + ":" + given + "\"";
   if (exists && type != "directory" && type != "file")
     return err->fail(ErrorCode::invalid, dest + " must be a directory or a regular file");
-  Target target;
-  auto agent_failed = [&] {
-    if (code == "not_found")
-      return err->fail(ErrorCode::not_found, "Could not find the file " + target.dir + " in container " + name);
-    return err->fail(ErrorCode::failure, why);
-  };
-  bool stopped = false;
   if (host_path == "-") {
     if (type != "directory") return err->fail(ErrorCode::invalid, dest + " must be a directory");
-    target.dir = path;
-    Transfer t(conn, "copy_in", {{"path", path}});
-    if (!t.send(STDIN_FILENO, "stdin", &stopped, &why)) return err->fail(ErrorCode::failure, why);
-    return t.wait(&code, &why) || agent_failed();
+    return archive_in(conn, name, path, fd_source(STDIN_FILENO, "stdin"), err);
   }
   Source src;
+  Target target;
   if (!host_source(host_path, options.follow, &src, &why) ||
       !plan(src.is_dir, path, exists, type == "directory", &target, &why))
     return err->fail(ErrorCode::failure, why);
@@ -302,23 +356,25 @@ bool copy_to_container(proto::Client& conn, const std::string& name, const std::
   if (::pipe2(fds, O_CLOEXEC) != 0) return err->fail_errno("pipe");
   UniqueFd in(fds[0]), out(fds[1]);
   std::string pack_err;
-  bool packed = false;
+  std::atomic<int> packed{0};  // 1 when the packer succeeded, -1 when it failed
   std::thread packer([&] {
     oci::TarWriter writer(out.get(), "the archive pipe");
     oci::PackOptions pack;
     pack.keep_owner = options.archive;
-    packed = oci::pack_tree(src.dir.get(), src.entry, root_name, host_path, pack, writer, &pack_err);
+    packed = oci::pack_tree(src.dir.get(), src.entry, root_name, host_path, pack, writer, &pack_err) ? 1 : -1;
     out.reset();  // the end of the stream
   });
-  Transfer t(conn, "copy_in", {{"path", target.dir}});
-  bool sent = t.send(in.get(), "the archive pipe", &stopped, &why);
+  StreamSource from_pipe = [&, read = fd_source(in.get(), "the archive pipe")](size_t max, std::string* data,
+                                                                                 bool* end, std::string* e) {
+    if (!read(max, data, end, e)) return false;
+    // A packer that failed ended the stream early: its failure is the cause.
+    if (*end && packed != 1) return *e = pack_err, false;
+    return true;
+  };
+  bool copied = archive_in(conn, name, target.dir, from_pipe, err);
   in.reset();  // a packer still writing gets EPIPE, not a wait
   packer.join();
-  // The first failure is the cause: the packing when it ended the stream early.
-  if (!sent) return err->fail(ErrorCode::failure, why);
-  if (!packed && !stopped) return err->fail(ErrorCode::failure, pack_err);
-  if (!t.wait(&code, &why)) return agent_failed();
-  return packed || err->fail(ErrorCode::failure, pack_err);
+  return copied;
 }
 
 }  // namespace ctk::container
