@@ -75,6 +75,8 @@ class Connection {
 
   // Bytes read past the current request (the start of the hijacked stream).
   std::string take_buffered();
+  // Whether bytes of a next request were read already (pipelining).
+  bool has_buffered() const { return !buf_.empty(); }
   Stream& stream() { return *stream_; }
   bool responded() const { return responded_; }
   bool hijacked() const { return hijacked_; }

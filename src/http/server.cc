@@ -277,7 +277,7 @@ void Server::serve_connection(std::unique_ptr<Stream> stream) {
   for (;;) {
     // Between requests a client may idle, but not forever.
     pollfd p{conn.stream().fd(), POLLIN, 0};
-    if (!conn.stream().pending() && ::poll(&p, 1, kIdleSeconds * 1000) <= 0) return;
+    if (!conn.has_buffered() && !conn.stream().pending() && ::poll(&p, 1, kIdleSeconds * 1000) <= 0) return;
     Request req;
     std::string err;
     if (!conn.read_request(&req, &err)) {
