@@ -61,6 +61,7 @@ int serve_main(const Flags& flags) {
   if (listeners.empty()) return fail(self, "no socket to listen on (fd:// without LISTEN_FDS)");
   std::string root = flags.has("root") ? flags.get("root") : oci::Store::default_root();
   api::ServerState state(root);
+  state.start_events();
   http::Server server([&state](http::Connection& conn, const http::Request& req) { api::dispatch(conn, req, state); });
   running_server = &server;
   ::signal(SIGPIPE, SIG_IGN);
