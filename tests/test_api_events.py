@@ -238,6 +238,29 @@ class ApiEventsTest(ApiTest):
             sock.close()
         self.wait_for("the event threads to end", lambda: threads() <= before, timeout=10)
 
+    def test_server_stops_with_streams_open(self):
+        """SIGTERM while a client follows events: a clean exit, and a new
+        server serves events again."""
+        s = self.events()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(self.socket)
+        sock.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertIn(b"200 OK", sock.recv(4096))
+        self.server.terminate()
+        try:
+            self.assertEqual(self.server.wait(timeout=10), 0)
+        finally:
+            sock.close()
+            s.close()
+            self.server.kill()
+            self.server.wait()
+            self.server_log.close()
+            self.start_server()
+        s = self.events("--filter", "type=volume")
+        self.ok("volume", "create", "ev-after-restart")
+        self.ok("volume", "rm", "ev-after-restart")
+        self.wait_actions(s, None, ["create", "destroy"], type_="volume")
+
     def test_docker_stats_follows_containers(self):
         """docker stats with no arguments lists the running containers and
         follows events for those that start later."""
@@ -250,7 +273,8 @@ class ApiEventsTest(ApiTest):
             for line in proc.stdout:
                 with lock:
                     lines.append(line)
-        threading.Thread(target=read, daemon=True).start()
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
 
         def saw(name):
             with lock:
@@ -261,7 +285,10 @@ class ApiEventsTest(ApiTest):
             self.wait_for("ev-stats2 in docker stats", lambda: saw("ev-stats2"), timeout=60)
         finally:
             proc.kill()
-            proc.communicate()
+            proc.wait()
+            reader.join()
+            proc.stdout.close()
+            proc.stderr.close()
             self.docker("rm", "-f", "ev-stats1", "ev-stats2")
 
 
