@@ -14,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from apifixture import ApiTest, DOCKER  # noqa: E402
+from apifixture import ApiTest, DOCKER, busybox_archive  # noqa: E402
 
 
 class Events:
@@ -183,6 +183,15 @@ class ApiEventsTest(ApiTest):
         tag = s.seen()[0]
         self.assertTrue(tag["Actor"]["ID"].startswith("sha256:"), tag)
         self.assertEqual(tag["status"], "tag")
+        archive = os.path.join(self.tmp, "ev-load.tar")
+        busybox_archive(archive, tags=("ev-load:1",), cmd=("true",))
+        self.ok("load", "-i", archive)
+        image_id = json.loads(self.ok("image", "inspect", "ev-load:1"))[0]["Id"]
+        self.ok("rmi", "ev-load:1")
+        self.wait_actions(s, "ev-load:1", ["load", "untag"])
+        self.wait_actions(s, image_id, ["delete"])
+        load = [e for e in s.seen() if e["Action"] == "load"][0]
+        self.assertEqual(load["Actor"]["ID"], image_id)
 
     def test_since_until(self):
         """--since/--until replay what the server saw, and end the stream."""
