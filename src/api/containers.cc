@@ -3,12 +3,15 @@
 // files and supervisor, as the CLI is.
 #include <poll.h>
 #include <signal.h>
+#include <string.h>
 #include <time.h>
 
+#include <cctype>
 #include <chrono>
 #include <thread>
 
 #include "api/container_config.h"
+#include "api/events.h"
 #include "api/handlers.h"
 #include "api/server_state.h"
 #include "api/stdio_stream.h"
@@ -129,6 +132,23 @@ bool split_filters(Context& c, std::vector<container::Filter>* lib, std::vector<
   return true;
 }
 
+// docker's kill event, the signal as a number ("15"), before the signal goes.
+void publish_kill(Context& c, const Container& ct, std::string signal) {
+  if (signal.starts_with("SIG")) signal.erase(0, 3);
+  for (int n = 1; n < 65 && !signal.empty() && !std::isdigit((unsigned char)signal[0]); n++)
+    if (const char* abbrev = ::sigabbrev_np(n); abbrev && signal == abbrev) signal = std::to_string(n);
+  Event e = container_event(ct, "kill");
+  e.attributes["signal"] = signal;
+  c.server.events().publish(std::move(e));
+}
+
+// An event that follows the container's exit (stop, restart): the watcher
+// first takes the die from its state, so they come in docker's order.
+void publish_after_exit(Context& c, const Container& ct, const char* action) {
+  c.server.events().rescan();
+  c.server.events().publish(container_event(ct, action));
+}
+
 }  // namespace
 
 void containers_list(Context& c) {
@@ -232,7 +252,9 @@ void containers_stop(Context& c) {
   if (!c.int_query(c.req.has_param("timeout") ? "timeout" : "t", ct->spec.stop_timeout, &t)) return;
   if (!running(*ct)) return c.reply_empty(304);
   Error err;
+  publish_kill(c, *ct, ct->spec.stop_signal);
   if (!container::stop(*ct, int(t < 0 ? ct->spec.stop_timeout : t), &err)) return c.reply_error(err);
+  publish_after_exit(c, *ct, "stop");
   c.reply_empty(204);
 }
 
@@ -243,11 +265,14 @@ void containers_restart(Context& c) {
   int64_t t;
   if (!c.int_query(c.req.has_param("timeout") ? "timeout" : "t", ct->spec.stop_timeout, &t)) return;
   Error err;
+  if (running(*ct)) publish_kill(c, *ct, ct->spec.stop_signal);
   if (!container::stop(*ct, int(t < 0 ? ct->spec.stop_timeout : t), &err) || !ct->load(&err)) return c.reply_error(err);
+  publish_after_exit(c, *ct, "stop");
   proto::Client conn;
   container::Started started;
   Timings timings;
   if (!container::start(all, *ct, {}, &conn, &started, timings, &err)) return c.reply_error(err);
+  publish_after_exit(c, *ct, "restart");
   c.reply_empty(204);
 }
 
@@ -257,7 +282,9 @@ void containers_kill(Context& c) {
   if (!find(c, &all, &ct)) return;
   if (!running(*ct)) return c.reply_error(409, "Container " + ct->id() + " is not running");
   Error err;
-  if (!container::kill(*ct, c.query("signal", "SIGKILL"), &err)) return c.reply_error(err);
+  std::string signal = c.query("signal", "SIGKILL");
+  if (!container::kill(*ct, signal, &err)) return c.reply_error(err);
+  publish_kill(c, *ct, signal);
   c.reply_empty(204);
 }
 

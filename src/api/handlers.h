@@ -26,6 +26,9 @@ namespace ctk::api {
 void system_ping(Context& c);
 void system_version(Context& c);
 void system_info(Context& c);
+
+// events.cc
+void system_events(Context& c);
 void not_implemented(Context& c);  // build, swarm, plugins: 501 saying so
 
 // containers.cc

@@ -302,6 +302,20 @@ bool image_matches(const oci::StoredImage& image, const ImageFilters& f, std::ve
   return true;
 }
 
+namespace {
+
+// An image event naming the image by its id, with the reference it is about.
+void publish_image(Context& c, const oci::Store& store, const char* action, const std::string& ref) {
+  oci::StoredImage image;
+  std::string ignored;
+  Error err;
+  std::string name = oci::familiar_name(ref);
+  if (!oci::find_image(store, ref, &image, &ignored, &err)) image.id = name;
+  c.server.events().publish("image", action, image.id, {{"name", name}});
+}
+
+}  // namespace
+
 void image_list(Context& c) {
   std::vector<std::string> raw;
   if (!c.filters(&raw)) return;
@@ -439,6 +453,7 @@ void image_create(Context& c) {
     return;
   }
   std::string name = oci::familiar_name(ref.store_name());
+  c.server.events().publish("image", "pull", name, {{"name", name}});
   progress.status("Digest: " + result.registry_digest);
   progress.status(had && before.digest == result.image.digest ? "Status: Image is up to date for " + name
                                                               : "Status: Downloaded newer image for " + name);
@@ -453,6 +468,7 @@ void image_tag(Context& c) {
   Error err;
   if (!open_store(c, &store)) return;
   if (!oci::tag_image(store, c.param("name"), repo + ":" + tag, &err)) return c.reply_error(err);
+  publish_image(c, store, "tag", repo + ":" + tag);
   c.reply_empty(201);
 }
 
@@ -465,7 +481,13 @@ void image_delete(Context& c) {
   options.users = [&](const std::string& id) { return usage_of(root, id); };
   oci::Removed removed;
   Error err;
+  // The id, for the untag events, while the name still finds it.
+  oci::StoredImage image;
+  std::string ignored;
+  oci::find_image(store, c.param("name"), &image, &ignored, &err);
   if (!oci::remove_image(store, c.param("name"), options, &removed, &err)) return c.reply_error(err);
+  for (const std::string& u : removed.untagged) c.server.events().publish("image", "untag", image.id, {{"name", u}});
+  for (const std::string& d : removed.deleted) c.server.events().publish("image", "delete", d, {{"name", d}});
   json out = json::array();
   for (const std::string& u : removed.untagged) out.push_back({{"Untagged", u}});
   for (const std::string& d : removed.deleted) out.push_back({{"Deleted", d}});
@@ -504,6 +526,7 @@ void image_prune(Context& c) {
     uint64_t blobs;
     if (!store.collect_garbage(&blobs, &removed.bytes, &why)) return c.reply_error(500, why);
   }
+  for (const std::string& d : removed.deleted) c.server.events().publish("image", "delete", d, {{"name", d}});
   json deleted = json::array();
   for (const std::string& u : removed.untagged) deleted.push_back({{"Untagged", u}});
   for (const std::string& d : removed.deleted) deleted.push_back({{"Deleted", d}});
@@ -542,6 +565,7 @@ void image_load(Context& c) {
   if (!end && !read_err.empty()) return c.reply_error(400, "reading the archive: " + read_err);
   // A bad archive is the client's; the reader's message says what is wrong.
   if (!ok) return c.reply_error(400, err);
+  for (const std::string& name : loaded) publish_image(c, store, "load", name);
   c.conn.begin_stream(200, kJsonStream);
   for (const std::string& name : loaded)
     c.conn.write_chunk(line({{"stream", "Loaded image: " + oci::familiar_name(name) + "\n"}}));

@@ -1,6 +1,8 @@
 // /networks: docker's network endpoints over ctk's networks (network/, and
 // container/networks.h for what involves containers), which `ctk network`
 // shares. Every handler sees `bridge`, made on first use as the CLI makes it.
+#include <algorithm>
+
 #include "api/body.h"
 #include "api/handlers.h"
 #include "api/server_state.h"
@@ -24,6 +26,14 @@ bool open_state(Context& c, NetworkState* s) {
     return true;
   c.reply_error(err);
   return false;
+}
+
+// docker's network events: the network's id, its name and driver, and for
+// connect and disconnect the container's id.
+void publish(Context& c, const network::Network& n, const char* action, const std::string& container = "") {
+  std::map<std::string, std::string> attributes = {{"name", n.name}, {"type", "bridge"}};
+  if (!container.empty()) attributes["container"] = container;
+  c.server.events().publish("network", action, n.id, std::move(attributes));
 }
 
 bool network_filters(Context& c, bool prune, std::vector<Filter>* out) {
@@ -214,6 +224,7 @@ void network_create(Context& c) {
   if (!open_state(c, &s)) return;
   oci::FileLock lock;
   if (!s.networks.lock(&lock, &err) || !s.networks.create(&n, &err)) return c.reply_error(err);
+  publish(c, n, "create");
   c.reply_json(201, {{"Id", n.id}, {"Warning", warning}});
 }
 
@@ -232,6 +243,7 @@ void network_delete(Context& c) {
   oci::FileLock lock;
   if (!s.networks.lock(&lock, &err) || !container::remove_network(s.containers, s.networks, n.name, &err))
     return c.reply_error(err);
+  publish(c, n, "destroy");
   c.reply_empty(204);
 }
 
@@ -249,6 +261,7 @@ void network_connect(Context& c) {
   if (!s.containers.find(container, &ep.container_id, &err) ||
       !container::connect_network(s.containers, s.networks, n.name, &ep, &err))
     return c.reply_error(err);
+  publish(c, n, "connect", ep.container_id);
   c.reply_empty(200);
 }
 
@@ -267,6 +280,8 @@ void network_disconnect(Context& c) {
       !container::disconnect_network(s.containers, s.networks, n.name, id, &err)) {
     // Force: a container that is gone or not on the network is no error.
     if (!(err.code == ErrorCode::not_found && force)) return c.reply_error(err);
+  } else {
+    publish(c, n, "disconnect", id);
   }
   c.reply_empty(200);
 }
@@ -276,8 +291,12 @@ void network_prune(Context& c) {
   NetworkState s;
   if (!network_filters(c, true, &filters) || !open_state(c, &s)) return;
   std::vector<std::string> removed;
+  std::vector<network::Network> before;
   Error err;
-  if (!container::prune_networks(s.containers, s.networks, filters, &removed, &err)) return c.reply_error(err);
+  if (!s.networks.list(&before, &err) || !container::prune_networks(s.containers, s.networks, filters, &removed, &err))
+    return c.reply_error(err);
+  for (const network::Network& n : before)
+    if (std::find(removed.begin(), removed.end(), n.name) != removed.end()) publish(c, n, "destroy");
   c.reply_json(200, {{"NetworksDeleted", removed}});
 }
 

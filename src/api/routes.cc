@@ -10,6 +10,7 @@ const Route kRoutes[] = {
     {"GET", "/_ping", system_ping},
     {"GET", "/version", system_version},
     {"GET", "/info", system_info},
+    {"GET", "/events", system_events},
 
     {"GET", "/containers/json", containers_list},
     {"POST", "/containers/create", containers_create},

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/events.h"
 #include "proto/client.h"
 
 namespace ctk::api {
@@ -68,6 +69,12 @@ class ServerState {
   std::mutex& attach_mutex() { return attach_mu_; }
   std::condition_variable& attach_changed() { return attach_cv_; }
 
+  // docker events: handlers publish what they do to images, volumes and
+  // networks; container events come from the watcher (events.h).
+  EventBus& events() { return events_; }
+  // Starts watching the data root's containers for events.
+  void start_events() { events_.start_watcher(data_root_); }
+
  private:
   std::string data_root_;
   std::mutex exec_mu_;
@@ -76,6 +83,7 @@ class ServerState {
   std::mutex attach_mu_;
   std::condition_variable attach_cv_;
   std::vector<std::shared_ptr<PendingAttach>> attaches_;
+  EventBus events_;
 };
 
 }  // namespace ctk::api

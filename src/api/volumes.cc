@@ -97,6 +97,7 @@ void volume_create(Context& c) {
   bool created;
   // An existing volume is no error: docker answers with it as it is.
   if (!s.volumes.lock(&lock, &err) || !s.volumes.create(&v, false, &created, &err)) return c.reply_error(err);
+  if (created) c.server.events().publish("volume", "create", v.name, {{"driver", "local"}});
   c.reply_json(201, volume::inspect_json(s.volumes, v));
 }
 
@@ -115,8 +116,9 @@ void volume_delete(Context& c) {
   oci::FileLock lock;
   Error err;
   if (!s.volumes.lock(&lock, &err)) return c.reply_error(err);
-  if (!container::remove_volume(s.containers, s.volumes, c.param("name"), &err) &&
-      !(err.code == ErrorCode::not_found && c.flag("force")))
+  if (container::remove_volume(s.containers, s.volumes, c.param("name"), &err))
+    c.server.events().publish("volume", "destroy", c.param("name"), {{"driver", "local"}});
+  else if (!(err.code == ErrorCode::not_found && c.flag("force")))
     return c.reply_error(err);
   c.reply_empty(204);
 }
@@ -130,6 +132,7 @@ void volume_prune(Context& c) {
   container::PrunedVolumes pruned;
   Error err;
   if (!container::prune_volumes(s.containers, s.volumes, named, filters, &pruned, &err)) return c.reply_error(err);
+  for (const std::string& name : pruned.names) c.server.events().publish("volume", "destroy", name, {{"driver", "local"}});
   c.reply_json(200, {{"VolumesDeleted", pruned.names}, {"SpaceReclaimed", pruned.reclaimed}});
 }
 

@@ -60,7 +60,9 @@ int serve_main(const Flags& flags) {
   }
   if (listeners.empty()) return fail(self, "no socket to listen on (fd:// without LISTEN_FDS)");
   std::string root = flags.has("root") ? flags.get("root") : oci::Store::default_root();
-  api::ServerState state(root);
+  // Never destroyed: connection threads are detached, and one streaming
+  // events may still use it while the process exits.
+  api::ServerState& state = *new api::ServerState(root);
   http::Server server([&state](http::Connection& conn, const http::Request& req) { api::dispatch(conn, req, state); });
   running_server = &server;
   ::signal(SIGPIPE, SIG_IGN);
@@ -71,6 +73,8 @@ int serve_main(const Flags& flags) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // After the mask: its threads inherit it, so the signals reach sigwait.
+  state.start_events();
   std::thread([set] {
     int sig;
     ::sigwait(&set, &sig);
