@@ -64,6 +64,8 @@ class ApiTest(unittest.TestCase):
                        XDG_RUNTIME_DIR=os.path.join(cls.tmp, "run"), CTK_ROOT=cls.data,
                        DOCKER_HOST="unix://" + cls.socket, DOCKER_CONFIG=os.path.join(cls.tmp, "docker-config"))
         cls.env.pop("DOCKER_CONTEXT", None)
+        # Many VMs boot at once in some tests (20 concurrent clients) on 2 emulated CPUs.
+        cls.env.setdefault("CTK_AGENT_TIMEOUT", "300")
         archive = os.path.join(cls.tmp, "busybox.tar")
         busybox_archive(archive)
         r = subprocess.run([CTK, "load", "-i", archive], env=cls.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

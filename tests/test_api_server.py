@@ -151,7 +151,9 @@ class ServerTest(ApiTest):
         s = socket.socket(socket.AF_UNIX)
         s.connect(self.socket)
         s.sendall(b"GET /v1.99/version HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
-        out = s.recv(65536)
+        out = b""
+        while data := s.recv(65536):
+            out += data
         s.close()
         self.assertIn(b"400 Bad Request", out)
         self.assertIn(b"Maximum supported API version is 1.44", out)

@@ -3,7 +3,6 @@
 // channels; for one not yet started (docker run attaches, then starts) the
 // client waits for the start, which hands it the start's own connection so
 // no output is missed.
-#include <poll.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -20,20 +19,15 @@ using nlohmann::json;
 
 namespace {
 
-bool client_hung_up(http::Connection& conn) {
-  pollfd p{conn.stream().fd(), 0, 0};
-  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
-}
-
 // Waits for the start that hands pending its connection; false when the
 // start failed or the client left first.
 bool wait_for_start(Context& c, const std::shared_ptr<PendingAttach>& pending) {
-  std::unique_lock<std::mutex> lock(c.server.attach_mutex());
+  std::unique_lock<std::mutex> lock(c.server.start_mutex());
   for (;;) {
     if (pending->handed) return true;
     if (pending->abandoned) return false;
-    c.server.attach_changed().wait_for(lock, std::chrono::milliseconds(500));
-    if (!pending->handed && client_hung_up(c.conn)) {
+    c.server.start_changed().wait_for(lock, std::chrono::milliseconds(500));
+    if (!pending->handed && c.conn.client_left(0, false)) {
       pending->abandoned = true;
       return false;
     }
@@ -77,6 +71,7 @@ void containers_attach(Context& c) {
   }
   if (!c.flag("stream")) return c.conn.stream().shutdown_write();
   std::unique_ptr<proto::Client> owned;
+  PendingExits exits;  // waits told the exit this client sees
   container::AttachedProcess p = container::main_attachment(ct.spec, want_in);
   if (pending) {
     if (!wait_for_start(c, pending)) {
@@ -85,6 +80,7 @@ void containers_attach(Context& c) {
     }
     owned = std::move(pending->conn);
     p.wait_id = pending->wait_id;
+    exits = std::move(pending->exits);
   } else {
     owned = std::make_unique<proto::Client>();
     json result;
@@ -98,8 +94,11 @@ void containers_attach(Context& c) {
   p.proxy_signals = false;
   int exit_code;
   std::string why;
-  container::relay(*owned, p, ends, &exit_code, &why);
+  bool exited = container::relay(*owned, p, ends, &exit_code, &why);
   c.conn.stream().shutdown_write();
+  // A client that left before the exit leaves the waits to hear it here.
+  if (exited) c.server.tell_exits(exits, &exit_code);
+  else if (!exits.empty()) c.server.deliver_exit(*owned, p.wait_id, exits);
 }
 
 }  // namespace ctk::api

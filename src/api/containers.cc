@@ -1,7 +1,6 @@
 // /containers/...: docker's container routes over container/ (create,
 // lifecycle, inspect, log, top, stats), each a client of the container's
 // files and supervisor, as the CLI is.
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -185,8 +184,9 @@ void containers_create(Context& c) {
   if (name.starts_with("/")) name.erase(0, 1);
   if (!create_options_from_docker(body, name, &o, &err)) return c.reply_error(err);
   o.pull_if_missing = false;  // clients pull first, on a 404 (docker run's "Unable to find image")
+  std::string why;
+  if (!vz::apply_environment(&o.machine, &why)) return c.reply_error(500, why);
   if (std::string platform = c.query("platform"); !platform.empty()) {
-    std::string why;
     if (!oci::parse_platform(platform, &o.pull.platform, &why)) return c.reply_error(400, why);
     o.machine.arch = boot::arch_from_platform(o.pull.platform.arch);
     if (o.machine.arch.empty()) return c.reply_error(400, "unsupported platform '" + platform + "'");
@@ -215,12 +215,14 @@ void containers_start(Context& c) {
   // An attach client waiting for this start (docker run, start -a) gets the
   // supervisor connection, with its output from the first byte.
   std::shared_ptr<PendingAttach> waiting = c.server.take_pending_attach(ct->id());
+  PendingExits exits = c.server.take_pending_exits(ct->id());
   auto conn = std::make_unique<proto::Client>();
   container::Started started;
   Timings timings;
   Error err;
-  container::StartRequest request{.attach = waiting != nullptr, .wait = waiting != nullptr};
+  container::StartRequest request{.attach = waiting != nullptr, .wait = waiting != nullptr || !exits.empty()};
   if (!container::start(all, *ct, request, conn.get(), &started, timings, &err)) {
+    c.server.tell_exits(exits, nullptr);
     // A --rm container that could not start goes, as docker's does.
     // Its supervisor is on its way out; it is waited for, briefly.
     Error ignored;
@@ -228,18 +230,23 @@ void containers_start(Context& c) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (ct->spec.auto_remove && ct->load(&ignored) && !ct->supervised()) container::remove(all, *ct, false, true, &ignored);
     if (waiting) {
-      std::lock_guard<std::mutex> lock(c.server.attach_mutex());
+      std::lock_guard<std::mutex> lock(c.server.start_mutex());
       waiting->abandoned = true;
-      c.server.attach_changed().notify_all();
+      c.server.start_changed().notify_all();
     }
     return c.reply_error(err);
   }
   if (waiting) {
-    std::lock_guard<std::mutex> lock(c.server.attach_mutex());
+    std::lock_guard<std::mutex> lock(c.server.start_mutex());
     waiting->conn = std::move(conn);
     waiting->wait_id = started.wait_id;
+    waiting->exits = std::move(exits);
     waiting->handed = true;
-    c.server.attach_changed().notify_all();
+    c.server.start_changed().notify_all();
+  } else if (!exits.empty()) {
+    std::thread([conn = std::move(conn), wait_id = started.wait_id, exits = std::move(exits), &server = c.server] {
+      server.deliver_exit(*conn, wait_id, exits);
+    }).detach();
   }
   c.reply_empty(204);
 }
@@ -329,6 +336,38 @@ void containers_prune(Context& c) {
 
 // wait: the 200 head goes out at once (docker run waits for it before it
 // starts the container), the body when the condition is met.
+namespace {
+
+// Until the start tells pending the exit; false: the client left meanwhile.
+bool wait_for_exit(Context& c, const std::shared_ptr<PendingExit>& pending) {
+  std::unique_lock<std::mutex> lock(c.server.start_mutex());
+  while (!pending->done) {
+    c.server.start_changed().wait_for(lock, std::chrono::milliseconds(200));
+    if (!pending->done && c.conn.client_left(0, true)) {
+      pending->abandoned = true;
+      lock.unlock();
+      c.server.remove_pending_exit(pending);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Until a container is gone from the disk (its --rm supervisor removes it
+// right after telling the exit), or the client leaves.
+void wait_removed(Context& c, Container& ct) {
+  Error err;
+  while (ct.load(&err) && !c.conn.client_left(0, true)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+void finish_wait(Context& c, int exit_code, const std::string& error) {
+  json body = {{"StatusCode", exit_code}, {"Error", error.empty() ? json(nullptr) : json{{"Message", error}}}};
+  c.conn.write_chunk(body.dump() + "\n");
+  c.conn.end_stream();
+}
+
+}  // namespace
+
 void containers_wait(Context& c) {
   Containers all;
   std::unique_ptr<Container> ct;
@@ -336,11 +375,26 @@ void containers_wait(Context& c) {
   std::string condition = c.query("condition", "not-running");
   if (condition != "not-running" && condition != "next-exit" && condition != "removed")
     return c.reply_error(400, "invalid condition: '" + condition + "'");
-  c.conn.begin_stream(200, {{"Content-Type", "application/json"}, {"Api-Version", std::string(kApiVersion)}});
   std::string first_start = ct->state.started_at, first_error = ct->state.error;
   bool must_run = condition == "next-exit" || (condition == "removed" && ct->spec.auto_remove);
   int exit_code = 0;
   std::string error;
+  // One that has yet to start: its start tells this wait the exit (docker
+  // run's order; its client starts it once this answer's head arrives).
+  if (must_run && !running(*ct)) {
+    auto pending = std::make_shared<PendingExit>();
+    pending->container_id = ct->id();
+    c.server.add_pending_exit(pending);
+    c.conn.begin_stream(200, {{"Content-Type", "application/json"}, {"Api-Version", std::string(kApiVersion)}});
+    if (!wait_for_exit(c, pending)) return;
+    if (!pending->unknown) {
+      exit_code = pending->exit_code;
+      if (condition == "removed") wait_removed(c, *ct);
+      return finish_wait(c, exit_code, error);
+    }
+  } else {
+    c.conn.begin_stream(200, {{"Content-Type", "application/json"}, {"Api-Version", std::string(kApiVersion)}});
+  }
   // Until the condition holds: a running container's exit comes from its
   // supervisor; a created one (docker run's order: wait, then start) is
   // watched until it has run.
@@ -370,12 +424,9 @@ void containers_wait(Context& c) {
       must_run = false;
     }
     // The client may have gone meanwhile: stop waiting for it.
-    pollfd p{c.conn.stream().fd(), POLLRDHUP, 0};
-    if (::poll(&p, 1, 50) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) return;
+    if (c.conn.client_left(50, true)) return;
   }
-  json body = {{"StatusCode", exit_code}, {"Error", error.empty() ? json(nullptr) : json{{"Message", error}}}};
-  c.conn.write_chunk(body.dump() + "\n");
-  c.conn.end_stream();
+  finish_wait(c, exit_code, error);
 }
 
 void containers_resize(Context& c) {
@@ -443,12 +494,8 @@ void containers_logs(Context& c) {
     std::string data = timestamps ? format_rfc3339(r.time_ns) + " " + std::string(r.data) : std::string(r.data);
     return c.conn.write_chunk(tty ? data : frame(stream, data));
   };
-  auto client_gone = [&] {
-    pollfd p{c.conn.stream().fd(), POLLRDHUP, 0};
-    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
-  };
   Error err;
-  container::read_log(*ct, q, emit, client_gone, &err);
+  container::read_log(*ct, q, emit, [&] { return c.conn.client_left(0, true); }, &err);
   c.conn.end_stream();
 }
 

@@ -353,10 +353,7 @@ void system_events(Context& c) {
   } unsubscribe{bus, sub};
   if (!c.conn.begin_stream(200, {{"Content-Type", "application/json"}, {"Api-Version", std::string(kApiVersion)}}))
     return;
-  auto client_gone = [&] {
-    pollfd p{c.conn.stream().fd(), POLLRDHUP, 0};
-    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
-  };
+  auto client_gone = [&] { return c.conn.client_left(0, true); };
   for (;;) {
     for (const Event& e : batch)
       if (event_matches(filter, e) && !c.conn.write_chunk(event_json(e).dump() + "\n")) return;

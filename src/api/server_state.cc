@@ -39,12 +39,12 @@ std::vector<std::string> ServerState::execs_of(const std::string& container_id) 
 }
 
 void ServerState::add_pending_attach(std::shared_ptr<PendingAttach> p) {
-  std::lock_guard<std::mutex> lock(attach_mu_);
+  std::lock_guard<std::mutex> lock(start_mu_);
   attaches_.push_back(std::move(p));
 }
 
 std::shared_ptr<PendingAttach> ServerState::take_pending_attach(const std::string& container_id) {
-  std::lock_guard<std::mutex> lock(attach_mu_);
+  std::lock_guard<std::mutex> lock(start_mu_);
   for (auto it = attaches_.begin(); it != attaches_.end(); ++it)
     if ((*it)->container_id == container_id && !(*it)->abandoned) {
       auto p = *it;
@@ -55,8 +55,51 @@ std::shared_ptr<PendingAttach> ServerState::take_pending_attach(const std::strin
 }
 
 void ServerState::remove_pending_attach(const std::shared_ptr<PendingAttach>& p) {
-  std::lock_guard<std::mutex> lock(attach_mu_);
+  std::lock_guard<std::mutex> lock(start_mu_);
   std::erase(attaches_, p);
+}
+
+void ServerState::add_pending_exit(std::shared_ptr<PendingExit> p) {
+  std::lock_guard<std::mutex> lock(start_mu_);
+  exits_.push_back(std::move(p));
+}
+
+PendingExits ServerState::take_pending_exits(const std::string& container_id) {
+  std::lock_guard<std::mutex> lock(start_mu_);
+  PendingExits taken;
+  std::erase_if(exits_, [&](const std::shared_ptr<PendingExit>& p) {
+    if (p->container_id != container_id) return false;
+    if (!p->abandoned) taken.push_back(p);
+    return true;
+  });
+  return taken;
+}
+
+void ServerState::remove_pending_exit(const std::shared_ptr<PendingExit>& p) {
+  std::lock_guard<std::mutex> lock(start_mu_);
+  std::erase(exits_, p);
+}
+
+void ServerState::tell_exits(const PendingExits& exits, const int* exit_code) {
+  if (exits.empty()) return;
+  std::lock_guard<std::mutex> lock(start_mu_);
+  for (const auto& p : exits) {
+    p->done = true;
+    p->unknown = exit_code == nullptr;
+    if (exit_code) p->exit_code = *exit_code;
+  }
+  start_cv_.notify_all();
+}
+
+void ServerState::deliver_exit(proto::Client& conn, int64_t wait_id, const PendingExits& exits) {
+  nlohmann::json reply;
+  std::string why;
+  bool alive = true;
+  while (alive && !conn.take_reply(wait_id, &reply)) alive = conn.pump(-1, &why);
+  const nlohmann::json* result = alive && reply.contains("result") ? &reply["result"] : nullptr;
+  bool known = result && result->is_object() && result->contains("exit_code") && (*result)["exit_code"].is_number_integer();
+  int code = known ? (*result)["exit_code"].get<int>() : 0;
+  tell_exits(exits, known ? &code : nullptr);
 }
 
 }  // namespace ctk::api

@@ -37,6 +37,20 @@ struct ExecInstance {
   ~ExecInstance();
 };
 
+// A wait that began before its container's start (docker run's order:
+// wait, then start). The start asks the supervisor for the exit on its own
+// connection, before the process runs, and whoever holds that connection
+// fills this in: no exit is missed, not even a --rm container's, gone from
+// the disk by the time a poll of it would look.
+struct PendingExit {
+  std::string container_id;
+  bool done = false;     // exit_code is the exit; or `unknown`
+  bool unknown = false;  // the start failed or its supervisor went: read the state
+  int exit_code = 0;
+  bool abandoned = false;  // the waiting client left before the start
+};
+using PendingExits = std::vector<std::shared_ptr<PendingExit>>;
+
 // An attach client (docker run, start -a) waiting for its container's
 // start: the start hands it the supervisor connection its output arrives on.
 struct PendingAttach {
@@ -44,6 +58,7 @@ struct PendingAttach {
   bool want_stdin = false;
   std::unique_ptr<proto::Client> conn;  // set by the start, with attach channels open
   int64_t wait_id = 0;                  // the start's wait for the exit
+  PendingExits exits;                   // waits the exit is told to, by the attach
   bool handed = false, abandoned = false;
 };
 
@@ -61,13 +76,22 @@ class ServerState {
   // Exec ids of a container (its inspect's ExecIDs).
   std::vector<std::string> execs_of(const std::string& container_id);
 
-  // Attach clients waiting for a start; under attach_mutex().
+  // Attach clients and waits waiting for a start; their fields under
+  // start_mutex().
   void add_pending_attach(std::shared_ptr<PendingAttach> p);
   // The waiting attach of a container (removed from the list), or null.
   std::shared_ptr<PendingAttach> take_pending_attach(const std::string& container_id);
   void remove_pending_attach(const std::shared_ptr<PendingAttach>& p);
-  std::mutex& attach_mutex() { return attach_mu_; }
-  std::condition_variable& attach_changed() { return attach_cv_; }
+  void add_pending_exit(std::shared_ptr<PendingExit> p);
+  // The waits for a container's start (removed from the list).
+  PendingExits take_pending_exits(const std::string& container_id);
+  void remove_pending_exit(const std::shared_ptr<PendingExit>& p);
+  // Tells waits the exit (nullptr: unknown, they read the state).
+  void tell_exits(const PendingExits& exits, const int* exit_code);
+  // Reads the exit reply to wait_id on conn and tells it to exits.
+  void deliver_exit(proto::Client& conn, int64_t wait_id, const PendingExits& exits);
+  std::mutex& start_mutex() { return start_mu_; }
+  std::condition_variable& start_changed() { return start_cv_; }
 
   // docker events: handlers publish what they do to images, volumes and
   // networks; container events come from the watcher (events.h).
@@ -80,9 +104,10 @@ class ServerState {
   std::mutex exec_mu_;
   std::condition_variable exec_cv_;
   std::map<std::string, std::shared_ptr<ExecInstance>> execs_;
-  std::mutex attach_mu_;
-  std::condition_variable attach_cv_;
+  std::mutex start_mu_;
+  std::condition_variable start_cv_;
   std::vector<std::shared_ptr<PendingAttach>> attaches_;
+  PendingExits exits_;
   EventBus events_;
 };
 

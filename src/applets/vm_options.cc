@@ -24,15 +24,7 @@ bool vm_options(const Flags& flags, vz::MachineConfig* config, std::string* err)
   config->kernel = flags.get("kernel");
   config->initfs = flags.get("initfs");
   config->console = flags.has("console");
-  // How long a guest may take to answer; slow hosts (nested emulation) need more.
-  if (const char* t = std::getenv("CTK_AGENT_TIMEOUT"); t && *t) {
-    int seconds = std::atoi(t);
-    if (seconds <= 0) {
-      *err = std::string("invalid CTK_AGENT_TIMEOUT '") + t + "' (seconds)";
-      return false;
-    }
-    config->agent_timeout_ms = seconds * 1000;
-  }
+  if (!vz::apply_environment(config, err)) return false;
   if (flags.has("cpus")) {
     // docker's --cpus is fractional; a VM gets whole vCPUs, at least one.
     double cpus = std::atof(flags.get("cpus").c_str());

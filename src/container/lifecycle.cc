@@ -42,6 +42,17 @@ bool call(proto::Client& conn, const std::string& op, json args, json* result, E
   return true;
 }
 
+// A supervisor whose container exited (its state says so: a wait has its
+// exit code) may still be powering its VM off; up to 15 s for it to go.
+void wait_powered_off(const Containers& all, const Container& ct) {
+  for (int i = 0; i < 1500 && ct.supervised(); ++i) {
+    Container now(all, ct.id());
+    Error ignored;
+    if (!now.load(&ignored) || now.state.status != Status::exited) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 }  // namespace
 
 AttachedProcess main_attachment(const Spec& spec, bool want_stdin) {
@@ -66,13 +77,7 @@ json attach_request(const AttachedProcess& p, proto::Client* conn) {
 
 bool start(const Containers& all, Container& ct, const StartRequest& request, proto::Client* conn,
            Started* out, Timings& timings, Error* err) {
-  // A supervisor whose container exited may still be powering its VM off.
-  for (int i = 0; i < 1500 && ct.supervised(); ++i) {
-    Container now(all, ct.id());
-    Error ignored;
-    if (!now.load(&ignored) || now.state.status != Status::exited) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  wait_powered_off(all, ct);
   if (ct.supervised()) return err->fail(ErrorCode::conflict, "container " + ct.spec.name + " is already running");
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return err->fail_errno("socketpair");
@@ -103,9 +108,16 @@ bool start(const Containers& all, Container& ct, const StartRequest& request, pr
   conn->adopt(sv[0]);
   std::vector<proto::Client::Call> calls = {{"hello", {{"version", proto::kVersion}}}};
   if (request.attach) calls.push_back({"attach", attach_request(main_attachment(ct.spec, true), conn)});
+  // The wait goes before `started`: the supervisor reads it with the start,
+  // so even an exit at once (and a --rm container gone from the disk with
+  // it) reaches this connection.
+  if (request.wait) calls.push_back({"wait", json::object()});
   calls.push_back({"started", json::object()});
   std::vector<int64_t> ids = conn->request_all(calls);
-  if (request.wait) out->wait_id = conn->request("wait", json::object());
+  if (request.wait) {
+    out->wait_id = ids[ids.size() - 2];
+    ids.erase(ids.end() - 2);
+  }
   std::string why, code;
   for (int64_t id : ids) {
     json reply;
@@ -159,6 +171,7 @@ bool kill(const Container& ct, const std::string& signal, Error* err) {
 }
 
 bool remove(Containers& all, Container& ct, bool force, bool volumes, Error* err) {
+  wait_powered_off(all, ct);
   if (ct.supervised()) {
     if (!force)
       return err->fail(ErrorCode::conflict, "container " + ct.spec.name +
@@ -244,20 +257,27 @@ void restore(const Containers& all, std::vector<std::string>* started, std::vect
 }
 
 bool wait(Container& ct, int* exit_code, Error* err) {
-  proto::Client conn;
-  Error not_running;
-  if (connect(ct, &conn, &not_running)) {
-    json result;
-    std::string why;
-    if (conn.call("wait", json::object(), &result, &why)) {
-      *exit_code = result.value("exit_code", 255);
+  for (;;) {
+    proto::Client conn;
+    Error not_running;
+    if (connect(ct, &conn, &not_running)) {
+      json result;
+      std::string why;
+      if (conn.call("wait", json::object(), &result, &why)) {
+        *exit_code = result.value("exit_code", 255);
+        return true;
+      }
+    }
+    // Not running (any more): the state has the last exit, once its
+    // supervisor, which closes its socket first, has saved it.
+    if (!ct.load(err)) return false;
+    State s = ct.effective_state();
+    if (s.status != Status::running && s.status != Status::restarting) {
+      *exit_code = s.exit_code;
       return true;
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  // Not running (any more): the state has the last exit.
-  if (!ct.load(err)) return false;
-  *exit_code = ct.effective_state().exit_code;
-  return true;
 }
 
 }  // namespace ctk::container

@@ -1,5 +1,6 @@
 #include "http/connection.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,13 +160,16 @@ bool Connection::discard_body(size_t limit) {
   return true;
 }
 
-bool Connection::write_head(int status, const Headers& headers, const std::string* length) {
+bool Connection::write_head(int status, const Headers& headers, const std::string* length, std::string_view body) {
   std::string head = "HTTP/1.1 " + std::to_string(status) + " " + status_text(status) + "\r\n";
   for (const auto& [k, v] : headers) head += k + ": " + v + "\r\n";
   head += "Date: " + http_date() + "\r\n";
   if (length) head += "Content-Length: " + *length + "\r\n";
   if (!keep_alive_) head += "Connection: close\r\n";
   head += "\r\n";
+  // One write with the body: a second small one could wait on the client's
+  // delayed ACK (Nagle's algorithm) over TCP.
+  head += body;
   responded_ = true;
   if (!stream_->write_all(head)) return broken_ = true, false;
   return true;
@@ -174,9 +178,8 @@ bool Connection::write_head(int status, const Headers& headers, const std::strin
 bool Connection::respond(int status, const Headers& headers, std::string_view body) {
   std::string length = std::to_string(body.size());
   bool no_body = status == 204 || status == 304 || request_.method == "HEAD";
-  if (!write_head(status, headers, status == 204 || status == 304 ? nullptr : &length)) return false;
-  if (!no_body && !body.empty() && !stream_->write_all(body)) return broken_ = true, false;
-  return true;
+  return write_head(status, headers, status == 204 || status == 304 ? nullptr : &length,
+                    no_body ? std::string_view() : body);
 }
 
 bool Connection::begin_stream(int status, const Headers& headers) {
@@ -224,6 +227,11 @@ std::string Connection::take_buffered() {
   std::string out;
   out.swap(buf_);
   return out;
+}
+
+bool Connection::client_left(int wait_ms, bool half_close) {
+  pollfd p{stream_->fd(), short(half_close ? POLLRDHUP : 0), 0};
+  return ::poll(&p, 1, wait_ms) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 }  // namespace ctk::http

@@ -78,6 +78,11 @@ class Connection {
   // Whether bytes of a next request were read already (pipelining).
   bool has_buffered() const { return !buf_.empty(); }
   Stream& stream() { return *stream_; }
+  // Whether the client has gone, waiting up to wait_ms for it: hung up, or
+  // with half_close also when it shut down its sending side (a client that
+  // waits on an answer has then left; an attached one may only have ended
+  // its stdin).
+  bool client_left(int wait_ms, bool half_close);
   bool responded() const { return responded_; }
   bool hijacked() const { return hijacked_; }
   bool keep_alive() const { return keep_alive_ && !hijacked_ && !broken_; }
@@ -85,7 +90,7 @@ class Connection {
 
  private:
   bool fill(std::string* err);  // reads more into buf_
-  bool write_head(int status, const Headers& headers, const std::string* length);
+  bool write_head(int status, const Headers& headers, const std::string* length, std::string_view body = {});
 
   std::unique_ptr<Stream> stream_;
   std::string buf_;  // read but not yet consumed

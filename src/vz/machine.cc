@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -23,6 +24,18 @@
 #include "boot/vmlinux.h"
 
 namespace ctk::vz {
+
+bool apply_environment(MachineConfig* config, std::string* err) {
+  if (const char* t = std::getenv("CTK_AGENT_TIMEOUT"); t && *t) {
+    int seconds = std::atoi(t);
+    if (seconds <= 0) {
+      *err = std::string("invalid CTK_AGENT_TIMEOUT '") + t + "' (seconds)";
+      return false;
+    }
+    config->agent_timeout_ms = seconds * 1000;
+  }
+  return true;
+}
 
 namespace {
 

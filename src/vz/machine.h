@@ -27,8 +27,13 @@ struct MachineConfig {
   Network network = Network::none;
   std::vector<DatagramNic> nics;
   bool console = false;         // copy the guest console to stderr as it comes
-  int agent_timeout_ms = 60000;  // TCG boots take seconds; a hung guest must not hang ctk
+  int agent_timeout_ms = 60000;  // TCG boots take seconds; a hung guest must not hang ctk; $CTK_AGENT_TIMEOUT
 };
+
+// Settings every command that makes a VM honours from its environment:
+// $CTK_AGENT_TIMEOUT, seconds a guest may take to answer (slow hosts,
+// nested emulation, many boots at once need more).
+bool apply_environment(MachineConfig* config, std::string* err);
 
 class Machine {
  public:
