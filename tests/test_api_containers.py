@@ -88,6 +88,10 @@ class ContainerApiTest(ApiTest):
         self.assertEqual(self.docker("exec", "svc", "nonexistent").returncode, 127)
         self.ok("exec", "-d", "svc", "sh", "-c", "echo detached > /tmp/d")
         self.wait_for("the detached exec", lambda: self.docker("exec", "svc", "cat", "/tmp/d").stdout == b"detached\n")
+        # Removed right after its exit, while its VM may still be powering off.
+        self.run_d("quick", "busybox", "true")
+        self.assertEqual(self.ok("wait", "quick"), "0\n")
+        self.ok("rm", "quick")
         # The start's Tty decides the framing, not the exec's pty: docker-py
         # starts a pty exec without it and reads frames.
         raw = RawClient(self.socket)

@@ -119,6 +119,13 @@ bool host_config(const json& hc, container::CreateOptions* o, Error* err) {
     std::string text = policy == "on-failure" && retries > 0 ? policy + ":" + std::to_string(retries) : policy;
     if (!container::parse_restart_policy(text, &o->restart, &why)) return invalid(why);
   }
+  json log_config;
+  if (!object(hc, "LogConfig", &log_config, err) || !field(log_config, "Type", &o->log_driver, err) ||
+      !field(log_config, "Config", &o->log_options, err))
+    return false;
+  if (o->log_driver.empty()) o->log_driver = "json-file";
+  if (!container::log_driver_known(o->log_driver))
+    return invalid("logger: no log driver named '" + o->log_driver + "' is registered");
   if (!field(hc, "AutoRemove", &o->auto_remove, err) || !field(hc, "ReadonlyRootfs", &o->read_only, err)) return false;
   if (o->auto_remove && o->restart.name != "no") return invalid("conflicting options: AutoRemove and a restart policy");
   int64_t memory = 0, nano_cpus = 0, quota = 0, period = 0;

@@ -248,6 +248,7 @@ json inspect_json(const Container& ct, const volume::Volumes& volumes, const net
         {"PortBindings", bindings},
         {"RestartPolicy", {{"Name", sp.restart.name}, {"MaximumRetryCount", sp.restart.max_retries}}},
         {"AutoRemove", sp.auto_remove},
+        {"LogConfig", {{"Type", sp.log_driver}, {"Config", sp.log_options}}},
         {"Memory", sp.memory_limit},
         {"NanoCpus", int64_t(sp.cpus * 1e9)},
         {"PidsLimit", sp.pids_limit},
