@@ -20,13 +20,23 @@ CTK = os.environ.get("CTK", "build/ctk")
 DOCKER = shutil.which("docker")
 
 
-def busybox_archive(path, tags=("busybox:latest",), cmd=("sh",), arch="amd64"):
-    """A `docker save` archive of a busybox image with those tags."""
+def busybox_archive(path, tags=("busybox:latest",), cmd=("sh",), arch="amd64", files=None):
+    """A `docker save` archive of a busybox image with those tags; files maps
+    paths in the image to their text (replacing busybox_rootfs's), or to None
+    for a directory."""
     import hashlib
     tmp = tempfile.mkdtemp(prefix="ctk-api-image-")
     try:
         root = os.path.join(tmp, "rootfs")
         vmkernel.busybox_rootfs(root, arch)
+        for name, text in (files or {}).items():
+            target = os.path.join(root, name.lstrip("/"))
+            if text is None:
+                os.makedirs(target, exist_ok=True)
+                continue
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "w") as f:
+                f.write(text)
         layer_buf = io.BytesIO()
         with tarfile.open(fileobj=layer_buf, mode="w") as tf:
             tf.add(root, arcname=".")

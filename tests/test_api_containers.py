@@ -88,6 +88,19 @@ class ContainerApiTest(ApiTest):
         self.assertEqual(self.docker("exec", "svc", "nonexistent").returncode, 127)
         self.ok("exec", "-d", "svc", "sh", "-c", "echo detached > /tmp/d")
         self.wait_for("the detached exec", lambda: self.docker("exec", "svc", "cat", "/tmp/d").stdout == b"detached\n")
+        # Removed right after its exit, while its VM may still be powering off.
+        self.run_d("quick", "busybox", "true")
+        self.assertEqual(self.ok("wait", "quick"), "0\n")
+        self.ok("rm", "quick")
+        # The start's Tty decides the framing, not the exec's pty: docker-py
+        # starts a pty exec without it and reads frames.
+        raw = RawClient(self.socket)
+        json_type = {"Content-Type": "application/json"}
+        status, body = raw.request("POST", f"/v1.41/containers/{cid}/exec", json.dumps(
+            {"Cmd": ["printf", "yay"], "Tty": True, "AttachStdout": True}), json_type)
+        self.assertEqual(status, 201, body)
+        status, body = raw.request("POST", f"/v1.41/exec/{json.loads(body)['Id']}/start", '{"Tty": false}', json_type)
+        self.assertEqual((status, body), (200, b"\x01\x00\x00\x00\x00\x00\x00\x03yay"))
         self.wait_for("logs", lambda: self.ok("logs", "svc") == "started\n")
         top = self.ok("top", "svc")
         self.assertIn("sleep 1000", top)

@@ -11,20 +11,20 @@ TEST_CASE("request bodies: typed fields, null as absent") {
                               "IPAM": {"Driver": "default"}, "Gone": null, "Num": 3})");
   Error err;
   std::string s = "keep";
-  CHECK(body_string(body, "Name", &s, &err));
+  CHECK(body_field(body, "Name", &s, &err));
   CHECK(s == "x");
   s = "keep";
-  CHECK(body_string(body, "Gone", &s, &err));
-  CHECK(body_string(body, "Missing", &s, &err));
+  CHECK(body_field(body, "Gone", &s, &err));
+  CHECK(body_field(body, "Missing", &s, &err));
   CHECK(s == "keep");
   bool b = false;
-  CHECK(body_bool(body, "Flag", &b, &err));
+  CHECK(body_field(body, "Flag", &b, &err));
   CHECK(b);
   std::map<std::string, std::string> m;
-  CHECK(body_string_map(body, "Labels", &m, &err));
+  CHECK(body_field(body, "Labels", &m, &err));
   CHECK(m == std::map<std::string, std::string>{{"a", "1"}});
   std::vector<std::string> list;
-  CHECK(body_string_list(body, "Aliases", &list, &err));
+  CHECK(body_field(body, "Aliases", &list, &err));
   CHECK(list == std::vector<std::string>{"p", "q"});
   const json* child = nullptr;
   CHECK(body_child(body, "IPAM", &child, &err));
@@ -34,14 +34,14 @@ TEST_CASE("request bodies: typed fields, null as absent") {
   CHECK(child == nullptr);
 
   // The wrong type is the client's error, naming the field.
-  CHECK_FALSE(body_string(body, "Num", &s, &err));
+  CHECK_FALSE(body_field(body, "Num", &s, &err));
   CHECK(err.code == ErrorCode::invalid);
   CHECK(err.message == "invalid request: Num must be a string");
-  CHECK_FALSE(body_bool(body, "Name", &b, &err));
-  CHECK_FALSE(body_string_map(body, "Aliases", &m, &err));
-  CHECK_FALSE(body_string_map(json::parse(R"({"L": {"a": 1}})"), "L", &m, &err));
+  CHECK_FALSE(body_field(body, "Name", &b, &err));
+  CHECK_FALSE(body_field(body, "Aliases", &m, &err));
+  CHECK_FALSE(body_field(json::parse(R"({"L": {"a": 1}})"), "L", &m, &err));
   CHECK(m == std::map<std::string, std::string>{{"a", "1"}});  // unchanged on failure
-  CHECK_FALSE(body_string_list(json::parse(R"({"A": ["a", 2]})"), "A", &list, &err));
+  CHECK_FALSE(body_field(json::parse(R"({"A": ["a", 2]})"), "A", &list, &err));
   CHECK_FALSE(body_child(body, "Name", &child, &err));
   CHECK(body_object(json::object(), &err));
   CHECK_FALSE(body_object(json::array(), &err));

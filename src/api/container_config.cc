@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "api/body.h"
 #include "boot/arch.h"
 
 namespace ctk::api {
@@ -9,19 +10,6 @@ namespace ctk::api {
 using nlohmann::json;
 
 namespace {
-
-// Reads body[key] when present and not null, checking its type.
-template <typename T>
-bool field(const json& j, const char* key, T* out, Error* err) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return true;
-  try {
-    *out = it->get<T>();
-    return true;
-  } catch (const json::exception&) {
-    return err->fail(ErrorCode::invalid, std::string("invalid type for ") + key + ": " + it->type_name());
-  }
-}
 
 // Cmd and Entrypoint: a list of strings, or (old clients) one string.
 bool string_list(const json& j, const char* key, std::vector<std::string>* out, Error* err) {
@@ -31,15 +19,14 @@ bool string_list(const json& j, const char* key, std::vector<std::string>* out, 
     out->push_back(it->get<std::string>());
     return true;
   }
-  return field(j, key, out, err);
+  return body_field(j, key, out, err);
 }
 
+// A section of the body as a copy: {} when absent or null.
 bool object(const json& j, const char* key, json* out, Error* err) {
-  auto it = j.find(key);
-  *out = json::object();
-  if (it == j.end() || it->is_null()) return true;
-  if (!it->is_object()) return err->fail(ErrorCode::invalid, std::string("invalid type for ") + key + ": " + it->type_name());
-  *out = *it;
+  const json* child;
+  if (!body_child(j, key, &child, err)) return false;
+  *out = child ? *child : json::object();
   return true;
 }
 
@@ -47,10 +34,10 @@ bool host_config(const json& hc, container::CreateOptions* o, Error* err) {
   std::string why;
   auto invalid = [&](const std::string& m) { return err->fail(ErrorCode::invalid, m); };
   bool flag = false;
-  if (!field(hc, "Privileged", &flag, err)) return false;
+  if (!body_field(hc, "Privileged", &flag, err)) return false;
   if (flag) return invalid("privileged containers are not supported: each container is a VM");
   std::vector<std::string> binds;
-  if (!field(hc, "Binds", &binds, err)) return false;
+  if (!body_field(hc, "Binds", &binds, err)) return false;
   for (const std::string& b : binds) {
     container::MountPoint m;
     if (!container::parse_volume_flag(b, &m, &why)) return invalid(why);
@@ -110,7 +97,7 @@ bool host_config(const json& hc, container::CreateOptions* o, Error* err) {
       o->ports.push_back(b);
     }
   }
-  if (!field(hc, "PublishAllPorts", &o->publish_all, err)) return false;
+  if (!body_field(hc, "PublishAllPorts", &o->publish_all, err)) return false;
   json restart;
   if (!object(hc, "RestartPolicy", &restart, err)) return false;
   std::string policy = restart.value("Name", "");
@@ -119,33 +106,40 @@ bool host_config(const json& hc, container::CreateOptions* o, Error* err) {
     std::string text = policy == "on-failure" && retries > 0 ? policy + ":" + std::to_string(retries) : policy;
     if (!container::parse_restart_policy(text, &o->restart, &why)) return invalid(why);
   }
-  if (!field(hc, "AutoRemove", &o->auto_remove, err) || !field(hc, "ReadonlyRootfs", &o->read_only, err)) return false;
+  json log_config;
+  if (!object(hc, "LogConfig", &log_config, err) || !body_field(log_config, "Type", &o->log_driver, err) ||
+      !body_field(log_config, "Config", &o->log_options, err))
+    return false;
+  if (o->log_driver.empty()) o->log_driver = "json-file";
+  if (!container::log_driver_known(o->log_driver))
+    return invalid("logger: no log driver named '" + o->log_driver + "' is registered");
+  if (!body_field(hc, "AutoRemove", &o->auto_remove, err) || !body_field(hc, "ReadonlyRootfs", &o->read_only, err)) return false;
   if (o->auto_remove && o->restart.name != "no") return invalid("conflicting options: AutoRemove and a restart policy");
   int64_t memory = 0, nano_cpus = 0, quota = 0, period = 0;
-  if (!field(hc, "Memory", &memory, err) || !field(hc, "NanoCpus", &nano_cpus, err) ||
-      !field(hc, "CpuQuota", &quota, err) || !field(hc, "CpuPeriod", &period, err))
+  if (!body_field(hc, "Memory", &memory, err) || !body_field(hc, "NanoCpus", &nano_cpus, err) ||
+      !body_field(hc, "CpuQuota", &quota, err) || !body_field(hc, "CpuPeriod", &period, err))
     return false;
   if (memory < 0 || (memory > 0 && memory < (6 << 20))) return invalid("Minimum memory limit allowed is 6MB");
   if (nano_cpus < 0) return invalid("invalid NanoCpus");
   double cpus = nano_cpus ? double(nano_cpus) / 1e9 : quota > 0 ? double(quota) / double(period > 0 ? period : 100000) : 0;
   container::set_limits(o, uint64_t(memory), cpus);
   int64_t pids = 0;
-  if (!field(hc, "PidsLimit", &pids, err)) return false;
+  if (!body_field(hc, "PidsLimit", &pids, err)) return false;
   if (pids > 0 || pids == -1) o->pids_limit = pids;
   std::vector<std::string> caps;
-  if (!field(hc, "CapAdd", &o->cap_add, err) || !field(hc, "CapDrop", &o->cap_drop, err)) return false;
+  if (!body_field(hc, "CapAdd", &o->cap_add, err) || !body_field(hc, "CapDrop", &o->cap_drop, err)) return false;
   for (std::vector<std::string>* list : {&o->cap_add, &o->cap_drop})
     for (std::string& c : *list)
       if (c != "ALL" && !c.starts_with("CAP_")) c = "CAP_" + c;
   std::vector<std::string> security;
-  if (!field(hc, "SecurityOpt", &security, err)) return false;
+  if (!body_field(hc, "SecurityOpt", &security, err)) return false;
   for (const std::string& s : security) {
     if (s == "no-new-privileges" || s == "no-new-privileges:true" || s == "no-new-privileges=true") o->no_new_privileges = true;
     else if (s == "no-new-privileges:false" || s == "no-new-privileges=false") o->no_new_privileges = false;
     else return invalid("unsupported security option '" + s + "'");
   }
   std::string mode;
-  if (!field(hc, "NetworkMode", &mode, err)) return false;
+  if (!body_field(hc, "NetworkMode", &mode, err)) return false;
   if (mode == "host" || mode.starts_with("container:"))
     return invalid("network mode " + mode + " is not possible: each container is a VM with a network of its own");
   o->network = mode.empty() || mode == "default" ? "bridge" : mode;
@@ -155,21 +149,21 @@ bool host_config(const json& hc, container::CreateOptions* o, Error* err) {
 }  // namespace
 
 bool create_options_from_docker(const json& body, const std::string& name, container::CreateOptions* o, Error* err) {
-  if (!body.is_object()) return err->fail(ErrorCode::invalid, "the request body must be a JSON object");
+  if (!body_object(body, err)) return false;
   *o = container::CreateOptions();
   o->name = name;
   std::string image;
-  if (!field(body, "Image", &image, err)) return false;
+  if (!body_field(body, "Image", &image, err)) return false;
   if (image.empty()) return err->fail(ErrorCode::invalid, "no image given (Image)");
   o->inputs = {image};
   o->image = true;
   std::vector<std::string> entrypoint;
   if (!string_list(body, "Cmd", &o->args, err) || !string_list(body, "Entrypoint", &entrypoint, err) ||
-      !field(body, "Env", &o->env, err) || !field(body, "WorkingDir", &o->workdir, err) ||
-      !field(body, "User", &o->user, err) || !field(body, "Hostname", &o->hostname, err) ||
-      !field(body, "Tty", &o->tty, err) || !field(body, "OpenStdin", &o->interactive, err) ||
-      !field(body, "Labels", &o->labels, err) || !field(body, "StopSignal", &o->stop_signal, err) ||
-      !field(body, "StopTimeout", &o->stop_timeout, err))
+      !body_field(body, "Env", &o->env, err) || !body_field(body, "WorkingDir", &o->workdir, err) ||
+      !body_field(body, "User", &o->user, err) || !body_field(body, "Hostname", &o->hostname, err) ||
+      !body_field(body, "Tty", &o->tty, err) || !body_field(body, "OpenStdin", &o->interactive, err) ||
+      !body_field(body, "Labels", &o->labels, err) || !body_field(body, "StopSignal", &o->stop_signal, err) ||
+      !body_field(body, "StopTimeout", &o->stop_timeout, err))
     return false;
   // An Entrypoint of several words: the first is the program, the rest go
   // before Cmd (CreateOptions takes one entrypoint word, as --entrypoint).
@@ -192,9 +186,9 @@ bool create_options_from_docker(const json& body, const std::string& name, conta
       if (!ep.is_object() && !ep.is_null()) return err->fail(ErrorCode::invalid, "invalid EndpointsConfig." + net);
       container::CreateOptions::NetworkRequest r{net, {}, ""};
       if (ep.is_object()) {
-        if (!field(ep, "Aliases", &r.aliases, err)) return false;
+        if (!body_field(ep, "Aliases", &r.aliases, err)) return false;
         json ipam;
-        if (!object(ep, "IPAMConfig", &ipam, err) || !field(ipam, "IPv4Address", &r.ip, err)) return false;
+        if (!object(ep, "IPAMConfig", &ipam, err) || !body_field(ipam, "IPv4Address", &r.ip, err)) return false;
       }
       if (net == o->network) first = r;
       else o->networks.push_back(r);

@@ -469,6 +469,7 @@ void containers_logs(Context& c) {
   if (!find(c, &all, &ct)) return;
   bool want_out = c.flag("stdout"), want_err = c.flag("stderr");
   if (!want_out && !want_err) return c.reply_error(400, "you must choose at least one stream");
+  if (ct->spec.log_driver == "none") return c.reply_error(501, "configured logging driver does not support reading");
   container::LogQuery q;
   std::string why;
   int64_t now = now_ns();

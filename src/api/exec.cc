@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "api/body.h"
 #include "api/handlers.h"
 #include "api/server_state.h"
 #include "api/stdio_stream.h"
@@ -23,8 +24,11 @@ namespace {
 // The exec's stdio on the hijacked connection, plus its resize pipe.
 class ExecEnds : public HijackedEnds {
  public:
-  ExecEnds(http::Connection& conn, const ExecInstance& e, const std::shared_ptr<ExecInstance>& inst, ServerState& server)
-      : HijackedEnds(conn, e.config.value("Tty", false), e.config.value("AttachStdin", false),
+  // raw: the start's Tty (docker frames the output unless the start asks
+  // for a raw stream, whether or not the exec has a pty).
+  ExecEnds(http::Connection& conn, bool raw, const ExecInstance& e, const std::shared_ptr<ExecInstance>& inst,
+           ServerState& server)
+      : HijackedEnds(conn, raw, e.config.value("AttachStdin", false),
                      e.config.value("AttachStdout", false), e.config.value("AttachStderr", false)),
         inst_(inst), server_(server) {}
   int event_fd() const override { return inst_->resize_pipe[0]; }
@@ -73,17 +77,17 @@ void exec_create(Context& c) {
   if (!ct.load(&err)) return c.reply_error(404, "No such container: " + ref);
   if (ct.effective_state().status != container::Status::running)
     return c.reply_error(409, "Container " + id + " is not running");
-  if (!body.is_object()) return c.reply_error(400, "the request body must be a JSON object");
   // Type checks up front: a bad field is a 400 now, not a failure at start.
+  std::vector<std::string> list;
+  std::string text;
+  bool flag;
+  if (!body_object(body, &err)) return c.reply_error(err);
   for (const char* key : {"Cmd", "Env"})
-    if (body.contains(key) && !body[key].is_null() && !body[key].is_array())
-      return c.reply_error(400, std::string("invalid type for ") + key);
+    if (!body_field(body, key, &list, &err)) return c.reply_error(err);
   for (const char* key : {"User", "WorkingDir", "DetachKeys"})
-    if (body.contains(key) && !body[key].is_null() && !body[key].is_string())
-      return c.reply_error(400, std::string("invalid type for ") + key);
+    if (!body_field(body, key, &text, &err)) return c.reply_error(err);
   for (const char* key : {"Tty", "AttachStdin", "AttachStdout", "AttachStderr", "Privileged"})
-    if (body.contains(key) && !body[key].is_null() && !body[key].is_boolean())
-      return c.reply_error(400, std::string("invalid type for ") + key);
+    if (!body_field(body, key, &flag, &err)) return c.reply_error(err);
   if (strings_of(body, "Cmd").empty()) return c.reply_error(400, "No exec command specified");
   if (body.value("Privileged", false)) return c.reply_error(400, "privileged exec is not supported: each container is a VM");
   ExecInstance e;
@@ -104,7 +108,12 @@ void exec_start(Context& c) {
     e->started = true;
     e->running = true;
   }
-  bool detach = body.is_object() && body.value("Detach", false);
+  bool detach = false, raw = false;
+  Error bad;
+  if (!body_object(body, &bad) || !body_field(body, "Detach", &detach, &bad) || !body_field(body, "Tty", &raw, &bad)) {
+    finished(c.server, *e, 126);
+    return c.reply_error(bad);
+  }
   auto fail = [&](int status, const std::string& message) {
     finished(c.server, *e, 126);
     c.reply_error(status, message);
@@ -135,7 +144,7 @@ void exec_start(Context& c) {
     if (detach) return c.reply_empty(200);
     c.conn.hijack({{"Content-Type", "application/vnd.docker.raw-stream"}});
     std::string line = "OCI runtime exec failed: " + err.message + "\r\n";
-    c.conn.stream().write_all(o.tty ? line : frame(2, line));
+    c.conn.stream().write_all(raw ? line : frame(2, line));
     return c.conn.stream().shutdown_write();
   }
   if (detach) {
@@ -153,9 +162,9 @@ void exec_start(Context& c) {
     return;
   }
   if (::pipe2(e->resize_pipe, O_CLOEXEC | O_NONBLOCK) != 0) e->resize_pipe[0] = e->resize_pipe[1] = -1;
-  c.conn.hijack({{"Content-Type", o.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"},
+  c.conn.hijack({{"Content-Type", raw ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"},
                  {"Api-Version", std::string(kApiVersion)}});
-  ExecEnds ends(c.conn, *e, e, c.server);
+  ExecEnds ends(c.conn, raw, *e, e, c.server);
   p.proxy_signals = false;
   int exit_code = 255;
   std::string why;

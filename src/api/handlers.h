@@ -30,6 +30,9 @@ void system_info(Context& c);
 // events.cc
 void system_events(Context& c);
 void not_implemented(Context& c);  // build, swarm, plugins: 501 saying so
+// POST /swarm/leave: 503, as docker answers a node that is in no swarm
+// (ctk never is; clients leaving with force=true take it as done).
+void swarm_leave(Context& c);
 
 // containers.cc
 void containers_list(Context& c);

@@ -83,7 +83,7 @@ bool driver_from_body(const std::string& driver, Error* err) {
 bool ipam_from_body(const json& ipam, network::Network* n, Error* err) {
   std::string driver;
   std::map<std::string, std::string> options;
-  if (!body_string(ipam, "Driver", &driver, err) || !body_string_map(ipam, "Options", &options, err)) return false;
+  if (!body_field(ipam, "Driver", &driver, err) || !body_field(ipam, "Options", &options, err)) return false;
   if (!driver.empty() && driver != "default") return plugin_not_found(driver, err);
   auto config = ipam.find("Config");
   if (config == ipam.end() || config->is_null()) return true;
@@ -93,9 +93,9 @@ bool ipam_from_body(const json& ipam, network::Network* n, Error* err) {
   for (const json& pool : *config) {
     std::string subnet, range, gateway, why;
     std::map<std::string, std::string> aux;
-    if (!body_object(pool, err) || !body_string(pool, "Subnet", &subnet, err) ||
-        !body_string(pool, "IPRange", &range, err) || !body_string(pool, "Gateway", &gateway, err) ||
-        !body_string_map(pool, "AuxiliaryAddresses", &aux, err))
+    if (!body_object(pool, err) || !body_field(pool, "Subnet", &subnet, err) ||
+        !body_field(pool, "IPRange", &range, err) || !body_field(pool, "Gateway", &gateway, err) ||
+        !body_field(pool, "AuxiliaryAddresses", &aux, err))
       return false;
     if (subnet.find(':') != std::string::npos) return err->fail(ErrorCode::invalid, "ctk networks are IPv4 only");
     if (!aux.empty()) return err->fail(ErrorCode::invalid, "ctk does not reserve auxiliary addresses");
@@ -117,9 +117,9 @@ bool unsupported_flags(const json& body, Error* err) {
   bool ipv6 = false, ipv4 = true, ingress = false, config_only = false;
   std::string scope;
   const json* config_from = nullptr;
-  if (!body_bool(body, "EnableIPv6", &ipv6, err) || !body_bool(body, "EnableIPv4", &ipv4, err) ||
-      !body_bool(body, "Ingress", &ingress, err) || !body_bool(body, "ConfigOnly", &config_only, err) ||
-      !body_string(body, "Scope", &scope, err) || !body_child(body, "ConfigFrom", &config_from, err))
+  if (!body_field(body, "EnableIPv6", &ipv6, err) || !body_field(body, "EnableIPv4", &ipv4, err) ||
+      !body_field(body, "Ingress", &ingress, err) || !body_field(body, "ConfigOnly", &config_only, err) ||
+      !body_field(body, "Scope", &scope, err) || !body_child(body, "ConfigFrom", &config_from, err))
     return false;
   if (ipv6) return err->fail(ErrorCode::invalid, "ctk networks are IPv4 only: EnableIPv6 is not supported");
   if (!ipv4) return err->fail(ErrorCode::invalid, "ctk networks are IPv4 networks: EnableIPv4 cannot be false");
@@ -137,10 +137,10 @@ bool network_from_body(const json& body, network::Network* n, std::string* warni
   bool check_duplicate = true, attachable = false;
   std::map<std::string, std::string> options;
   const json* ipam = nullptr;
-  if (!body_object(body, err) || !body_string(body, "Name", &n->name, err) ||
-      !body_string(body, "Driver", &driver, err) || !body_bool(body, "Internal", &n->internal, err) ||
-      !body_bool(body, "CheckDuplicate", &check_duplicate, err) || !body_bool(body, "Attachable", &attachable, err) ||
-      !body_string_map(body, "Labels", &n->labels, err) || !body_string_map(body, "Options", &options, err) ||
+  if (!body_object(body, err) || !body_field(body, "Name", &n->name, err) ||
+      !body_field(body, "Driver", &driver, err) || !body_field(body, "Internal", &n->internal, err) ||
+      !body_field(body, "CheckDuplicate", &check_duplicate, err) || !body_field(body, "Attachable", &attachable, err) ||
+      !body_field(body, "Labels", &n->labels, err) || !body_field(body, "Options", &options, err) ||
       !body_child(body, "IPAM", &ipam, err) || !unsupported_flags(body, err) || !driver_from_body(driver, err) ||
       (ipam && !ipam_from_body(*ipam, n, err)))
     return false;
@@ -155,17 +155,17 @@ bool network_from_body(const json& body, network::Network* n, std::string* warni
 
 bool endpoint_from_body(const json& body, std::string* container, bool* force, network::Endpoint* ep, Error* err) {
   const json* config = nullptr;
-  if (!body_object(body, err) || !body_string(body, "Container", container, err) ||
-      !body_bool(body, "Force", force, err) || !body_child(body, "EndpointConfig", &config, err))
+  if (!body_object(body, err) || !body_field(body, "Container", container, err) ||
+      !body_field(body, "Force", force, err) || !body_child(body, "EndpointConfig", &config, err))
     return false;
   if (container->empty()) return err->fail(ErrorCode::invalid, "no Container given");
   if (!config) return true;
   const json* ipam = nullptr;
   std::vector<std::string> links;
   std::string mac, ipv4, ipv6;
-  if (!body_string_list(*config, "Aliases", &ep->aliases, err) || !body_string_list(*config, "Links", &links, err) ||
-      !body_string(*config, "MacAddress", &mac, err) || !body_child(*config, "IPAMConfig", &ipam, err) ||
-      (ipam && (!body_string(*ipam, "IPv4Address", &ipv4, err) || !body_string(*ipam, "IPv6Address", &ipv6, err))))
+  if (!body_field(*config, "Aliases", &ep->aliases, err) || !body_field(*config, "Links", &links, err) ||
+      !body_field(*config, "MacAddress", &mac, err) || !body_child(*config, "IPAMConfig", &ipam, err) ||
+      (ipam && (!body_field(*ipam, "IPv4Address", &ipv4, err) || !body_field(*ipam, "IPv6Address", &ipv6, err))))
     return false;
   if (!links.empty()) return err->fail(ErrorCode::invalid, "ctk has no legacy links: use the network's names");
   // One NIC carries all of a container's networks: its MAC is the one of its first.

@@ -54,6 +54,10 @@ TEST_CASE("dispatch: version prefixes, unknown routes and methods") {
   std::string build = answer("POST /v1.44/build HTTP/1.1\r\n\r\n");
   CHECK(build.find("501") != std::string::npos);
   CHECK(build.find("does not build images") != std::string::npos);
+  // Not in a swarm: docker's 503, which clients leaving with force take as done.
+  std::string leave = answer("POST /v1.41/swarm/leave?force=True HTTP/1.1\r\n\r\n");
+  CHECK(leave.find("503") != std::string::npos);
+  CHECK(leave.find("This node is not part of a swarm") != std::string::npos);
 }
 
 }  // namespace ctk::api

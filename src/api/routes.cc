@@ -74,6 +74,7 @@ const Route kRoutes[] = {
     {"GET", "/swarm", not_implemented},
     {"POST", "/swarm/init", not_implemented},
     {"POST", "/swarm/join", not_implemented},
+    {"POST", "/swarm/leave", swarm_leave},
     {"GET", "/services", not_implemented},
     {"GET", "/nodes", not_implemented},
     {"GET", "/tasks", not_implemented},

@@ -154,4 +154,6 @@ void not_implemented(Context& c) {
   c.reply_error(501, "not implemented by ctk: " + c.req.method + " " + what);
 }
 
+void swarm_leave(Context& c) { c.reply_error(503, "This node is not part of a swarm"); }
+
 }  // namespace ctk::api

@@ -53,9 +53,9 @@ bool volume_from_body(const json& body, volume::Volume* v, Error* err) {
   std::string driver;
   std::map<std::string, std::string> opts;
   const json* cluster = nullptr;
-  if (!body_object(body, err) || !body_string(body, "Name", &v->name, err) ||
-      !body_string(body, "Driver", &driver, err) || !body_string_map(body, "DriverOpts", &opts, err) ||
-      !body_string_map(body, "Labels", &v->labels, err) || !body_child(body, "ClusterVolumeSpec", &cluster, err))
+  if (!body_object(body, err) || !body_field(body, "Name", &v->name, err) ||
+      !body_field(body, "Driver", &driver, err) || !body_field(body, "DriverOpts", &opts, err) ||
+      !body_field(body, "Labels", &v->labels, err) || !body_child(body, "ClusterVolumeSpec", &cluster, err))
     return false;
   // docker's answer for a driver it has no plugin for.
   if (!driver.empty() && driver != "local")

@@ -192,6 +192,8 @@ bool make_writable_layer(const std::string& path, uint64_t size, const std::stri
 bool create(Containers& containers, const CreateOptions& options, Timings& timings, Spec* spec, Error* err) {
   CreateOptions o = options;
   std::string why;
+  if (!log_driver_known(o.log_driver))
+    return err->fail(ErrorCode::invalid, "logger: no log driver named '" + o.log_driver + "' is registered");
   std::string rootfs = o.inputs.at(0);
   oci::ImageConfig image;
   {
@@ -262,6 +264,8 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
   s.auto_remove = o.auto_remove;
   s.labels = image.labels;
   for (const auto& [k, v] : o.labels) s.labels[k] = v;
+  s.log_driver = o.log_driver;
+  s.log_options = o.log_options;
   if (!image.stop_signal.empty()) s.stop_signal = image.stop_signal;
   if (!o.stop_signal.empty()) s.stop_signal = o.stop_signal;
   if (o.stop_timeout >= 0) s.stop_timeout = o.stop_timeout;
@@ -303,6 +307,8 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
   *spec = s;
   return true;
 }
+
+bool log_driver_known(const std::string& name) { return name == "json-file" || name == "none"; }
 
 void set_limits(CreateOptions* o, uint64_t memory, double cpus) {
   if (memory) {

@@ -51,6 +51,8 @@ struct CreateOptions {
   RestartPolicy restart;
   bool auto_remove = false;
   std::map<std::string, std::string> labels;
+  std::string log_driver = "json-file";  // or "none" (log_driver_known)
+  std::map<std::string, std::string> log_options;
   std::string stop_signal;  // "": the image's, else SIGTERM
   int stop_timeout = -1;    // seconds; -1: 10
   uint64_t writable_size = 0;  // the writable layer's size; 0: the default
@@ -66,6 +68,9 @@ constexpr unsigned kVmMemoryOverheadMib = 128;
 // container's limits and its VM's size: at least the default VM, the limit
 // plus the overhead, whole vCPUs rounded up.
 void set_limits(CreateOptions* o, uint64_t memory, double cpus);
+
+// Whether ctk has the log driver docker names so: json-file, none.
+bool log_driver_known(const std::string& name);
 
 // The default size of a writable layer: a sparse file, so it costs only what
 // the container writes.

@@ -254,10 +254,10 @@ json inspect_json(const Container& ct, const volume::Volumes& volumes, const net
         {"CapAdd", sp.cap_add},
         {"CapDrop", sp.cap_drop},
         {"SecurityOpt", sp.no_new_privileges ? json::array({"no-new-privileges"}) : json::array()},
-        // ctr.log serves the logs API as docker's default driver does:
-        // clients (docker-compose logs) read logs only from drivers they
-        // know to have them, and take a missing one for none.
-        {"LogConfig", {{"Type", "json-file"}, {"Config", json::object()}}}}},
+        // json-file unless none was asked for: ctr.log serves the logs API
+        // as docker's default driver does, and clients (docker-compose logs)
+        // read logs only from drivers they know to have them.
+        {"LogConfig", {{"Type", sp.log_driver}, {"Config", sp.log_options}}}}},
       {"NetworkSettings", settings},
       {"Mounts", mounts},
       {"Platform", "linux"},

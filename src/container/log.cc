@@ -73,6 +73,7 @@ bool LogWriter::open(const std::string& path, Error* err) {
 }
 
 void LogWriter::write(Stream s, std::string_view data) {
+  if (fd_ < 0) return;  // not opened: the none log driver
   int64_t t = now_ns();
   buf_.clear();
   while (!data.empty()) {

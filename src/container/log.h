@@ -23,6 +23,7 @@ class LogWriter {
   bool open(const std::string& path, Error* err);
   // Appends data as one record per line. Failures (a full disk) are not
   // fatal to the container: they are counted and the data is dropped.
+  // Before open (a container whose log driver is none) it keeps nothing.
   void write(Stream s, std::string_view data);
   uint64_t dropped() const { return dropped_; }
 

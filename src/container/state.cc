@@ -200,6 +200,8 @@ json to_json(const Spec& s) {
           {"stop_signal", s.stop_signal},
           {"stop_timeout", s.stop_timeout},
           {"labels", s.labels},
+          {"log_driver", s.log_driver},
+          {"log_options", s.log_options},
           {"machine",
            {{"kernel", m.kernel},
             {"initfs", m.initfs},
@@ -262,6 +264,9 @@ bool spec_from_json(const json& j, Spec* s, std::string* err) {
     s->stop_signal = j.at("stop_signal").get<std::string>();
     s->stop_timeout = j.at("stop_timeout").get<int>();
     s->labels = j.at("labels").get<std::map<std::string, std::string>>();
+    // Containers made before log drivers have none in their config.
+    s->log_driver = j.value("log_driver", "json-file");
+    s->log_options = j.value("log_options", std::map<std::string, std::string>());
     const json& m = j.at("machine");
     s->machine.kernel = m.at("kernel").get<std::string>();
     s->machine.initfs = m.at("initfs").get<std::string>();

@@ -81,6 +81,11 @@ struct Spec {
   std::string stop_signal = "SIGTERM";
   int stop_timeout = 10;  // seconds between the stop signal and SIGKILL
   std::map<std::string, std::string> labels;
+  // docker's log driver: "json-file" (ctr.log, which logs and attach read)
+  // or "none" (nothing kept); its options are kept as given (ctr.log is
+  // never rotated).
+  std::string log_driver = "json-file";
+  std::map<std::string, std::string> log_options;
   vz::MachineConfig machine;  // kernel, initfs, arch, cpus, memory
 };
 

@@ -362,7 +362,8 @@ int Supervisor::run() {
   ok = ok && bind_ports(&err);
   if (ok) {
     ct_->state.error.clear();
-    ok = log_.open(ct_->path("ctr.log"), &err) && boot(&err) && start_main(true, &agent_code, &err);
+    ok = (ct_->spec.log_driver == "none" || log_.open(ct_->path("ctr.log"), &err)) && boot(&err) &&
+         start_main(true, &agent_code, &err);
   }
   Conn* launcher = conns_.empty() ? nullptr : conns_.front().get();
   if (!ok) {

@@ -1,0 +1,134 @@
+"""docker-py's own integration tests (upstream tag 5.0.3, tests/integration)
+run against `ctk serve`: containers, exec, images, volumes, networks, the
+low-level client and its errors. The checkout is not part of ctk: name it in
+$DOCKER_PY_TESTS (a clone of github.com/docker/docker-py at 5.0.3); it runs
+under /usr/bin/python3 with pytest, paramiko and docker 5.0.3 (Debian's
+python3-pytest, python3-paramiko, python3-docker). Tests that need what ctk
+does not have (swarm, build, commit, pause, Docker Hub, links, IPv6...) are
+deselected from tests/docker-py-skips.txt, each with its reason; everything
+else must pass. Real VMs: the whole run takes a while (see the skip list's
+header for the time measured)."""
+import os
+import re
+import subprocess
+import unittest
+
+import apifixture
+from apifixture import ApiTest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SKIPS = os.path.join(HERE, "docker-py-skips.txt")
+DOCKER_PY = os.environ.get("DOCKER_PY_TESTS", "")
+PYTHON = "/usr/bin/python3"
+API_VERSION = "1.41"
+
+# What alpine:3.10, docker-py's test image, has that the tests rely on
+# beyond busybox: its users (exec as postgres) and /var/opt (exec -w).
+ALPINE_PASSWD = """root:x:0:0:root:/root:/bin/ash
+bin:x:1:1:bin:/bin:/sbin/nologin
+daemon:x:2:2:daemon:/sbin:/sbin/nologin
+nobody:x:65534:65534:nobody:/:/sbin/nologin
+postgres:x:70:70::/var/lib/postgresql:/bin/sh
+"""
+ALPINE_GROUP = """root:x:0:root
+bin:x:1:root,bin,daemon
+daemon:x:2:root,bin,daemon
+postgres:x:70:
+nogroup:x:65533:
+nobody:x:65534:
+"""
+
+
+def read_skips(path=SKIPS):
+    """The skip list: [(test id, reason)], '#' lines and blank lines aside."""
+    out = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = re.split(r"\s{2,}", line, maxsplit=1)
+            if len(parts) != 2 or "::" not in parts[0]:
+                raise ValueError(f"{path}:{n}: want 'path::Class::test  reason': {line}")
+            out.append((parts[0], parts[1]))
+    return out
+
+
+def why_not_runnable():
+    """None when docker-py's tests can run here, else why not."""
+    if not DOCKER_PY:
+        return "set DOCKER_PY_TESTS to a docker-py 5.0.3 checkout to run its integration tests"
+    if not os.path.isdir(os.path.join(DOCKER_PY, "tests", "integration")):
+        return f"$DOCKER_PY_TESTS ({DOCKER_PY}) has no tests/integration"
+    if not os.access(PYTHON, os.X_OK):
+        return f"needs {PYTHON}"
+    # From the checkout, as pytest runs: its docker package (or the
+    # installed one) must be 5.0.3.
+    r = subprocess.run([PYTHON, "-c", "import pytest, paramiko, docker; print(docker.__version__)"], cwd=DOCKER_PY,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        return f"{PYTHON} lacks pytest, paramiko or docker: {r.stderr.strip().splitlines()[-1:]}"
+    if r.stdout.strip() != "5.0.3":
+        return f"docker-py is {r.stdout.strip()}, the tests and skip list are 5.0.3's"
+    return None
+
+
+class DockerPyTest(ApiTest):
+    @classmethod
+    def setUpClass(cls):
+        why = why_not_runnable()
+        if why:
+            raise unittest.SkipTest(why)
+        super().setUpClass()
+        archive = os.path.join(cls.tmp, "alpine.tar")
+        apifixture.busybox_archive(archive, tags=("alpine:3.10", "alpine:latest"), cmd=("/bin/sh",),
+                                   files={"etc/passwd": ALPINE_PASSWD, "etc/group": ALPINE_GROUP,
+                                          "var/opt": None, "var/lib/postgresql": None})
+        r = cls.ctk("load", "-i", archive)
+        assert r.returncode == 0, r.stderr.decode()
+        cls.pytest_env = dict(cls.env, DOCKER_TEST_API_VERSION=API_VERSION)
+        for k in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONFIG"):
+            cls.pytest_env.pop(k, None)
+
+    def pytest(self, *files, timeout=3600):
+        paths = [f"tests/integration/{f}" for f in files]
+        args = [PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", *paths]
+        for test_id, _ in read_skips():
+            if test_id.split("::", 1)[0] in paths:
+                args += ["--deselect", test_id]
+        r = subprocess.run(args, cwd=DOCKER_PY, env=self.pytest_env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=timeout)
+        self.assertEqual(r.returncode, 0, f"pytest {' '.join(files)}:\n{r.stdout[-8000:]}")
+
+    def test_skip_list_names_tests_that_exist(self):
+        r = subprocess.run([PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q",
+                            "tests/integration"], cwd=DOCKER_PY, env=self.pytest_env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=300)
+        collected = set(line.strip() for line in r.stdout.splitlines())
+        skips = read_skips()
+        self.assertTrue(skips)
+        for test_id, reason in skips:
+            self.assertIn(test_id, collected, f"the skip list names a test docker-py does not have: {test_id}")
+            self.assertTrue(reason.strip(), test_id)
+
+    def test_client_and_errors(self):
+        self.pytest("api_client_test.py", "errors_test.py")
+
+    def test_volumes(self):
+        self.pytest("api_volume_test.py", "models_volumes_test.py")
+
+    def test_networks(self):
+        self.pytest("api_network_test.py", "models_networks_test.py")
+
+    def test_images(self):
+        self.pytest("api_image_test.py", "models_images_test.py")
+
+    def test_exec(self):
+        self.pytest("api_exec_test.py")
+
+    def test_containers(self):
+        self.pytest("api_container_test.py", "models_containers_test.py")
+
+
+if __name__ == "__main__":
+    unittest.main()
