@@ -1,6 +1,7 @@
 #include "init/agent.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -232,6 +233,17 @@ void Agent::stream_read(Stream* s) {
   char buf[kReadChunk];
   size_t want = std::min(sizeof buf, s->conn->mux.send_window(s->ch));
   ssize_t n = ::read(s->source_fd, buf, want);
+  // The tty layer pushes a written line's text and its "\r\n" to the
+  // master separately: a read between the two would split the line in two
+  // messages (clients that stream tty output see the pieces). Up to 1 ms
+  // for the rest of a line.
+  if (n > 0 && s->pty && size_t(n) < want && buf[n - 1] != '\n') {
+    pollfd p{s->source_fd, POLLIN, 0};
+    if (::poll(&p, 1, 1) > 0) {
+      ssize_t more = ::read(s->source_fd, buf + n, want - size_t(n));
+      if (more > 0) n += more;
+    }
+  }
   if (n > 0) {
     s->conn->mux.send(s->ch, buf, size_t(n));
     s->bytes += size_t(n);
@@ -357,6 +369,7 @@ void Agent::attach_pty(Proc* p, int master) {
     } else {
       s->source_fd = fd;
       s->source = End::kOpen;
+      s->pty = true;
     }
   }
 }

@@ -50,6 +50,9 @@ struct Agent::Stream {
   bool socket = false;
   // A forwarded UDP socket: the channel carries datagrams (proto/datagram.h).
   bool datagrams = false;
+  // A pty master's output: a line the terminal driver hands over in two
+  // pieces (text, then ONLCR's "\r\n") is read as one.
+  bool pty = false;
   std::string connecting;  // "connect HOST:PORT" while in progress; the reply waits
   bool dead = false;
 };
