@@ -179,16 +179,20 @@ bool create_options_from_docker(const json& body, const std::string& name, conta
   json networking, endpoints;
   if (!object(body, "NetworkingConfig", &networking, err) || !object(networking, "EndpointsConfig", &endpoints, err))
     return false;
+  std::string mac;  // the container's (API < 1.44), for its first network
+  if (!body_field(body, "MacAddress", &mac, err)) return false;
   if (o->network != "none" && o->network != "nat") {
-    container::CreateOptions::NetworkRequest first{o->network, {}, ""};
+    container::CreateOptions::NetworkRequest first{o->network, {}, "", mac, {}};
     for (auto& [key, ep] : endpoints.items()) {
       std::string net = key == "default" ? "bridge" : key;
       if (!ep.is_object() && !ep.is_null()) return err->fail(ErrorCode::invalid, "invalid EndpointsConfig." + net);
-      container::CreateOptions::NetworkRequest r{net, {}, ""};
+      container::CreateOptions::NetworkRequest r{net, {}, "", mac, {}};
       if (ep.is_object()) {
-        if (!body_field(ep, "Aliases", &r.aliases, err)) return false;
         json ipam;
-        if (!object(ep, "IPAMConfig", &ipam, err) || !body_field(ipam, "IPv4Address", &r.ip, err)) return false;
+        if (!body_field(ep, "Aliases", &r.aliases, err) || !body_field(ep, "MacAddress", &r.mac, err) ||
+            !body_field(ep, "DriverOpts", &r.driver_opts, err) || !object(ep, "IPAMConfig", &ipam, err) ||
+            !body_field(ipam, "IPv4Address", &r.ip, err))
+          return false;
       }
       if (net == o->network) first = r;
       else o->networks.push_back(r);

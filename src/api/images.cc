@@ -564,6 +564,14 @@ void image_load(Context& c) {
   reader.join();
   if (!end && !read_err.empty()) return c.reply_error(400, "reading the archive: " + read_err);
   // A bad archive is the client's; the reader's message says what is wrong.
+  // Clients of API 1.41 and older (docker 20.10's) get it as docker 20.10
+  // sent it: a 200 whose stream holds the error.
+  if (!ok && !c.version_at_least("1.42")) {
+    c.conn.begin_stream(200, kJsonStream);
+    c.conn.write_chunk(line({{"errorDetail", {{"message", err}}}, {"error", err}}));
+    c.conn.end_stream();
+    return;
+  }
   if (!ok) return c.reply_error(400, err);
   for (const std::string& name : loaded) publish_image(c, store, "load", name);
   c.conn.begin_stream(200, kJsonStream);

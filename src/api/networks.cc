@@ -164,7 +164,8 @@ bool endpoint_from_body(const json& body, std::string* container, bool* force, n
   std::vector<std::string> links;
   std::string mac, ipv4, ipv6;
   if (!body_field(*config, "Aliases", &ep->aliases, err) || !body_field(*config, "Links", &links, err) ||
-      !body_field(*config, "MacAddress", &mac, err) || !body_child(*config, "IPAMConfig", &ipam, err) ||
+      !body_field(*config, "MacAddress", &mac, err) || !body_field(*config, "DriverOpts", &ep->driver_opts, err) ||
+      !body_child(*config, "IPAMConfig", &ipam, err) ||
       (ipam && (!body_field(*ipam, "IPv4Address", &ipv4, err) || !body_field(*ipam, "IPv6Address", &ipv6, err))))
     return false;
   if (!links.empty()) return err->fail(ErrorCode::invalid, "ctk has no legacy links: use the network's names");
@@ -174,6 +175,7 @@ bool endpoint_from_body(const json& body, std::string* container, bool* force, n
   if (!ipv6.empty()) return err->fail(ErrorCode::invalid, "ctk networks are IPv4 only");
   if (!ipv4.empty() && !network::parse_ipv4(ipv4, &ep->ipv4))
     return err->fail(ErrorCode::invalid, "invalid IPv4Address '" + ipv4 + "'");
+  ep->static_ipv4 = !ipv4.empty();
   return true;
 }
 
@@ -276,13 +278,14 @@ void network_disconnect(Context& c) {
   NetworkState s;
   network::Network n;
   if (!open_state(c, &s) || !find_network(c, s, &n)) return;
-  if (!s.containers.find(container, &id, &err) ||
-      !container::disconnect_network(s.containers, s.networks, n.name, id, &err)) {
-    // Force: a container that is gone or not on the network is no error.
+  if (!s.containers.find(container, &id, &err)) {
+    // Force: a container that is gone is no error (docker's force is for
+    // endpoints whose container went); one that is not on the network is.
     if (!(err.code == ErrorCode::not_found && force)) return c.reply_error(err);
-  } else {
-    publish(c, n, "disconnect", id);
+    return c.reply_empty(200);
   }
+  if (!container::disconnect_network(s.containers, s.networks, n.name, id, &err)) return c.reply_error(err);
+  publish(c, n, "disconnect", id);
   c.reply_empty(200);
 }
 

@@ -8,6 +8,7 @@
 #include "api/handlers.h"
 #include "api/server_state.h"
 #include "container/state.h"
+#include "oci/images.h"
 #include "oci/store.h"
 
 namespace ctk::api {
@@ -82,11 +83,12 @@ void system_info(Context& c) {
       else ++stopped;
     }
   }
+  // Images, not their names: one image tagged twice counts once.
   size_t images = 0;
   oci::Store store;
   std::string why;
-  std::vector<oci::Descriptor> refs;
-  if (store.open(c.server.data_root(), &why) && store.list(&refs, &why)) images = refs.size();
+  std::vector<oci::StoredImage> stored;
+  if (store.open(c.server.data_root(), &why) && oci::list_images(store, &stored, &why)) images = stored.size();
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   utsname u{};

@@ -76,7 +76,7 @@ bool network_options(const Flags& flags, container::CreateOptions* o, std::strin
       *err = "--network " + name + " cannot be combined with other networks";
       return false;
     }
-    if (name != "none" && name != "nat") o->networks.push_back({name, {}, ""});
+    if (name != "none" && name != "nat") o->networks.push_back({name, {}, "", "", {}});
   }
   std::vector<std::string> aliases = flags.all("network-alias");
   if ((!aliases.empty() || flags.has("ip")) && o->networks.empty()) {

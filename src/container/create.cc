@@ -133,9 +133,14 @@ bool join_networks(const std::string& data_root, const std::string& id,
     network::Endpoint ep;
     ep.container_id = id;
     ep.aliases = r.aliases;
+    ep.static_ipv4 = !r.ip.empty();
+    ep.driver_opts = r.driver_opts;
     bool ok = networks.find(r.name, &n, err);
     if (ok && !r.ip.empty() && !network::parse_ipv4(r.ip, &ep.ipv4))
       ok = err->fail(ErrorCode::invalid, "--ip " + r.ip + " is not an IPv4 address");
+    // The container's one NIC has the first network's MAC.
+    if (ok && joined.empty() && !r.mac.empty() && !network::parse_mac(r.mac, &ep.mac))
+      ok = err->fail(ErrorCode::invalid, "invalid MAC address '" + r.mac + "'");
     ok = ok && networks.connect(n.name, &ep, err);
     if (!ok) {
       Error ignored;

@@ -39,6 +39,8 @@ struct CreateOptions {
     std::string name;
     std::vector<std::string> aliases;
     std::string ip;  // "": the lowest free address
+    std::string mac;  // "": ctk's choice; only the first network's counts (one NIC)
+    std::map<std::string, std::string> driver_opts;
   };
   std::vector<NetworkRequest> networks;  // joined by create, in order
   std::vector<std::string> cap_add, cap_drop;  // canonical names ("CAP_NET_RAW") or "ALL"

@@ -99,7 +99,7 @@ json network_settings(const Spec& sp, const network::Networks& networks) {
     json dns_names = {sp.name, sp.id.substr(0, 12)};
     for (const std::string& alias : ep.aliases) dns_names.push_back(alias);
     if (!sp.hostname.empty() && sp.hostname != sp.name) dns_names.push_back(sp.hostname);
-    json entry = {{"IPAMConfig", nullptr},
+    json entry = {{"IPAMConfig", ep.static_ipv4 ? json{{"IPv4Address", network::format_ipv4(ep.ipv4)}} : json(nullptr)},
                   {"Links", nullptr},
                   {"Aliases", ep.aliases},
                   {"MacAddress", network::format_mac(ep.mac)},
@@ -111,7 +111,7 @@ json network_settings(const Spec& sp, const network::Networks& networks) {
                   {"IPv6Gateway", ""},
                   {"GlobalIPv6Address", ""},
                   {"GlobalIPv6PrefixLen", 0},
-                  {"DriverOpts", nullptr},
+                  {"DriverOpts", ep.driver_opts.empty() ? json(nullptr) : json(ep.driver_opts)},
                   {"DNSNames", dns_names}};
     if (out["IPAddress"] == "")
       for (const char* key : {"Gateway", "IPAddress", "IPPrefixLen", "MacAddress"}) out[key] = entry[key];

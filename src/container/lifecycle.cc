@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <thread>
 
@@ -167,7 +168,16 @@ bool kill(const Container& ct, const std::string& signal, Error* err) {
   proto::Client conn;
   if (!connect(ct, &conn, err)) return false;
   json result;
-  return call(conn, "kill", {{"signal", signal}, {"manual", true}}, &result, err);
+  if (!call(conn, "kill", {{"signal", signal}, {"manual", true}}, &result, err)) return false;
+  // SIGKILL cannot be caught: like docker's, the kill returns once the
+  // container has exited (a manual kill is not restarted).
+  std::string name = signal;
+  for (char& ch : name) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+  if (name.starts_with("SIG")) name.erase(0, 3);
+  if (name != "KILL" && name != "9") return true;
+  Error gone;
+  call(conn, "wait", json::object(), &result, &gone);  // the supervisor may hang up as it ends
+  return true;
 }
 
 bool remove(Containers& all, Container& ct, bool force, bool volumes, Error* err) {

@@ -52,7 +52,7 @@ bool connect(const Container& ct, proto::Client* conn, Error* err);
 // VM powered off. Nothing to do for one that is not running.
 bool stop(const Container& ct, int timeout_s, Error* err);
 
-// Sends a signal to the main process.
+// Sends a signal to the main process; for SIGKILL, returns once it exited.
 bool kill(const Container& ct, const std::string& signal, Error* err);
 
 // Removes a container; a running one only with force (killed first).

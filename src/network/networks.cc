@@ -403,6 +403,11 @@ bool Networks::load_endpoint(const std::string& path, Endpoint* ep, Error* err) 
   if (aliases.is_array())
     for (const json& a : aliases)
       if (a.is_string()) out.aliases.push_back(a.get<std::string>());
+  out.static_ipv4 = j.value("static_ipv4", false) == true;
+  const json& opts = j.value("driver_opts", json::object());
+  if (opts.is_object())
+    for (const auto& [k, v] : opts.items())
+      if (v.is_string()) out.driver_opts[k] = v.get<std::string>();
   if (!is_container_id(out.container_id) || !parse_ipv4(string_field(j, "ipv4"), &out.ipv4) ||
       !parse_mac(string_field(j, "mac"), &out.mac))
     return err->fail(ErrorCode::failure, path + ": a bad container id, address or MAC (damaged?)");
@@ -473,7 +478,9 @@ bool Networks::connect(const std::string& network, Endpoint* ep, Error* err) {
             {"container_id", ep->container_id},
             {"aliases", ep->aliases},
             {"ipv4", format_ipv4(ep->ipv4)},
-            {"mac", format_mac(ep->mac)}};
+            {"static_ipv4", ep->static_ipv4},
+            {"mac", format_mac(ep->mac)},
+            {"driver_opts", ep->driver_opts}};
   return write_json(endpoint_file(dir(network), ep->container_id), j, err) && bump_generation(err);
 }
 

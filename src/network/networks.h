@@ -80,7 +80,11 @@ struct Endpoint {
   std::string container_id;
   std::vector<std::string> aliases;
   uint32_t ipv4 = 0;  // 0 at connect: the lowest free address
+  bool static_ipv4 = false;  // the address was asked for (docker's IPAMConfig)
   net::Mac mac{};     // all zero at connect: mac_for(ipv4)
+  // docker's endpoint DriverOpts: kept and reported; ctk's switch has no
+  // options to take from them.
+  std::map<std::string, std::string> driver_opts;
 };
 
 // docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]*
