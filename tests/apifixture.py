@@ -63,6 +63,7 @@ def busybox_archive(path, tags=("busybox:latest",), cmd=("sh",), arch="amd64", f
 class ApiTest(unittest.TestCase):
     """cls.docker(...) runs the docker CLI against this class's `ctk serve`;
     cls.ctk(...) the ctk CLI on the same data root."""
+    serve_args = ()  # more `ctk serve` flags
 
     @classmethod
     def setUpClass(cls):
@@ -85,7 +86,7 @@ class ApiTest(unittest.TestCase):
     @classmethod
     def start_server(cls):
         cls.server_log = open(os.path.join(cls.tmp, "serve.log"), "ab")
-        cls.server = subprocess.Popen([CTK, "serve", "-H", "unix://" + cls.socket], env=cls.env,
+        cls.server = subprocess.Popen([CTK, "serve", "-H", "unix://" + cls.socket, *cls.serve_args], env=cls.env,
                                       stdout=cls.server_log, stderr=cls.server_log)
         deadline = time.time() + 10
         while not os.path.exists(cls.socket):

@@ -4,16 +4,21 @@ low-level client and its errors. The checkout is not part of ctk: name it in
 $DOCKER_PY_TESTS (a clone of github.com/docker/docker-py at 5.0.3); it runs
 under /usr/bin/python3 with pytest, paramiko and docker 5.0.3 (Debian's
 python3-pytest, python3-paramiko, python3-docker). Tests that need what ctk
-does not have (swarm, build, commit, pause, Docker Hub, links, IPv6...) are
-deselected from tests/docker-py-skips.txt, each with its reason; everything
-else must pass. Real VMs: the whole run takes a while (see the skip list's
-header for the time measured)."""
+does not have (swarm, build, commit, links, IPv6...) are deselected from
+tests/docker-py-skips.txt, each with its reason; everything else must pass.
+The images the tests pull from Docker Hub (alpine, hello-world, busybox) are
+busybox-made stand-ins served by a docker-registry on loopback, which ctk
+serve mirrors Docker Hub from (--registry-mirror). Real VMs: the whole run
+takes a while (see the skip list's header for the time measured)."""
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import unittest
 
 import apifixture
+import registryfixture as rf
 from apifixture import ApiTest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -76,15 +81,26 @@ def why_not_runnable():
 class DockerPyTest(ApiTest):
     @classmethod
     def setUpClass(cls):
-        why = why_not_runnable()
+        why = why_not_runnable() or (rf.missing_tools() and f"needs {', '.join(rf.missing_tools())}")
         if why:
             raise unittest.SkipTest(why)
-        super().setUpClass()
-        archive = os.path.join(cls.tmp, "alpine.tar")
-        apifixture.busybox_archive(archive, tags=("alpine:3.10", "alpine:latest"), cmd=("/bin/sh",),
+        # Docker Hub's images the tests pull (alpine, hello-world, busybox)
+        # come from a registry on loopback, ctk serve's --registry-mirror.
+        cls.images = tempfile.mkdtemp(prefix="ctk-dockerpy-images-")
+        alpine = os.path.join(cls.images, "alpine.tar")
+        apifixture.busybox_archive(alpine, tags=("alpine:3.10",), cmd=("/bin/sh",),
                                    files={"etc/passwd": ALPINE_PASSWD, "etc/group": ALPINE_GROUP,
                                           "var/opt": None, "var/lib/postgresql": None})
-        r = cls.ctk("load", "-i", archive)
+        hello = os.path.join(cls.images, "hello.tar")
+        apifixture.busybox_archive(hello, tags=("hello-world:latest",), cmd=("echo", "Hello from ctk!"))
+        cls.registry = rf.Registry(cls.images, "registry")
+        for archive, ref in ((alpine, "alpine:3.10"), (alpine, "alpine:latest"), (alpine, "busybox:latest"),
+                             (hello, "hello-world:latest")):
+            rf.check("skopeo", "copy", "-q", "--dest-tls-verify=false", f"docker-archive:{archive}",
+                     f"docker://{cls.registry.host}/library/{ref}")
+        cls.serve_args = ("--registry-mirror", f"http://{cls.registry.host}")
+        super().setUpClass()
+        r = cls.ctk("load", "-i", alpine)
         assert r.returncode == 0, r.stderr.decode()
         # docker-py 5.0.3 compares versions with distutils' StrictVersion;
         # setuptools' copy of distutils warns on it, and docker-py's
@@ -93,6 +109,12 @@ class DockerPyTest(ApiTest):
         cls.pytest_env = dict(cls.env, DOCKER_TEST_API_VERSION=API_VERSION, SETUPTOOLS_USE_DISTUTILS="stdlib")
         for k in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONFIG"):
             cls.pytest_env.pop(k, None)
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.registry.stop()
+        shutil.rmtree(cls.images, ignore_errors=True)
 
     def pytest(self, *files, timeout=3600):
         paths = [f"tests/integration/{f}" for f in files]

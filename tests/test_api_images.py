@@ -6,7 +6,9 @@ import base64
 import http.client
 import json
 import os
+import shutil
 import socket
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -206,6 +208,55 @@ class ImagesTest(apifixture.ApiTest):
         out = self.ok("image", "prune", "-f")
         self.assertIn("Total reclaimed space", out)
         self.assertEqual(json.loads(self.ok("image", "inspect", "busybox"))[0]["Id"], self.busybox_id)
+
+
+@unittest.skipIf(rf.missing_tools(), f"needs {', '.join(rf.missing_tools())}")
+class MirrorTest(apifixture.ApiTest):
+    """--registry-mirror: Docker Hub's names pulled from a docker-registry on
+    loopback (plain HTTP), as dockerd's registry-mirrors do; Docker Hub itself
+    is out of reach here, which the failure of a name the mirror lacks shows."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp_reg = tempfile.mkdtemp(prefix="ctk-api-mirror-")
+        cls.layout = rf.build_layout(cls.tmp_reg, big=64 << 10)
+        cls.reg = rf.Registry(cls.tmp_reg, "mirror")
+        cls.reg.push(cls.layout, "v1", "library/alpine:3.10")
+        cls.serve_args = ("--registry-mirror", f"http://{cls.reg.host}")
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.reg.stop()
+        shutil.rmtree(cls.tmp_reg, ignore_errors=True)
+
+    def test_hub_names_come_from_the_mirror(self):
+        r = self.docker("pull", "alpine:3.10")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertIn("Downloaded newer image for alpine:3.10", r.stdout.decode())
+        want = rf.manifest_digest(self.layout, "v1")
+        self.assertEqual(json.loads(self.ok("image", "inspect", "docker.io/library/alpine:3.10"))[0]["RepoDigests"],
+                         [f"alpine@{want}"])
+        # The same image through its full Hub name: already here.
+        r = self.docker("pull", "docker.io/library/alpine:3.10")
+        self.assertIn("Image is up to date", r.stdout.decode())
+        # Not in the mirror: the Hub is asked, and the error names both.
+        r = self.docker("pull", "alpine:9.99")
+        self.assertNotEqual(r.returncode, 0)
+        err = r.stderr.decode()
+        self.assertIn(f"the mirror http://{self.reg.host}", err)
+        self.assertIn("not found", err)
+        # Other registries are not mirrored.
+        r = self.docker("pull", f"{self.reg.host}/library/alpine:3.10")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+
+    def test_a_bad_mirror_is_refused_at_start(self):
+        r = subprocess.run([apifixture.CTK, "serve", "-H", "unix://" + self.tmp + "/x.sock", "--registry-mirror",
+                            "http://host/path"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
+                           timeout=30)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"registry mirror 'http://host/path'", r.stderr)
 
 
 @unittest.skipIf(rf.missing_tools(), f"needs {', '.join(rf.missing_tools())}")

@@ -125,8 +125,10 @@ class NetworkCliTest(CliTest):
              "gateway 10.8.0.1 is not a host address of subnet 10.9.0.0/24"),
             (["create", "--subnet", "10.9.0.0/24", "--gateway", "nope", "x"],
              "invalid gateway 'nope': want an IPv4 address"),
-            (["create", "bad/name"], "invalid network name 'bad/name': only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"),
-            (["create", "_x"], "invalid network name '_x': only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"),
+            (["create", "bad/name"], "invalid network name 'bad/name': 1 to 255 characters, without '/', ':'"
+                                     " or control characters, not starting with '.' or '-'"),
+            (["create", ".x"], "invalid network name '.x': 1 to 255 characters, without '/', ':' or control"
+                               " characters, not starting with '.' or '-'"),
             (["create", "app"], "network with name app already exists"),
             (["create", "bridge"], "network with name bridge already exists"),
             (["create", "none"], "network name 'none' is reserved: it is a mode of --network"),

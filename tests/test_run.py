@@ -259,6 +259,13 @@ class VmTest(unittest.TestCase):
         r = self.ctk_run("-u", "nosuchuser", ["true"])
         self.assertEqual(r.returncode, 125)
         self.assertIn(b"unable to find user nosuchuser", r.stderr)
+        # --group-add: a name from the image's /etc/group and a bare gid.
+        r = self.ctk_run("-u", "user", "--group-add", "root", "--group-add", "4242", ["id", "-G"])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(r.stdout, b"1000 0 4242\n")
+        r = self.ctk_run("--group-add", "ghosts", ["true"])
+        self.assertEqual(r.returncode, 125)
+        self.assertIn(b"unable to find group ghosts", r.stderr)
         # docker's default capability set for root, no_new_privs off, /proc/kcore masked.
         r = self.ctk_run(["sh", "-c", "grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; "
                           "wc -c < /proc/kcore; (echo x > /proc/sys/kernel/hostname) 2>&1 | grep -c Read-only"])

@@ -125,6 +125,21 @@ class VolumeTest(ShareTest):
         with open(os.path.join(self.volume_data("shared"), "a.txt")) as f:
             self.assertEqual(f.read(), "from-a\nfrom-b\n")
 
+    def test_volumes_from_another_container(self):
+        src = self.run_detached("vol-src", "-v", "fromvol:/data", "-v", "/anon", script="sleep 1000")
+        self.ok("exec", src, "sh", "-c", "echo shared > /data/f; echo anon > /anon/g")
+        r = self.run_fg("--volumes-from", "vol-src", script="cat /data/f /anon/g")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(r.stdout.decode(), "shared\nanon\n")
+        r = self.run_fg("--volumes-from", "vol-src:ro", script="echo x > /data/h")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"Read-only file system", r.stderr)
+        # The --rm runs left vol-src's anonymous volume to it.
+        self.assertEqual(self.ok("exec", src, "cat", "/anon/g"), "anon\n")
+        r = self.run_fg("--volumes-from", "nosuch", script="true")
+        self.assertEqual(r.returncode, 125)
+        self.assertIn(b"nosuch", r.stderr)
+
     def test_volume_survives_stop_start_and_a_killed_vm(self):
         name = "vol-kill"
         self.run_detached(name, "-v", "durable:/data", script="sleep 1000")

@@ -127,7 +127,11 @@ bool host_config(const json& hc, container::CreateOptions* o, Error* err) {
   if (!body_field(hc, "PidsLimit", &pids, err)) return false;
   if (pids > 0 || pids == -1) o->pids_limit = pids;
   std::vector<std::string> caps;
-  if (!body_field(hc, "CapAdd", &o->cap_add, err) || !body_field(hc, "CapDrop", &o->cap_drop, err)) return false;
+  if (!body_field(hc, "CapAdd", &o->cap_add, err) || !body_field(hc, "CapDrop", &o->cap_drop, err) ||
+      !body_field(hc, "GroupAdd", &o->group_add, err) || !body_field(hc, "VolumesFrom", &o->volumes_from, err))
+    return false;
+  for (const std::string& g : o->group_add)
+    if (g.empty() || g.find(':') != std::string::npos) return invalid("invalid GroupAdd entry '" + g + "'");
   for (std::vector<std::string>* list : {&o->cap_add, &o->cap_drop})
     for (std::string& c : *list)
       if (c != "ALL" && !c.starts_with("CAP_")) c = "CAP_" + c;

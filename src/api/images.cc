@@ -437,6 +437,7 @@ void image_create(Context& c) {
   if (!decode_registry_auth(c.req.header("x-registry-auth"), &cred, &why)) return c.reply_error(400, why);
   options.registry.credential = cred;
   options.registry.anonymous = true;
+  options.registry.hub_mirror = c.server.hub_mirror();
   options.progress = oci::Progress::kQuiet;
   oci::Store store;
   if (!open_store(c, &store)) return;
@@ -447,7 +448,13 @@ void image_create(Context& c) {
   options.observer = &progress;
   oci::PullResult result;
   if (!oci::pull_image(store, ref, options, &result, &why)) {
-    if (!progress.started()) return c.reply_error(pull_failure_status(why), why);
+    int status = pull_failure_status(why);
+    // docker's words for an image no registry has, which clients read
+    // (docker-py's ImageNotFound).
+    if (status == 404)
+      why = "pull access denied for " + oci::familiar_name(ref.store_name()) +
+            ", repository does not exist or may require 'docker login': " + why;
+    if (!progress.started()) return c.reply_error(status, why);
     progress.error(why);
     c.conn.end_stream();
     return;

@@ -69,6 +69,8 @@ const Route kRoutes[] = {
     {"POST", "/networks/{id}/connect", network_connect},
     {"POST", "/networks/{id}/disconnect", network_disconnect},
 
+    {"POST", "/commit", not_implemented},
+    {"GET", "/distribution/{name*}/json", not_implemented},
     {"POST", "/build", not_implemented},
     {"POST", "/build/prune", not_implemented},
     {"GET", "/swarm", not_implemented},

@@ -66,6 +66,9 @@ class ServerState {
  public:
   explicit ServerState(std::string data_root) : data_root_(std::move(data_root)) {}
   const std::string& data_root() const { return data_root_; }
+  // --registry-mirror: where pulls of Docker Hub's images go first.
+  void set_hub_mirror(std::string mirror) { hub_mirror_ = std::move(mirror); }
+  const std::string& hub_mirror() const { return hub_mirror_; }
 
   // Exec instances, by id.
   std::shared_ptr<ExecInstance> add_exec(ExecInstance e);
@@ -100,7 +103,7 @@ class ServerState {
   void start_events() { events_.start_watcher(data_root_); }
 
  private:
-  std::string data_root_;
+  std::string data_root_, hub_mirror_;
   std::mutex exec_mu_;
   std::condition_variable exec_cv_;
   std::map<std::string, std::shared_ptr<ExecInstance>> execs_;

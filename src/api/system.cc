@@ -147,7 +147,7 @@ void system_info(Context& c) {
 void not_implemented(Context& c) {
   std::string what = c.req.path;
   if (what.find("/build") != std::string::npos)
-    return c.reply_error(501, "ctk does not build images (docker build): build them elsewhere and pull, load or import them");
+    return c.reply_error(501, "ctk does not build images (docker build): build them elsewhere and pull or load them");
   if (what.find("/swarm") != std::string::npos || what.find("/services") != std::string::npos ||
       what.find("/nodes") != std::string::npos || what.find("/tasks") != std::string::npos ||
       what.find("/secrets") != std::string::npos || what.find("/configs") != std::string::npos)

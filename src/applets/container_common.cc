@@ -184,6 +184,14 @@ bool create_options(const Flags& command_line, container::CreateOptions* o, std:
   if (!capability_option(flags, "cap-add", &o->cap_add, err) || !capability_option(flags, "cap-drop", &o->cap_drop, err) ||
       !security_options(flags, o, err))
     return false;
+  o->volumes_from = flags.all("volumes-from");
+  for (const std::string& g : flags.all("group-add")) {
+    if (g.empty() || g.find(':') != std::string::npos) {
+      *err = "invalid --group-add '" + g + "': want a group name or gid";
+      return false;
+    }
+    o->group_add.push_back(g);
+  }
   if (flags.has("timeout")) {
     std::optional<uint64_t> seconds = parse_duration(flags.get("timeout"));
     if (!seconds) {

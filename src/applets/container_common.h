@@ -47,6 +47,8 @@ inline constexpr Option kCreateOptions[] = {
     {"read-only", 0, "", "Mount the container's root filesystem read-only"},
     {"profile", 0, "NAME|FILE", "Start from a sandbox profile (ctk profile ls); flags given here override it"},
     {"cap-add", 0, "CAP", "Add a Linux capability (NET_ADMIN, CAP_SYS_PTRACE, ALL ...)", true},
+    {"group-add", 0, "GROUP", "Add a group (name in the image's /etc/group, or gid) to the processes; repeatable", true},
+    {"volumes-from", 0, "CONTAINER[:ro|:rw]", "Mount another container's volumes and binds at the same places; repeatable", true},
     {"cap-drop", 0, "CAP", "Drop a Linux capability (NET_RAW, ALL ...)", true},
     {"security-opt", 0, "OPT", "no-new-privileges[=true|false]: exec cannot gain privileges (setuid)", true},
     {"timeout", 0, "DURATION", "Kill the main process after DURATION (90, 90s, 10m, 1h); it exits 124"},

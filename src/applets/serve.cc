@@ -14,6 +14,7 @@
 #include "base/dirs.h"
 #include "container/lifecycle.h"
 #include "http/server.h"
+#include "oci/pull.h"
 #include "oci/store.h"
 
 namespace ctk {
@@ -28,6 +29,7 @@ const Option kOptions[] = {
     {"tls-cert", 0, "FILE", "TLS certificate (PEM) for tcp:// addresses"},
     {"tls-key", 0, "FILE", "Its private key"},
     {"tls-ca", 0, "FILE", "CA whose certificates clients must present (mutual TLS, docker's --tlsverify)"},
+    {"registry-mirror", 0, "URL", "Pull Docker Hub's images from [http[s]://]HOST[:PORT] first (dockerd's flag)"},
     kRootOption,
 };
 
@@ -44,6 +46,10 @@ int serve_main(const Flags& flags) {
   http::TlsFiles tls{flags.get("tls-cert"), flags.get("tls-key"), flags.get("tls-ca")};
   if (tls.cert.empty() != tls.key.empty()) return fail(self, "--tls-cert and --tls-key go together"), kExitUsage;
   if (!tls.ca.empty() && tls.cert.empty()) return fail(self, "--tls-ca needs --tls-cert and --tls-key"), kExitUsage;
+  std::string mirror_host, why;
+  bool mirror_plain;
+  if (flags.has("registry-mirror") && !oci::parse_mirror(flags.get("registry-mirror"), &mirror_host, &mirror_plain, &why))
+    return fail(self, why), kExitUsage;
   std::vector<std::string> addresses = flags.all("host");
   if (addresses.empty()) addresses.push_back(default_address());
   std::vector<http::Listener> listeners;
@@ -63,6 +69,7 @@ int serve_main(const Flags& flags) {
   // Never destroyed: connection threads are detached, and one streaming
   // events may still use it while the process exits.
   api::ServerState& state = *new api::ServerState(root);
+  state.set_hub_mirror(flags.get("registry-mirror"));
   http::Server server([&state](http::Connection& conn, const http::Request& req) { api::dispatch(conn, req, state); });
   running_server = &server;
   ::signal(SIGPIPE, SIG_IGN);
@@ -102,7 +109,7 @@ int serve_main(const Flags& flags) {
 
 extern const Applet kServeApplet = {
     .name = "serve",
-    .synopsis = "[-H ADDRESS]... [--tls-cert FILE --tls-key FILE --tls-ca FILE]",
+    .synopsis = "[-H ADDRESS]... [--tls-cert FILE --tls-key FILE --tls-ca FILE] [--registry-mirror URL]",
     .summary = "Serve the Docker Engine API (docker, docker-compose, SDKs)",
     .description = "Point DOCKER_HOST at the socket and use docker, docker-compose or any Docker\n"
                    "SDK: each container runs in its own VM, and the server shares all state with\n"

@@ -96,6 +96,19 @@ void remove_tree(const std::string& path) {
   std::filesystem::remove_all(path, ec);
 }
 
+uint64_t disk_usage(const std::string& path) {
+  uint64_t total = 0;
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return 0;
+  total += uint64_t(st.st_blocks) * 512;
+  if (!S_ISDIR(st.st_mode)) return total;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+    if (::lstat(it->path().c_str(), &st) == 0) total += uint64_t(st.st_blocks) * 512;
+  return total;
+}
+
 std::string self_exe() {
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);

@@ -2,6 +2,7 @@
 // layers) and per-VM runtime files (sockets, console logs).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace ctk {
@@ -28,5 +29,9 @@ std::string self_exe();
 
 // Removes a directory tree; errors are ignored (clean-up).
 void remove_tree(const std::string& path);
+
+// The bytes a tree's files take on disk (allocated blocks: a sparse file
+// counts what it holds), symlinks not followed; what cannot be read counts 0.
+uint64_t disk_usage(const std::string& path);
 
 }  // namespace ctk

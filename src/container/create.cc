@@ -152,6 +152,36 @@ bool join_networks(const std::string& data_root, const std::string& id,
   return true;
 }
 
+// --volumes-from: another container's binds and volumes at the same places,
+// all read-only with :ro, all writable with :rw, else as it has them. A
+// destination this container mounts something else at keeps its own. The
+// volumes stay the other's: this container's rm -v leaves them.
+bool add_volumes_from(const Containers& containers, const std::vector<std::string>& from,
+                      std::vector<MountPoint>* mounts, Error* err) {
+  for (const std::string& entry : from) {
+    size_t colon = entry.rfind(':');
+    std::string name = entry.substr(0, colon), mode = colon == std::string::npos ? "" : entry.substr(colon + 1);
+    if (name.empty() || (!mode.empty() && mode != "ro" && mode != "rw"))
+      return err->fail(ErrorCode::invalid, "invalid --volumes-from '" + entry + "': want CONTAINER[:ro|:rw]");
+    std::string id;
+    if (!containers.find(name, &id, err)) return false;
+    Container other(containers, id);
+    if (!other.load(err)) return false;
+    for (MountPoint m : other.spec.mounts) {
+      if (m.type == "tmpfs" || std::any_of(mounts->begin(), mounts->end(), [&](const MountPoint& mine) {
+            return mine.destination == m.destination;
+          }))
+        continue;
+      m.anonymous = false;
+      m.no_copy = true;
+      m.create_source = false;
+      if (!mode.empty()) m.read_only = mode == "ro";
+      mounts->push_back(m);
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 bool split_inputs(const std::vector<std::string>& positional, std::vector<std::string>* inputs,
@@ -228,6 +258,7 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
         o.ports.push_back(b);
       }
   }
+  if (!add_volumes_from(containers, o.volumes_from, &o.mounts, err)) return false;
   volume::Volumes volumes;
   oci::FileLock volumes_lock;
   std::vector<std::string> anonymous;
@@ -259,6 +290,8 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
   s.pids_limit = o.pids_limit;
   s.network = o.network;
   s.cap_add = o.cap_add;
+  s.group_add = o.group_add;
+  s.volumes_from = o.volumes_from;
   s.cap_drop = o.cap_drop;
   s.no_new_privileges = o.no_new_privileges;
   s.timeout = o.timeout;

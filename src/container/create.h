@@ -44,10 +44,12 @@ struct CreateOptions {
   };
   std::vector<NetworkRequest> networks;  // joined by create, in order
   std::vector<std::string> cap_add, cap_drop;  // canonical names ("CAP_NET_RAW") or "ALL"
+  std::vector<std::string> group_add;  // more groups for its processes: names or gids
   bool no_new_privileges = false;
   uint64_t timeout = 0;  // seconds the main process may run; 0: no limit
   std::vector<PortBinding> ports;
   std::vector<MountPoint> mounts;  // -v, --mount, --tmpfs
+  std::vector<std::string> volumes_from;  // --volumes-from CONTAINER[:ro|:rw]
   bool read_only = false;
   bool publish_all = false;  // -P: the image's ExposedPorts on ephemeral ports
   RestartPolicy restart;

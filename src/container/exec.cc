@@ -14,6 +14,8 @@ bool start_exec(proto::Client& conn, const Spec& spec, const ExecOptions& o, Att
                   {"terminal", o.tty}};
   std::string user = o.user.empty() ? spec.user : o.user;
   if (!user.empty()) process["user"] = user;
+  // The container's --group-add applies to its execs too, as docker's does.
+  if (!spec.group_add.empty()) process["groupAdd"] = spec.group_add;
   if (o.tty && o.rows && o.cols) process["consoleSize"] = {{"height", o.rows}, {"width", o.cols}};
   json target = {{"exec_id", o.exec_id}};
   json req = target;

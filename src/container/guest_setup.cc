@@ -77,6 +77,7 @@ json main_process_config(const Spec& spec, const MountPlan& mounts, unsigned row
                   {"noNewPrivileges", spec.no_new_privileges}};
   // A name is resolved by the agent from the image's /etc/passwd and /etc/group.
   if (!spec.user.empty()) process["user"] = spec.user;
+  if (!spec.group_add.empty()) process["groupAdd"] = spec.group_add;
   if (spec.tty && rows && cols) process["consoleSize"] = {{"height", rows}, {"width", cols}};
   json mounts_json = json::array({
       {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},

@@ -252,6 +252,8 @@ json inspect_json(const Container& ct, const volume::Volumes& volumes, const net
         {"NanoCpus", int64_t(sp.cpus * 1e9)},
         {"PidsLimit", sp.pids_limit},
         {"CapAdd", sp.cap_add},
+        {"GroupAdd", sp.group_add.empty() ? json(nullptr) : json(sp.group_add)},
+        {"VolumesFrom", sp.volumes_from.empty() ? json(nullptr) : json(sp.volumes_from)},
         {"CapDrop", sp.cap_drop},
         {"SecurityOpt", sp.no_new_privileges ? json::array({"no-new-privileges"}) : json::array()},
         // json-file unless none was asked for: ctr.log serves the logs API

@@ -189,6 +189,8 @@ json to_json(const Spec& s) {
           {"pids_limit", s.pids_limit},
           {"network", s.network},
           {"cap_add", s.cap_add},
+          {"group_add", s.group_add},
+          {"volumes_from", s.volumes_from},
           {"cap_drop", s.cap_drop},
           {"no_new_privileges", s.no_new_privileges},
           {"timeout", s.timeout},
@@ -245,6 +247,8 @@ bool spec_from_json(const json& j, Spec* s, std::string* err) {
     s->network = j.at("network").get<std::string>();
     // Configs written before these settings existed have none of them.
     s->cap_add = j.value("cap_add", std::vector<std::string>());
+    s->group_add = j.value("group_add", std::vector<std::string>());
+    s->volumes_from = j.value("volumes_from", std::vector<std::string>());
     s->cap_drop = j.value("cap_drop", std::vector<std::string>());
     s->no_new_privileges = j.value("no_new_privileges", false);
     s->timeout = j.value("timeout", uint64_t(0));

@@ -69,6 +69,8 @@ struct Spec {
   // docker's default capabilities with these dropped, then added (--cap-drop,
   // --cap-add: canonical names or "ALL").
   std::vector<std::string> cap_add, cap_drop;
+  std::vector<std::string> group_add;  // --group-add: names or gids, resolved in the guest
+  std::vector<std::string> volumes_from;  // as given; their mounts are in `mounts`
   bool no_new_privileges = false;
   // The main process is killed this many seconds after it starts and exits
   // 124, as under timeout(1), and is not restarted; 0: no limit.

@@ -117,6 +117,7 @@ bool parse_process(const json& j, ProcessSpec* p, std::string* err) try {
     p->gid = u.value("gid", 0u);
     p->additional_gids = u.value("additionalGids", std::vector<gid_t>());
   }
+  p->group_add = j.value("groupAdd", std::vector<std::string>());
   p->terminal = j.value("terminal", false);
   if (j.contains("consoleSize")) {
     p->rows = j["consoleSize"].value("height", 0u);

@@ -26,6 +26,9 @@ struct ProcessSpec {
   // "uid:gid", resolved from the container's /etc/passwd and /etc/group
   // (users.h) into the three above and home.
   std::string user;
+  // ctk's extension, process.groupAdd (docker's --group-add): more groups,
+  // names or numbers, resolved from /etc/group into additional_gids.
+  std::vector<std::string> group_add;
   std::string home;  // from /etc/passwd: HOME's default
   bool terminal = false;
   unsigned rows = 0, cols = 0;  // process.consoleSize

@@ -1,5 +1,6 @@
 #include "init/users.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -108,16 +109,39 @@ std::map<uint32_t, std::string> user_names(const std::string& root) {
   return names;
 }
 
-bool resolve_process_user(const std::string& root, ProcessSpec* p, std::string* err) {
-  if (p->user.empty()) return true;
-  ResolvedUser u;
-  if (!resolve_user(p->user, read_all(root + "/etc/passwd"), read_all(root + "/etc/group"), &u, err))
-    return false;
-  p->uid = u.uid;
-  p->gid = u.gid;
-  p->additional_gids = u.additional_gids;
-  p->home = u.home;
+bool resolve_groups(const std::vector<std::string>& names, const std::string& group, std::vector<gid_t>* out,
+                    std::string* err) {
+  auto groups = entries(group, 3);
+  for (const std::string& name : names) {
+    uint32_t number, gid;
+    bool numeric = parse_id(name, &number), found = numeric;
+    for (const auto& f : groups)
+      if (!numeric && f[0] == name && parse_id(f[2], &gid)) {
+        number = gid;
+        found = true;
+        break;
+      }
+    if (!found) {
+      *err = "unable to find group " + name + ": no matching entries in group file";
+      return false;
+    }
+    if (std::find(out->begin(), out->end(), number) == out->end()) out->push_back(number);
+  }
   return true;
+}
+
+bool resolve_process_user(const std::string& root, ProcessSpec* p, std::string* err) {
+  if (p->user.empty() && p->group_add.empty()) return true;
+  std::string group = read_all(root + "/etc/group");
+  if (!p->user.empty()) {
+    ResolvedUser u;
+    if (!resolve_user(p->user, read_all(root + "/etc/passwd"), group, &u, err)) return false;
+    p->uid = u.uid;
+    p->gid = u.gid;
+    p->additional_gids = u.additional_gids;
+    p->home = u.home;
+  }
+  return resolve_groups(p->group_add, group, &p->additional_gids, err);
 }
 
 }  // namespace ctk::init

@@ -31,8 +31,15 @@ bool resolve_user(const std::string& spec, const std::string& passwd, const std:
 // Every uid's name in root's /etc/passwd, as ps shows processes' users.
 std::map<uint32_t, std::string> user_names(const std::string& root);
 
+// Groups by name or number against a group file's text, in order, each
+// once. A number without an entry stands for itself; a name without one is
+// an error.
+bool resolve_groups(const std::vector<std::string>& names, const std::string& group, std::vector<gid_t>* out,
+                    std::string* err);
+
 // Resolves process->user (when set) against root's /etc/passwd and
-// /etc/group (missing files are empty) into uid, gid, additional gids and home.
+// /etc/group (missing files are empty) into uid, gid, additional gids and
+// home, and adds process->group_add's groups.
 bool resolve_process_user(const std::string& root, ProcessSpec* process, std::string* err);
 
 }  // namespace ctk::init

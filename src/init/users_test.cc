@@ -62,3 +62,12 @@ TEST_CASE("unknown names are errors that name them") {
   CHECK_FALSE(resolve_user("user:", kPasswd, kGroup, &u, &err));
   CHECK_FALSE(resolve_user("ghost", "", "", &u, &err));
 }
+
+TEST_CASE("group_add: names and numbers, each once, after the user's own") {
+  std::vector<gid_t> gids = {10};
+  std::string err;
+  REQUIRE(resolve_groups({"audio", "1000", "wheel", "1000"}, kGroup, &gids, &err));
+  CHECK(gids == std::vector<gid_t>{10, 29, 1000});
+  CHECK_FALSE(resolve_groups({"ghosts"}, kGroup, &gids, &err));
+  CHECK(err == "unable to find group ghosts: no matching entries in group file");
+}

@@ -186,7 +186,13 @@ net::Mac mac_for(uint32_t a) {
   return {0x02, 0x42, uint8_t(a >> 24), uint8_t(a >> 16), uint8_t(a >> 8), uint8_t(a)};
 }
 
-bool valid_name(const std::string& name) { return valid_object_name(name, 1, 255); }
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 255 || name[0] == '.' || name[0] == '-') return false;
+  return std::none_of(name.begin(), name.end(), [](char c) {
+    unsigned char u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f || c == '/' || c == ':';
+  });
+}
 
 bool predefined(std::string_view name) { return name == kDefaultNetwork || name == "host" || name == "none"; }
 
@@ -267,7 +273,8 @@ bool Networks::ensure_default(Error* err) {
 bool Networks::create(Network* n, Error* err) {
   if (!valid_name(n->name))
     return err->fail(ErrorCode::invalid,
-                     "invalid network name '" + n->name + "': only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+                     "invalid network name '" + n->name + "': 1 to 255 characters, without '/', ':' or control "
+                     "characters, not starting with '.' or '-'");
   // The modes of --network, which a network of that name would shadow.
   if (n->name == "none" || n->name == "nat" || n->name == "host")
     return err->fail(ErrorCode::invalid, "network name '" + n->name + "' is reserved: it is a mode of --network");

@@ -87,7 +87,10 @@ struct Endpoint {
   std::map<std::string, std::string> driver_opts;
 };
 
-// docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]*
+// docker takes nearly any network name ("test 01"); ctk keeps each in a
+// directory of that name, beside its own dot-files: 1 to 255 bytes, no '/',
+// ':' (--network's container:ID) or control characters, not starting with
+// '.' or '-'.
 bool valid_name(const std::string& name);
 
 // docker's predefined networks: bridge is ctk's too; host and none are

@@ -103,8 +103,13 @@ TEST_CASE("network parsing: IPv4, subnets, MACs") {
   CHECK(valid_name("a"));
   CHECK(valid_name("my-net_1.x"));
   CHECK_FALSE(valid_name(""));
+  CHECK(valid_name("test 01"));
   CHECK_FALSE(valid_name("-net"));
+  CHECK_FALSE(valid_name(".lock"));
   CHECK_FALSE(valid_name("a/b"));
+  CHECK_FALSE(valid_name("a:b"));
+  CHECK_FALSE(valid_name("tab\there"));
+  CHECK_FALSE(valid_name(std::string(256, 'n')));
 }
 
 TEST_CASE("networks: create, load, find, list, remove") {
@@ -172,7 +177,7 @@ TEST_CASE("networks: create, load, find, list, remove") {
        "invalid subnet 10.10.0.0/30: too small, the longest prefix is /29"},
       {"a", {}, "", "bridge", ErrorCode::conflict, "network with name a already exists"},
       {"bad/name", {}, "", "bridge", ErrorCode::invalid,
-       "invalid network name 'bad/name': only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"},
+       "invalid network name 'bad/name': 1 to 255 characters, without '/', ':' or control characters, not starting with '.' or '-'"},
       {"none", {}, "", "bridge", ErrorCode::invalid, "network name 'none' is reserved: it is a mode of --network"},
       {"ov", {}, "", "overlay", ErrorCode::invalid, "network driver 'overlay' is not supported: only bridge"},
   };

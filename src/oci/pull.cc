@@ -7,9 +7,12 @@
 
 namespace ctk::oci {
 
-bool pull_image(Store& store, const Reference& ref, const PullOptions& options, PullResult* result,
-                std::string* err) {
-  Registry registry(ref.registry, options.registry);
+namespace {
+
+// Pulls ref's repository from `source` (ref's own registry, or a mirror of it).
+bool pull_from(Store& store, const std::string& source, const RegistryOptions& registry_options, const Reference& ref,
+               const PullOptions& options, PullResult* result, std::string* err) {
+  Registry registry(source, registry_options);
   if (!registry.init(err)) return false;
   const std::string what = ref.str();
   const Platform want = options.platform.os.empty() ? host_platform() : options.platform;
@@ -114,6 +117,40 @@ bool pull_image(Store& store, const Reference& ref, const PullOptions& options, 
   result->registry_digest = top.digest;
   progress.summary(ref_name, manifest_digest);
   return true;
+}
+
+}  // namespace
+
+bool parse_mirror(const std::string& text, std::string* host, bool* plain_http, std::string* err) {
+  std::string_view t = text;
+  *plain_http = t.starts_with("http://");
+  if (*plain_http) t.remove_prefix(7);
+  else if (t.starts_with("https://")) t.remove_prefix(8);
+  while (t.ends_with("/")) t.remove_suffix(1);
+  if (t.empty() || t.find_first_of("/?#@ ") != std::string_view::npos) {
+    *err = "registry mirror '" + text + "': want [http[s]://]HOST[:PORT]";
+    return false;
+  }
+  *host = std::string(t);
+  return true;
+}
+
+bool pull_image(Store& store, const Reference& ref, const PullOptions& options, PullResult* result,
+                std::string* err) {
+  std::string mirror_err;
+  if (ref.registry == kDockerHub && !options.registry.hub_mirror.empty()) {
+    RegistryOptions mirror = options.registry;
+    mirror.credential.reset();
+    mirror.anonymous = true;
+    mirror.cert_dir.clear();
+    std::string host;
+    if (parse_mirror(options.registry.hub_mirror, &host, &mirror.plain_http, &mirror_err) &&
+        pull_from(store, host, mirror, ref, options, result, &mirror_err))
+      return true;
+  }
+  if (pull_from(store, ref.registry, options.registry, ref, options, result, err)) return true;
+  if (!mirror_err.empty()) *err += " (the mirror " + options.registry.hub_mirror + ": " + mirror_err + ")";
+  return false;
 }
 
 }  // namespace ctk::oci

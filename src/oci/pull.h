@@ -45,7 +45,11 @@ struct PullResult {
   std::string registry_digest;  // what the registry answered for the reference (an index's, for an index)
 };
 
+// Docker Hub's images come from options.registry.hub_mirror first, when set.
 bool pull_image(Store& store, const Reference& ref, const PullOptions& options, PullResult* result,
                 std::string* err);
+
+// A --registry-mirror: [http[s]://]HOST[:PORT], http:// meaning plain HTTP.
+bool parse_mirror(const std::string& text, std::string* host, bool* plain_http, std::string* err);
 
 }  // namespace ctk::oci

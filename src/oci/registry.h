@@ -34,6 +34,10 @@ struct RegistryOptions {
   // The Docker API server's pulls: clients send their own credentials
   // (X-Registry-Auth); the server's user's must not serve any client.
   bool anonymous = false;
+  // A registry tried first for Docker Hub's images (dockerd's
+  // --registry-mirror): "host[:port]", or a URL whose http:// scheme asks
+  // for plain HTTP. Anonymous; when it fails, the Hub is asked.
+  std::string hub_mirror;
   int max_attempts = 6;
   std::chrono::milliseconds first_backoff{250};
 };
