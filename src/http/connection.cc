@@ -1,13 +1,17 @@
 #include "http/connection.h"
 
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
+#include <thread>
 
 #include "base/error.h"
 
@@ -220,7 +224,17 @@ bool Connection::hijack(const Headers& headers) {
   }
   keep_alive_ = true;  // no "Connection: close" in the head
   hijacked_ = true;
-  return write_head(upgrade ? 101 : 200, h, nullptr);
+  if (!write_head(upgrade ? 101 : 200, h, nullptr)) return false;
+  // Some clients read the head through a buffered reader, then the raw
+  // socket (docker-py): stream bytes that arrived with the head, in the same
+  // read, would be lost. The stream starts once the head has been read (up
+  // to a second: a client that reads nothing gets it late, not never).
+  for (int waited = 0; waited < 1000; ++waited) {
+    int unread = 0;
+    if (::ioctl(stream_->fd(), SIOCOUTQ, &unread) != 0 || unread <= 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
 }
 
 std::string Connection::take_buffered() {

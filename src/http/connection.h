@@ -69,8 +69,9 @@ class Connection {
   // sees a cut-off body rather than a complete-looking one.
   void abort() { broken_ = true; }
   // Takes the connection over for raw bytes: 101 with Upgrade: tcp when the
-  // client asked to upgrade, else 200 (older clients), with headers. The
-  // stream then belongs to the caller; the connection is not reused.
+  // client asked to upgrade, else 200 (older clients), with headers, in a
+  // write of its own that the client has read when this returns (up to 1 s).
+  // The stream then belongs to the caller; the connection is not reused.
   bool hijack(const Headers& headers);
 
   // Bytes read past the current request (the start of the hijacked stream).

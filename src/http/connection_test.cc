@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <thread>
 
 namespace ctk::http {
@@ -88,19 +90,29 @@ TEST_CASE("Connection: an oversized body is refused, a broken one is an error") 
   CHECK_FALSE(too_large);
 }
 
-TEST_CASE("Connection: hijack answers 101 and hands over the bytes read past the head") {
+TEST_CASE("Connection: hijack answers 101, returns once the client read it, hands over the bytes past the head") {
   Pair p;
   p.send("POST /containers/x/attach HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nstdin-bytes");
   Request r;
   std::string err;
   REQUIRE(p.conn->read_request(&r, &err));
+  // The client reads the head a moment later: the stream must not have
+  // begun by then (a buffered reader would swallow it with the head).
+  std::atomic<bool> read{false};
+  std::string head(4096, '\0');
+  std::thread client([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    read = true;
+    head.resize(size_t(std::max<ssize_t>(0, ::read(p.client, head.data(), head.size()))));
+  });
   REQUIRE(p.conn->hijack({{"Content-Type", "application/vnd.docker.raw-stream"}}));
+  CHECK(read);
+  client.join();
   CHECK(p.conn->take_buffered() == "stdin-bytes");
   CHECK_FALSE(p.conn->keep_alive());
-  std::string out = p.receive_all();
-  CHECK(out.find("HTTP/1.1 101 UPGRADED\r\n") == 0);
-  CHECK(out.find("Upgrade: tcp\r\n") != std::string::npos);
-  CHECK(out.find("Content-Length") == std::string::npos);
+  CHECK(head.find("HTTP/1.1 101 UPGRADED\r\n") == 0);
+  CHECK(head.find("Upgrade: tcp\r\n") != std::string::npos);
+  CHECK(head.find("Content-Length") == std::string::npos);
 }
 
 TEST_CASE("Connection: a head beyond 64 KiB is refused") {
