@@ -20,6 +20,14 @@ CTK = os.environ.get("CTK", "build/ctk")
 DOCKER = shutil.which("docker")
 
 
+def read_to_eof(sock):
+    """Everything the server sends on sock until it closes the connection."""
+    out = b""
+    while data := sock.recv(65536):
+        out += data
+    return out
+
+
 def busybox_archive(path, tags=("busybox:latest",), cmd=("sh",), arch="amd64", files=None):
     """A `docker save` archive of a busybox image with those tags; files maps
     paths in the image to their text (replacing busybox_rootfs's), or to None
@@ -121,6 +129,18 @@ class ApiTest(unittest.TestCase):
         """docker ARGS, which must succeed: its stdout."""
         r = self.docker(*args, **kw)
         self.assertEqual(r.returncode, 0, f"docker {' '.join(args)}: {r.stderr.decode()}")
+        return r.stdout.decode()
+
+    def fails(self, *args, **kw):
+        """docker ARGS, which must fail: its stderr."""
+        r = self.docker(*args, **kw)
+        self.assertNotEqual(r.returncode, 0, f"docker {' '.join(args)} succeeded: {r.stdout.decode()}")
+        return r.stderr.decode()
+
+    def ctk_ok(self, *args):
+        """ctk ARGS on the same data root, which must succeed: its stdout."""
+        r = self.ctk(*args)
+        self.assertEqual(r.returncode, 0, f"ctk {' '.join(args)}: {r.stderr.decode()}")
         return r.stdout.decode()
 
     def wait_for(self, what, fn, timeout=30):

@@ -60,12 +60,6 @@ class ApiArchiveTest(ApiTest):
         """A shell script in the container: its stdout."""
         return self.ok("exec", "box", "sh", "-c", script)
 
-    def fails(self, *args, **kw):
-        """docker ARGS, which must fail: its stderr."""
-        r = self.docker(*args, **kw)
-        self.assertNotEqual(r.returncode, 0, f"docker {' '.join(args)} succeeded: {r.stdout.decode()}")
-        return r.stderr.decode()
-
     def request(self, method, path, body=None, headers=None):
         """A raw request: (status, headers, body bytes)."""
         conn = UnixConnection(self.socket)

@@ -50,11 +50,6 @@ class ApiComposeTest(ApiTest):
         self.assertEqual(r.returncode, 0, f"docker-compose {' '.join(args)}: {r.stderr.decode()}")
         return r.stdout.decode()
 
-    def ctk_ok(self, *args):
-        r = self.ctk(*args)
-        self.assertEqual(r.returncode, 0, f"ctk {' '.join(args)}: {r.stderr.decode()}")
-        return r.stdout.decode()
-
     def fetch(self):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/index.html", timeout=5) as r:

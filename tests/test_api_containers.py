@@ -13,6 +13,7 @@ import subprocess
 import time
 import urllib.request
 
+import apifixture
 from apifixture import ApiTest
 
 
@@ -40,12 +41,7 @@ class RawClient:
             s.sendall(head.encode() + b"\r\n" + data)
         except BrokenPipeError:
             pass  # refused before the body was read: the answer is there
-        out = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
+        out = apifixture.read_to_eof(s)
         s.close()
         status = int(out.split(b" ", 2)[1]) if out.startswith(b"HTTP/1.1 ") else 0
         return status, out.split(b"\r\n\r\n", 1)[-1]

@@ -82,11 +82,6 @@ class ApiEventsTest(ApiTest):
             time.sleep(0.1)
         self.fail(f"{name}: wanted {want} in order, saw {stream.actions(name, type_)} in {stream.seen()}")
 
-    def ctk_ok(self, *args):
-        r = self.ctk(*args)
-        self.assertEqual(r.returncode, 0, f"ctk {' '.join(args)}: {r.stderr.decode()}")
-        return r.stdout.decode()
-
     def request(self, path):
         """A raw GET: (status, body) for answers that are not streams."""
         conn = http.client.HTTPConnection("localhost", timeout=30)

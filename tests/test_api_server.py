@@ -13,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from apifixture import CTK, DOCKER, ApiTest
+from apifixture import CTK, DOCKER, ApiTest, read_to_eof
 
 
 def free_port():
@@ -134,12 +134,7 @@ class ServerTest(ApiTest):
                   b"POST /v1.44/volumes/create HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n"
                   b"Content-Type: application/json\r\n\r\n" + chunked + b"0\r\n\r\n"
                   b"GET /v1.30/volumes/chunky HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
-        out = b""
-        while True:
-            data = s.recv(65536)
-            if not data:
-                break
-            out += data
+        out = read_to_eof(s)
         s.close()
         self.assertEqual(out.count(b"HTTP/1.1 "), 3, out)
         self.assertIn(b"HTTP/1.1 201 Created", out)
@@ -151,9 +146,7 @@ class ServerTest(ApiTest):
         s = socket.socket(socket.AF_UNIX)
         s.connect(self.socket)
         s.sendall(b"GET /v1.99/version HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
-        out = b""
-        while data := s.recv(65536):
-            out += data
+        out = read_to_eof(s)
         s.close()
         self.assertIn(b"400 Bad Request", out)
         self.assertIn(b"Maximum supported API version is 1.44", out)

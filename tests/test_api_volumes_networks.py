@@ -42,17 +42,6 @@ class ApiVolumesNetworksTest(ApiTest):
         finally:
             conn.close()
 
-    def fails(self, *args):
-        """docker ARGS, which must fail: its stderr."""
-        r = self.docker(*args)
-        self.assertNotEqual(r.returncode, 0, f"docker {' '.join(args)} succeeded: {r.stdout.decode()}")
-        return r.stderr.decode()
-
-    def ctk_ok(self, *args):
-        r = self.ctk(*args)
-        self.assertEqual(r.returncode, 0, f"ctk {' '.join(args)}: {r.stderr.decode()}")
-        return r.stdout.decode()
-
     def container(self, name, *flags):
         """A container made by the ctk CLI (created, not started): its id."""
         self.ctk_ok("create", "--name", name, *flags, "busybox")
