@@ -36,12 +36,6 @@ using container::Containers;
 
 namespace {
 
-int64_t now_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
 // The container a route's {id} names (an id, a unique prefix, a name with
 // or without docker's leading slash), loaded; false after a 404.
 bool find(Context& c, Containers* all, std::unique_ptr<Container>* out) {
@@ -387,20 +381,21 @@ void containers_wait(Context& c) {
   int exit_code = 0;
   std::string error;
   // One that has yet to start: its start tells this wait the exit (docker
-  // run's order; its client starts it once this answer's head arrives).
+  // run's order; its client starts it once this answer's head arrives, so
+  // the wait registers first).
+  std::shared_ptr<PendingExit> pending;
   if (must_run && !running(*ct)) {
-    auto pending = std::make_shared<PendingExit>();
+    pending = std::make_shared<PendingExit>();
     pending->container_id = ct->id();
     c.server.add_pending_exit(pending);
-    c.conn.begin_stream(200, {{"Content-Type", "application/json"}, {"Api-Version", std::string(kApiVersion)}});
+  }
+  c.conn.begin_stream(200, {{"Content-Type", "application/json"}, {"Api-Version", std::string(kApiVersion)}});
+  if (pending) {
     if (!wait_for_exit(c, pending)) return;
     if (!pending->unknown) {
-      exit_code = pending->exit_code;
       if (condition == "removed") wait_removed(c, *ct);
-      return finish_wait(c, exit_code, error);
+      return finish_wait(c, pending->exit_code, error);
     }
-  } else {
-    c.conn.begin_stream(200, {{"Content-Type", "application/json"}, {"Api-Version", std::string(kApiVersion)}});
   }
   // Until the condition holds: a running container's exit comes from its
   // supervisor; a created one (docker run's order: wait, then start) is

@@ -12,6 +12,7 @@
 
 #include "api/handlers.h"
 #include "api/server_state.h"
+#include "base/clock.h"
 #include "container/log.h"
 #include "container/state.h"
 
@@ -20,12 +21,6 @@ namespace ctk::api {
 using nlohmann::json;
 
 namespace {
-
-int64_t now_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 // An RFC 3339 time of the state in ns; 0 when absent or unreadable.
 int64_t state_time(const std::string& text) {

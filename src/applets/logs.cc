@@ -25,12 +25,6 @@ const Option kOptions[] = {
     kRootOption,
 };
 
-int64_t now_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
 int logs_main(const Flags& flags) {
   const Applet& self = kLogsApplet;
   if (flags.positional().size() != 1) return fail(self, "want one CONTAINER"), kExitUsage;

@@ -19,10 +19,12 @@ std::string format_rfc3339(int64_t ns) {
   return buf;
 }
 
-std::string now_rfc3339() {
+int64_t now_ns() {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
-  return format_rfc3339(int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
+
+std::string now_rfc3339() { return format_rfc3339(now_ns()); }
 
 }  // namespace ctk

@@ -10,5 +10,7 @@ namespace ctk {
 // ns: nanoseconds since the epoch.
 std::string format_rfc3339(int64_t ns);
 std::string now_rfc3339();
+// The wall clock, in ns since the epoch.
+int64_t now_ns();
 
 }  // namespace ctk

@@ -1,15 +1,16 @@
 #include "container/lifecycle.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <chrono>
 #include <thread>
 
 #include "base/dirs.h"
 #include "base/file_io.h"
+#include "base/signals.h"
 #include "base/sockets.h"
 #include "volume/volumes.h"
 
@@ -171,10 +172,7 @@ bool kill(const Container& ct, const std::string& signal, Error* err) {
   if (!call(conn, "kill", {{"signal", signal}, {"manual", true}}, &result, err)) return false;
   // SIGKILL cannot be caught: like docker's, the kill returns once the
   // container has exited (a manual kill is not restarted).
-  std::string name = signal;
-  for (char& ch : name) ch = char(std::toupper(static_cast<unsigned char>(ch)));
-  if (name.starts_with("SIG")) name.erase(0, 3);
-  if (name != "KILL" && name != "9") return true;
+  if (parse_signal(signal) != SIGKILL) return true;
   Error gone;
   call(conn, "wait", json::object(), &result, &gone);  // the supervisor may hang up as it ends
   return true;

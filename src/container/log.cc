@@ -11,17 +11,12 @@
 #include <cstring>
 #include <deque>
 
+#include "base/clock.h"
 #include "container/state.h"
 
 namespace ctk::container {
 
 namespace {
-
-int64_t now_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 bool parse_int(std::string_view s, int64_t* out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);

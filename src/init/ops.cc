@@ -10,11 +10,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <fstream>
 #include <iterator>
 
 #include "base/error.h"
+#include "base/signals.h"
 #include "init/agent_state.h"
 #include "init/guest_files.h"
 #include "init/users.h"
@@ -24,27 +24,13 @@ namespace ctk::init {
 
 namespace {
 
-// A signal as a number (JSON's or in a string: docker kill -s 9) or a name
-// in any case, with or without "SIG"; -1 for none.
+// A signal as JSON: a number, or a string base's parse_signal reads.
 int parse_signal(const nlohmann::json& j) {
-  auto in_range = [](long n) { return n >= 1 && n <= SIGRTMAX ? int(n) : -1; };
-  if (j.is_number_integer()) return in_range(j.get<long>());
-  if (!j.is_string()) return -1;
-  std::string name = j.get<std::string>();
-  if (!name.empty() && name.size() <= 3 && name.find_first_not_of("0123456789") == std::string::npos)
-    return in_range(std::stol(name));
-  for (char& c : name) c = char(std::toupper(static_cast<unsigned char>(c)));
-  if (name.rfind("SIG", 0) == 0) name = name.substr(3);
-  static const std::pair<const char*, int> kNames[] = {
-      {"HUP", SIGHUP},     {"INT", SIGINT},     {"QUIT", SIGQUIT},   {"ILL", SIGILL},   {"TRAP", SIGTRAP},
-      {"ABRT", SIGABRT},   {"BUS", SIGBUS},     {"FPE", SIGFPE},     {"KILL", SIGKILL}, {"USR1", SIGUSR1},
-      {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},   {"ALRM", SIGALRM}, {"TERM", SIGTERM},
-      {"CHLD", SIGCHLD},   {"CONT", SIGCONT},   {"STOP", SIGSTOP},   {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
-      {"TTOU", SIGTTOU},   {"URG", SIGURG},     {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM},
-      {"PROF", SIGPROF},   {"WINCH", SIGWINCH}, {"IO", SIGIO},       {"PWR", SIGPWR},   {"SYS", SIGSYS}};
-  for (auto& [n, sig] : kNames)
-    if (name == n) return sig;
-  return -1;
+  if (j.is_number_integer()) {
+    long n = j.get<long>();
+    return n >= 1 && n <= SIGRTMAX ? int(n) : -1;
+  }
+  return j.is_string() ? ctk::parse_signal(j.get<std::string>()) : -1;
 }
 
 void set_winsize(int fd, unsigned rows, unsigned cols) {
