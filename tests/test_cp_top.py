@@ -298,10 +298,42 @@ class CpTopTest(ContainerTest):
         r = self.ctk("cp", src, os.path.join(self.host, "g"))
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"must specify at least one container source", r.stderr)
-        self.ok("create", "--name", "idle", self.layer, "true")
-        self.addCleanup(self.ctk, "rm", "-f", "idle")
-        r = self.ctk("cp", "idle:/etc/passwd", self.host)
-        self.assertEqual((r.returncode, r.stderr.decode()), (1, "ctk cp: container idle is not running\n"))
+
+    def test_a_container_that_is_not_running(self):
+        # Created, never started: files go into its writable layer and its
+        # volume, booted for the copy alone; the state stays "created".
+        self.ok("create", "--name", "idle", "-v", "/vol", "--tmpfs", "/scratch", self.layer,
+                "sh", "-c", "cat /in /vol/g; echo later > /vol/h")
+        self.addCleanup(self.ctk, "rm", "-f", "-v", "idle")
+        src = os.path.join(self.host, "f")
+        with open(src, "w") as f:
+            f.write("into the layer\n")
+        self.ok("cp", src, "idle:/in")  # /in does not exist: the copy takes its name
+        self.ok("cp", "-", "idle:/vol", input=tar_bytes((member("g"), b"into the volume\n")))
+        self.ok("cp", "-", "idle:/scratch", input=tar_bytes((member("lost"), b"tmpfs\n")))
+        self.assertEqual(self.state("idle")["Status"], "created")
+        idle = json.loads(self.ok("inspect", "idle"))[0]["Id"]
+
+        def copy_vm_gone():
+            return not subprocess.run(["pgrep", "-f", f"ctk supervise.*{idle}"], stdout=subprocess.PIPE).stdout
+        self.wait_for("the copy's VM to power off", copy_vm_gone)
+        r = self.ctk("exec", "idle", "true")
+        self.assertEqual((r.returncode, r.stderr.decode()), (1, "ctk exec: container idle is not running\n"))
+        self.assertEqual(self.ok("start", "-a", "idle"), "into the layer\ninto the volume\n")
+        # Exited: out of the layer and the volume; a tmpfs is empty again.
+        self.assertEqual(self.state("idle")["Status"], "exited")
+        back = os.path.join(self.host, "back")
+        self.ok("cp", "idle:/vol/h", back)
+        with open(back) as f:
+            self.assertEqual(f.read(), "later\n")
+        r = self.ctk("cp", "idle:/in", "-")
+        with tarfile.open(fileobj=io.BytesIO(r.stdout)) as tf:
+            self.assertEqual(tf.extractfile("in").read(), b"into the layer\n")
+        r = self.ctk("cp", "idle:/scratch/lost", self.host)
+        self.assertEqual((r.returncode, r.stderr.decode()), (1, "ctk cp: No such container:path: idle:/scratch/lost\n"))
+        state = self.state("idle")
+        self.assertEqual((state["Status"], state["ExitCode"]), ("exited", 0))
+        self.wait_for("the copy's VM to power off", copy_vm_gone)
 
     def test_top_lists_a_sleep_started_by_exec(self):
         pid = int(self.sh("sleep 777 >/dev/null 2>&1 & echo $!"))

@@ -26,9 +26,9 @@ std::string text(const json& j, const char* key) {
   return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
 }
 
-// The container the route's {id} names, connected to its supervisor; false
-// after answering. Its writable layer is an ext4 image only its VM mounts,
-// so a stopped container has no files to copy without booting it.
+// The container the route's {id} names, connected to its supervisor (one
+// that boots the VM for the copy when it is not running); false after
+// answering.
 bool connect(Context& c, proto::Client* conn) {
   container::Containers all;
   Error err;
@@ -41,9 +41,7 @@ bool connect(Context& c, proto::Client* conn) {
   }
   container::Container ct(all, id);
   if (!ct.load(&err)) return c.reply_error(404, "No such container: " + ref), false;
-  if (container::connect(ct, conn, &err)) return true;
-  if (err.code == ErrorCode::conflict)
-    return c.reply_error(409, "container " + ref + " is not running: ctk copies through its VM"), false;
+  if (container::connect_for_files(all, ct, conn, &err)) return true;
   c.reply_error(err);
   return false;
 }

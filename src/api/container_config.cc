@@ -180,6 +180,17 @@ bool create_options_from_docker(const json& body, const std::string& name, conta
   if (!o->workdir.empty() && o->workdir[0] != '/') return err->fail(ErrorCode::invalid, "WorkingDir must be absolute");
   json hc;
   if (!object(body, "HostConfig", &hc, err) || !host_config(hc, o, err)) return false;
+  // Config.Volumes, the CLI's `-v /path`: an anonymous volume at each path
+  // no bind, mount or tmpfs of HostConfig takes.
+  json volumes;
+  if (!object(body, "Volumes", &volumes, err)) return false;
+  for (const auto& [path, ignored] : volumes.items()) {
+    container::MountPoint m;
+    std::string why;
+    if (!container::parse_volume_flag(path, &m, &why)) return err->fail(ErrorCode::invalid, "Volumes: " + why);
+    auto taken = [&](const container::MountPoint& other) { return other.destination == m.destination; };
+    if (std::none_of(o->mounts.begin(), o->mounts.end(), taken)) o->mounts.push_back(m);
+  }
   json networking, endpoints;
   if (!object(body, "NetworkingConfig", &networking, err) || !object(networking, "EndpointsConfig", &endpoints, err))
     return false;

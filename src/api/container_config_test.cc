@@ -33,4 +33,20 @@ TEST_CASE("create body: HostConfig.LogConfig") {
   CHECK_FALSE(parse({{"Image", "alpine"}, {"HostConfig", {{"LogConfig", "json-file"}}}}, &o, &err));
 }
 
+TEST_CASE("create body: Config.Volumes are anonymous volumes unless HostConfig mounts the path") {
+  container::CreateOptions o;
+  Error err;
+  REQUIRE(parse({{"Image", "alpine"},
+                 {"Volumes", {{"/data", json::object()}, {"/conf", json::object()}, {"/scratch", json::object()}}},
+                 {"HostConfig", {{"Binds", {"/srv/conf:/conf:ro"}}, {"Tmpfs", {{"/scratch", ""}}}}}},
+                &o, &err));
+  REQUIRE(o.mounts.size() == 3);
+  CHECK((o.mounts[0].type == "bind" && o.mounts[0].destination == "/conf" && o.mounts[0].read_only));
+  CHECK((o.mounts[1].type == "tmpfs" && o.mounts[1].destination == "/scratch"));
+  CHECK((o.mounts[2].type == "volume" && o.mounts[2].destination == "/data" && o.mounts[2].anonymous));
+  CHECK_FALSE(parse({{"Image", "alpine"}, {"Volumes", {{"relative", json::object()}}}}, &o, &err));
+  CHECK(err.code == ErrorCode::invalid);
+  CHECK_FALSE(parse({{"Image", "alpine"}, {"Volumes", {"/data"}}}, &o, &err));
+}
+
 }  // namespace ctk::api

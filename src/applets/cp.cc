@@ -1,4 +1,4 @@
-// ctk cp: copy files between a running container and the host.
+// ctk cp: copy files between a container and the host.
 #include <signal.h>
 
 #include <memory>
@@ -52,7 +52,7 @@ int cp_main(const Flags& flags) {
   std::unique_ptr<container::Container> ct;
   proto::Client conn;
   if (!open_containers(flags, &all, &err) || !find_container(all, name, &ct, &err) ||
-      !container::connect(*ct, &conn, &err))
+      !container::connect_for_files(all, *ct, &conn, &err))
     return container_fail(self, err);
   container::CopyOptions options;
   options.archive = flags.has("archive");
@@ -67,12 +67,13 @@ int cp_main(const Flags& flags) {
 extern const Applet kCpApplet = {
     .name = "cp",
     .synopsis = "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-  or  [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
-    .summary = "Copy files between a running container and the host",
+    .summary = "Copy files between a container and the host",
     .description = "Directories are copied whole, with modes, times and symlinks. Docker's rules: a\n"
                    "DEST_PATH that is a directory receives SRC_PATH in it; one that does not exist\n"
                    "becomes the copy; SRC_PATH ending in /. copies a directory's contents. '-' is a\n"
                    "tar stream on stdout, or from stdin (extracted into the directory DEST_PATH).\n"
-                   "Container paths are in the container's root; the container must be running.",
+                   "Container paths are in the container's root. A container that is not running\n"
+                   "has its VM booted for the copy alone (nothing runs in it, its state stays).",
     .options = kOptions,
     .run = cp_main,
 };

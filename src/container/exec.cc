@@ -49,8 +49,11 @@ bool start_exec(proto::Client& conn, const Spec& spec, const ExecOptions& o, Att
     if (!conn.pump(-1, &why)) return err->fail(ErrorCode::failure, why);
   if (reply.contains("error")) {
     *agent_code = reply["error"].value("code", "");
-    return err->fail(*agent_code == "not_found" ? ErrorCode::not_found : ErrorCode::failure,
-                     reply["error"].value("message", "exec failed"));
+    // failed_precondition: the container is not running (its VM is up for a copy).
+    ErrorCode code = *agent_code == "not_found"             ? ErrorCode::not_found
+                     : *agent_code == "failed_precondition" ? ErrorCode::conflict
+                                                            : ErrorCode::failure;
+    return err->fail(code, reply["error"].value("message", "exec failed"));
   }
   return true;
 }

@@ -33,7 +33,7 @@ std::string last_line(const std::string& path, const std::string& fallback) {
 
 ErrorCode code_for_agent(const std::string& code) {
   if (code == "not_found") return ErrorCode::not_found;
-  if (code == "already_exists") return ErrorCode::conflict;
+  if (code == "already_exists" || code == "failed_precondition") return ErrorCode::conflict;
   if (code == "invalid_argument") return ErrorCode::invalid;
   return ErrorCode::failure;
 }
@@ -44,13 +44,14 @@ bool call(proto::Client& conn, const std::string& op, json args, json* result, E
   return true;
 }
 
-// A supervisor whose container exited (its state says so: a wait has its
-// exit code) may still be powering its VM off; up to 15 s for it to go.
+// A supervisor whose container is not running (its state says so) is
+// powering its VM off after an exit, or has it up for a copy; up to 15 s for
+// it to go.
 void wait_powered_off(const Containers& all, const Container& ct) {
   for (int i = 0; i < 1500 && ct.supervised(); ++i) {
     Container now(all, ct.id());
     Error ignored;
-    if (!now.load(&ignored) || now.state.status != Status::exited) break;
+    if (!now.load(&ignored) || now.state.status == Status::running || now.state.status == Status::restarting) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
@@ -114,7 +115,9 @@ bool start(const Containers& all, Container& ct, const StartRequest& request, pr
   // so even an exit at once (and a --rm container gone from the disk with
   // it) reaches this connection.
   if (request.wait) calls.push_back({"wait", json::object()});
-  calls.push_back({"started", json::object()});
+  json started = json::object();
+  if (request.files) started["files"] = true;
+  calls.push_back({"started", started});
   std::vector<int64_t> ids = conn->request_all(calls);
   if (request.wait) {
     out->wait_id = ids[ids.size() - 2];
@@ -149,6 +152,16 @@ bool connect(const Container& ct, proto::Client* conn, Error* err) {
   conn->adopt(fd);
   json info;
   return call(*conn, "hello", {{"version", proto::kVersion}}, &info, err);
+}
+
+bool connect_for_files(const Containers& all, Container& ct, proto::Client* conn, Error* err) {
+  if (connect(ct, conn, err)) return true;
+  if (err->code != ErrorCode::conflict) return false;
+  StartRequest request;
+  request.files = true;
+  Started started;
+  Timings timings;
+  return start(all, ct, request, conn, &started, timings, err);
 }
 
 bool stop(const Container& ct, int timeout_s, Error* err) {

@@ -20,6 +20,7 @@ namespace ctk::container {
 struct StartRequest {
   bool attach = false;  // the main process's output (and stdin with -i) on this connection
   bool wait = false;    // a wait for its exit, sent before the start
+  bool files = false;   // a stopped container's VM for copies only (supervisor.h)
 };
 
 // Channel ids an attaching client uses.
@@ -47,6 +48,14 @@ bool start(const Containers& all, Container& ct, const StartRequest& request, pr
 // Connects to a running container's supervisor (hello done). conflict when
 // it is not running.
 bool connect(const Container& ct, proto::Client* conn, Error* err);
+
+// Connects for copies (`ctk cp`, the archive API): to a running container's
+// supervisor, else to one that boots the stopped container's VM for them
+// (StartRequest::files) and powers it off once conn (and any other client
+// that came meanwhile) closes. docker copies
+// from and to a container in any state; ctk's writable layer is a disk only
+// its VM mounts.
+bool connect_for_files(const Containers& all, Container& ct, proto::Client* conn, Error* err);
 
 // Stops a running container: its stop signal, SIGKILL after timeout_s, the
 // VM powered off. Nothing to do for one that is not running.

@@ -78,6 +78,7 @@ struct Conn {
   std::vector<json> stop_waits;  // stop requests, answered when the VM is gone
   std::vector<json> held;        // exec wait replies, sent once the exec's output is delivered
   json started_id;               // the launcher's `started` request
+  bool files = false;            // ... asked for a copy-only VM
 };
 
 // A channel relayed between a client and the agent.
@@ -166,6 +167,9 @@ class Supervisor {
   bool stopping_ = false;
   bool vm_failed_ = false;
   bool done_ = false;
+  // A stopped container's VM, up for copies only (`started`'s files): the
+  // state is not touched, and it ends when its last client hangs up.
+  bool files_only_ = false;
 };
 
 int64_t Supervisor::agent_request(const std::string& op, json args, std::function<void(const json&)> done) {
@@ -195,6 +199,7 @@ bool Supervisor::read_launcher(Error* err) {
     if (left <= 0 || ::poll(&p, 1, left) <= 0) return err->fail(ErrorCode::failure, "the launcher sent no start request");
     client_io(conn, p.revents);
   }
+  files_only_ = conn->files;
   return !conn->gone || err->fail(ErrorCode::failure, "the launcher hung up before the start");
 }
 
@@ -207,7 +212,7 @@ bool Supervisor::boot(Error* err) {
   vz::MachineConfig m = ct_->spec.machine;
   m.disks = {{ct_->spec.rootfs, true}};
   if (!ct_->spec.auto_remove) m.disks.push_back({ct_->path("rw.ext4"), false});
-  if (!plan_networks(&m, err)) return false;
+  if (!files_only_ && !plan_networks(&m, err)) return false;
   if (!plan_mounts(ct_->spec.mounts, containers_.data_root(), kGuestRoot, &mounts_, err)) return false;
   m.shares = mounts_.shares;
   std::string why;
@@ -289,22 +294,33 @@ bool Supervisor::start_main(bool first, std::string* agent_code, Error* err) {
   }
   for (uint32_t ch : {main_out_, main_err_, main_in_})
     if (ch) agent.mux().release(ch);
-  main_out_ = agent.open_channel();
-  main_err_ = main_in_ = 0;
-  json create = {{"container", guest_id_}, {"config", main_process_config(ct_->spec, mounts_, 0, 0)}, {"stdout", main_out_}};
-  if (ct_->spec.tty) {
-    main_in_ = main_out_;  // the pty is one bidirectional channel
-    create["stdin"] = main_out_;
+  main_out_ = main_err_ = main_in_ = 0;
+  json create = {{"container", guest_id_}, {"config", main_process_config(ct_->spec, mounts_, 0, 0)}};
+  json start = {{"container", guest_id_}};
+  if (files_only_) {
+    // The root as the process would see it, for copies; nothing runs.
+    json& process = create["config"]["process"];
+    process.erase("user");
+    process.erase("groupAdd");
+    process["terminal"] = false;
+    start["hold"] = true;
   } else {
-    main_err_ = agent.open_channel();
-    create["stderr"] = main_err_;
-    if (ct_->spec.interactive) {
-      main_in_ = agent.open_channel();
-      create["stdin"] = main_in_;
+    main_out_ = agent.open_channel();
+    create["stdout"] = main_out_;
+    if (ct_->spec.tty) {
+      main_in_ = main_out_;  // the pty is one bidirectional channel
+      create["stdin"] = main_out_;
+    } else {
+      main_err_ = agent.open_channel();
+      create["stderr"] = main_err_;
+      if (ct_->spec.interactive) {
+        main_in_ = agent.open_channel();
+        create["stdin"] = main_in_;
+      }
     }
   }
   calls.push_back({"create", create});
-  calls.push_back({"start", {{"container", guest_id_}}});
+  calls.push_back({"start", start});
   std::vector<int64_t> ids = agent.request_all(calls);
   // The wait follows at once: a round trip less before an exit is seen.
   agent_request("wait", {{"container", guest_id_}}, [this](const json& r) { main_exited(r); });
@@ -319,7 +335,7 @@ bool Supervisor::start_main(bool first, std::string* agent_code, Error* err) {
   ports_.route_to(&vm_.agent(), port_request(), guest_id_);
   main_exit_seen_ = false;
   main_started_ = Clock::now();
-  if (ct_->spec.timeout) deadline_ = main_started_ + std::chrono::seconds(ct_->spec.timeout);
+  if (ct_->spec.timeout && !files_only_) deadline_ = main_started_ + std::chrono::seconds(ct_->spec.timeout);
   for (auto& c : conns_) c->out_eof = c->err_eof = false;
   return true;
 }
@@ -359,16 +375,20 @@ int Supervisor::run() {
     listen_fd_ = listen_unix(ct_->dir(), "sock", &why);
     if (listen_fd_ < 0) ok = err.fail(ErrorCode::failure, why);
   }
-  ok = ok && bind_ports(&err);
-  if (ok) {
-    ct_->state.error.clear();
-    ok = (ct_->spec.log_driver == "none" || log_.open(ct_->path("ctr.log"), &err)) && boot(&err) &&
-         start_main(true, &agent_code, &err);
+  if (files_only_) {
+    ok = ok && boot(&err) && start_main(true, &agent_code, &err);
+  } else {
+    ok = ok && bind_ports(&err);
+    if (ok) {
+      ct_->state.error.clear();
+      ok = (ct_->spec.log_driver == "none" || log_.open(ct_->path("ctr.log"), &err)) && boot(&err) &&
+           start_main(true, &agent_code, &err);
+    }
   }
   Conn* launcher = conns_.empty() ? nullptr : conns_.front().get();
   if (!ok) {
     // Nothing ran: the state keeps its status and says why.
-    if (loaded && locked) {
+    if (loaded && locked && !files_only_) {
       ct_->state.error = err.message;
       if (!agent_code.empty()) ct_->state.exit_code = exit_code_for_agent_error(agent_code);
       ct_->state.ports.clear();
@@ -384,17 +404,19 @@ int Supervisor::run() {
     if (listen_fd_ >= 0) ::unlink(ct_->path("sock").c_str());
     return 1;
   }
-  State& s = ct_->state;
-  s.status = Status::running;
-  s.pid = ::getpid();
-  s.started_at = now_rfc3339();
-  s.finished_at.clear();
-  s.exit_code = 0;
-  s.oom_killed = false;
-  s.manually_stopped = false;
-  save_state();
   json phases = json::array();
   for (const Timings::Phase& p : timings_.phases()) phases.push_back({p.name, p.seconds});
+  if (!files_only_) {
+    State& s = ct_->state;
+    s.status = Status::running;
+    s.pid = ::getpid();
+    s.started_at = now_rfc3339();
+    s.finished_at.clear();
+    s.exit_code = 0;
+    s.oom_killed = false;
+    s.manually_stopped = false;
+    save_state();
+  }
   reply(launcher, launcher->started_id, {{"id", id_}, {"timings", phases}, {"notice", vm_.notice()}});
   loop();
   return 0;
@@ -462,6 +484,7 @@ void Supervisor::loop() {
       drop(c.get());
       return true;
     });
+    if (files_only_ && conns_.empty()) finish();
     auto now = Clock::now();
     if (kill_at_ && now >= *kill_at_) {
       kill_at_.reset();
@@ -553,6 +576,11 @@ void Supervisor::handle_request(Conn* c, const std::string& text) {
     if (!c->hello) return send(c, error_reply(id, "invalid_argument", "the first request must be hello"));
     if (op == "started") {
       c->started_id = id;
+      c->files = req.value("files", false);
+    } else if (files_only_ && op != "stat" && op != "copy_in" && op != "copy_out" && op != "stop" && op != "networks") {
+      send(c, error_reply(id, "failed_precondition", "container " + ct_->spec.name + " is not running"));
+    } else if (files_only_ && op == "networks") {
+      reply(c, id, json::object());  // the copy's VM has no network; the next start reads the change
     } else if (op == "attach") {
       auto open = [&](const char* key, uint32_t* ch) {
         *ch = req.value(key, 0u);
@@ -770,6 +798,7 @@ void Supervisor::main_exited(const json& reply) {
 // Once the main process is gone and its output delivered: restart it, or end.
 void Supervisor::check_exit() {
   if (!main_exit_seen_ || !main_running_) return;
+  if (files_only_) return finish();  // the VM failed under the copy
   proto::Mux& a = vm_.agent().mux();
   for (uint32_t ch : {main_out_, main_err_})
     if (ch && !vm_failed_ && a.is_open(ch) && !a.received(ch).empty()) return;
@@ -801,6 +830,7 @@ void Supervisor::check_exit() {
 }
 
 void Supervisor::begin_stop(int timeout_s, int signal) {
+  if (files_only_) return finish();
   ct_->state.manually_stopped = true;
   restart_at_.reset();
   if (stopping_) return;
@@ -828,26 +858,29 @@ void Supervisor::answer_waits() {
 // The container is done. Its state says so (or, with --rm, it is gone from
 // the listing) and waiting clients know before the VM powers off (the
 // writable layer synced and unmounted): `ctk run` returns without waiting
-// for that, and a start meanwhile waits for this supervisor to go.
+// for that, and a start meanwhile waits for this supervisor to go. A VM up
+// for copies only just powers off: nothing ran, the state stays as it was.
 void Supervisor::finish() {
   if (done_) return;
   done_ = true;
-  ports_.close();
-  State& s = ct_->state;
-  s.status = Status::exited;
-  s.pid = 0;
-  s.ports.clear();
-  if (s.finished_at.empty()) s.finished_at = now_rfc3339();
   ::unlink(ct_->path("sock").c_str());
   std::string removed;
-  Error err;
-  if (!ct_->spec.auto_remove) save_state();
-  else if (!containers_.detach(id_, &removed, &err)) std::fprintf(stderr, "ctk supervise: %s\n", err.message.c_str());
-  // A --rm container's anonymous volumes are gone when its run returns, as
-  // docker's are; its process has ended, and what the guest still syncs
-  // into them goes to files nobody will read.
-  if (!removed.empty()) remove_anonymous_volumes(containers_, ct_->spec.mounts);
-  answer_waits();
+  if (!files_only_) {
+    ports_.close();
+    State& s = ct_->state;
+    s.status = Status::exited;
+    s.pid = 0;
+    s.ports.clear();
+    if (s.finished_at.empty()) s.finished_at = now_rfc3339();
+    Error err;
+    if (!ct_->spec.auto_remove) save_state();
+    else if (!containers_.detach(id_, &removed, &err)) std::fprintf(stderr, "ctk supervise: %s\n", err.message.c_str());
+    // A --rm container's anonymous volumes are gone when its run returns, as
+    // docker's are; its process has ended, and what the guest still syncs
+    // into them goes to files nobody will read.
+    if (!removed.empty()) remove_anonymous_volumes(containers_, ct_->spec.mounts);
+    answer_waits();
+  }
   end_vm();
   if (!removed.empty()) remove_tree(removed);
   for (auto& c : conns_) {

@@ -9,8 +9,14 @@
 //
 // Requests a client may send (docs/PROTOCOL.md has the agent's own):
 //   hello
-//   started {}            replies once the main process runs (or failed to),
-//                         with the start's phase timings; sent by the launcher
+//   started {files?}      replies once the main process runs (or failed to),
+//                         with the start's phase timings; sent by the launcher.
+//                         With files, a stopped container's VM boots for a
+//                         copy only: its root and mounts are set up, nothing
+//                         runs, no port, network or log; the state is left as
+//                         it is, only hello, stat, copy_in, copy_out and stop
+//                         are served (others: failed_precondition), and the
+//                         VM powers off when its last client hangs up
 //   attach {stdin?, stdout, stderr?}  the main process's live stdio on the
 //                         client's channels (with a tty: stdout carries the pty)
 //   wait {}               replies at the main process's next exit

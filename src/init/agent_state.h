@@ -78,6 +78,7 @@ struct Agent::Proc {
   std::vector<std::pair<Conn*, json>> waits;
   uint64_t oom_base = 0;  // the cgroup's OOM kills when it started
   bool oom_killed = false;
+  bool hold = false;  // start's hold: the container's root is set up, nothing runs
 };
 
 struct Agent::Container {

@@ -306,7 +306,7 @@ bool Agent::launch(Proc* p, std::string* code, std::string* err) {
   }
   p->oom_base = oom_kills(cgroup);
   bool ok = p->exec_id.empty()
-                ? spawn_container(p->container->spec, stdio, procs, &sp, err)
+                ? spawn_container(p->container->spec, stdio, procs, p->hold, &sp, err)
                 : spawn_exec(p->container->init->pid, p->container->spec.namespaces, p->spec, stdio,
                              procs, &sp, err);
   if (procs >= 0) ::close(procs);
@@ -341,6 +341,7 @@ bool Agent::op_start(Conn* c, const json& req, json*, std::string* code, std::st
     *err = "container '" + ct->id + "' was started already";
     return false;
   }
+  p->hold = req.value("hold", false);
   if (!launch(p, code, err)) return false;
   p->start_conn = c;
   p->start_id = req["id"];

@@ -399,7 +399,7 @@ bool make_status_pipe(int fds[2], std::string* err) {
 
 }  // namespace
 
-bool spawn_container(const Spec& spec, const Stdio& stdio, int cgroup_procs, Spawned* out,
+bool spawn_container(const Spec& spec, const Stdio& stdio, int cgroup_procs, bool hold, Spawned* out,
                      std::string* err) {
   Joined joined;
   if (!joined.open(spec.joins, err)) return false;
@@ -422,6 +422,14 @@ bool spawn_container(const Spec& spec, const Stdio& stdio, int cgroup_procs, Spa
     setup_tty(stdio, status[1]);
     if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()))
       die(status[1], kExitSetupFailed, sys_error("sethostname"));
+    if (hold) {
+      // EOF on the status socket reads as a successful exec. As its pid
+      // namespace's init it would ignore a SIGTERM without a handler: a
+      // shutdown's SIGTERM ends it at once.
+      ::signal(SIGTERM, [](int) { ::_exit(0); });
+      ::close(status[1]);
+      for (;;) ::pause();
+    }
     drop_privileges(spec.process, status[1]);
     exec_process(spec.process, status[1]);
   }

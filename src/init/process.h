@@ -42,7 +42,10 @@ ssize_t read_status(int status_fd, std::string* data, int* fd);
 // spec's process. cgroup_procs (-1: none) is the container cgroup's
 // cgroup.procs, which the child joins first of all, so that its cgroup
 // namespace is rooted there and everything it sets up is charged there.
-bool spawn_container(const Spec& spec, const Stdio& stdio, int cgroup_procs, Spawned* out,
+// With hold, the child stops short of the process: once the root and its
+// mounts are set up it reports success and waits, without exec, until it is
+// killed (a stopped container's files, volumes included, for a copy).
+bool spawn_container(const Spec& spec, const Stdio& stdio, int cgroup_procs, bool hold, Spawned* out,
                      std::string* err);
 
 // Starts another process inside the namespaces (and the cgroup) of the
