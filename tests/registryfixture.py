@@ -252,12 +252,14 @@ def build_layout(workdir, big=2 << 20, arm_busybox=None):
 
 
 def store_refs(store):
-    """ref name -> manifest digest, from a store's (an OCI layout's) index.json."""
+    """ref name -> manifest digest, from a store's (an OCI layout's) index.json;
+    an untagged entry's name is ""."""
     path = os.path.join(store, "index.json")
     if not os.path.exists(path):
         return {}
     index = read_json(path)
-    return {m["annotations"]["org.opencontainers.image.ref.name"]: m["digest"] for m in index["manifests"]}
+    return {m.get("annotations", {}).get("org.opencontainers.image.ref.name", ""): m["digest"]
+            for m in index["manifests"]}
 
 
 def manifest_digest(layout, ref):

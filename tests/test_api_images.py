@@ -195,6 +195,25 @@ class ImagesTest(apifixture.ApiTest):
         self.assertIn("Loaded image: roundtrip:v1", out)
         self.ok("rmi", "roundtrip:v1")
 
+    def test_an_image_saved_by_id_loads_untagged(self):
+        # docker saves an image given by id without its names, and loads it as <none>.
+        nameless = os.path.join(self.tmp, "nameless.tar")
+        apifixture.busybox_archive(nameless, tags=(), cmd=("echo", "nameless"))
+        out = self.ok("load", "-i", nameless).strip()
+        self.assertRegex(out, "^Loaded image ID: sha256:[0-9a-f]{64}$")
+        image_id = out.removeprefix("Loaded image ID: ")
+        self.addCleanup(self.docker, "rmi", "-f", image_id)
+        listed = self.ok("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").splitlines()
+        self.assertIn(f"<none>:<none> {image_id[7:19]}", listed)
+        self.assertEqual(json.loads(self.ok("image", "inspect", image_id))[0]["RepoTags"], [])
+        saved = os.path.join(self.tmp, "by-id.tar")
+        self.ok("save", "-o", saved, image_id[7:19])
+        with tarfile.open(saved) as t:
+            self.assertNotIn("annotations", json.load(t.extractfile("index.json"))["manifests"][0])
+        self.assertIn(f"Deleted: {image_id}", self.ok("rmi", image_id))
+        self.assertEqual(self.ok("load", "-i", saved).strip(), f"Loaded image ID: {image_id}")
+        self.assertEqual(self.ok("run", "--rm", image_id[7:19]), "nameless\n")
+
     def test_load_of_garbage_fails_cleanly(self):
         path = os.path.join(self.tmp, "garbage.tar")
         with open(path, "wb") as f:

@@ -240,9 +240,40 @@ class LoadTest(unittest.TestCase):
                  for n, d in docker_save_files()]
         self.assertLoadFails(tar_bytes(files), "'bbb/layer.tar'", "diff_id")
 
-    def test_untagged_docker_image(self):
-        files = docker_save_files(())
-        self.assertLoadFails(tar_bytes(files), "has no RepoTags")
+    def test_an_image_saved_by_id_stays_untagged(self):
+        # docker's `save ID` writes no RepoTags; load keeps the image as <none>.
+        path = os.path.join(self.tmp, "untagged.tar")
+        with open(path, "wb") as f:
+            f.write(tar_bytes(docker_save_files(())))
+        r = self.load(path)
+        self.assertOk(r)
+        image_id = r.stdout.strip().removeprefix("Loaded image ID: ")
+        self.assertRegex(image_id, "^sha256:[0-9a-f]{64}$")
+        refs = rf.store_refs(self.store)
+        self.assertEqual(list(refs), [""])
+        self.assertEqual(self.manifest("")["config"]["digest"], image_id)
+        self.assertStoreConsistent()
+        self.assertIn("<none>", self.ctk("images").stdout)
+        # Loading it again adds nothing; saving it by id keeps it nameless.
+        self.assertOk(self.load(path))
+        self.assertEqual(rf.store_refs(self.store), refs)
+        out = os.path.join(self.tmp, "by-id.tar")
+        r = self.ctk("save", "-o", out, image_id[7:19])
+        self.assertOk(r)
+        self.assertEqual(r.stdout, f"Saved image: {image_id}\n")
+        with tarfile.open(out) as t:
+            self.assertNotIn("annotations", json.load(t.extractfile("index.json"))["manifests"][0])
+        fresh = os.path.join(self.tmp, "fresh")
+        r = self.ctk("load", out, "--root", fresh)
+        self.assertEqual(r.stdout, f"Loaded image ID: {image_id}\n")
+        self.assertEqual(rf.store_refs(fresh), refs)
+        # A tag names it (the untagged entry goes); by id, rmi takes it and its blobs.
+        self.assertOk(self.ctk("tag", image_id, "named:v1"))
+        self.assertEqual(rf.store_refs(self.store), {"docker.io/library/named:v1": refs[""]})
+        self.assertOk(self.ctk("rmi", "named:v1"))
+        self.assertOk(self.ctk("rmi", image_id, "--root", fresh))
+        self.assertEqual(rf.store_refs(fresh), {})
+        self.assertEqual(os.listdir(os.path.join(fresh, "blobs", "sha256")), [])
 
     def oci_files(self, change=None, drop=None):
         files = []

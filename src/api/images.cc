@@ -185,8 +185,9 @@ int pull_failure_status(const std::string& message) {
   return 500;
 }
 
-// The images a save names: every name of an image given by id (docker
-// saves it with all its tags), else the name given.
+// The images a save names, each found before the stream begins (so that a
+// missing one is a 404): a reference as the entry it matched, an image id as
+// given (saved without a name, as docker saves it).
 bool names_to_save(Context& c, const oci::Store& store, const std::vector<std::string>& given,
                    std::vector<std::string>* out) {
   if (given.empty()) return c.reply_error(400, "no image names given"), false;
@@ -195,9 +196,7 @@ bool names_to_save(Context& c, const oci::Store& store, const std::vector<std::s
     std::string matched;
     Error err;
     if (!oci::find_image(store, name, &image, &matched, &err)) return c.reply_error(err), false;
-    if (!matched.empty()) out->push_back(matched);
-    else
-      for (const oci::Descriptor& d : image.entries) out->push_back(d.ref_name);
+    out->push_back(matched.empty() ? name : matched);
   }
   return true;
 }
@@ -583,7 +582,8 @@ void image_load(Context& c) {
   for (const std::string& name : loaded) publish_image(c, store, "load", name);
   c.conn.begin_stream(200, kJsonStream);
   for (const std::string& name : loaded)
-    c.conn.write_chunk(line({{"stream", "Loaded image: " + oci::familiar_name(name) + "\n"}}));
+    c.conn.write_chunk(line({{"stream", oci::is_digest(name) ? "Loaded image ID: " + name + "\n"
+                                                              : "Loaded image: " + oci::familiar_name(name) + "\n"}}));
   c.conn.end_stream();
 }
 

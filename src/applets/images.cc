@@ -49,11 +49,16 @@ int images_main(const Flags& flags) {
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
+  // An untagged image (one loaded from an archive saved by id) is docker's <none>.
+  auto shown = [](const nlohmann::json& e) {
+    std::string name = e["name"];
+    return name.empty() ? std::string("<none>") : name;
+  };
   size_t width = 10;
-  for (const auto& e : out) width = std::max(width, e["name"].get<std::string>().size());
+  for (const auto& e : out) width = std::max(width, shown(e).size());
   std::printf("%-*s  %-12s  %10s  %s\n", int(width), "REFERENCE", "DIGEST", "SIZE", "CREATED");
   for (const auto& e : out)
-    std::printf("%-*s  %-12s  %10s  %s\n", int(width), e["name"].get<std::string>().c_str(),
+    std::printf("%-*s  %-12s  %10s  %s\n", int(width), shown(e).c_str(),
                 e["digest"].get<std::string>().substr(7, 12).c_str(), format_size(e["size"]).c_str(),
                 e["created"].get<std::string>().substr(0, 19).c_str());
   return 0;
@@ -66,7 +71,8 @@ extern const Applet kImagesApplet = {
     .synopsis = "[--format json]",
     .summary = "List the images in the image store",
     .description = "One line per reference: name, manifest digest, size of config and layers\n"
-                   "(compressed, as stored), and creation time from the image config.",
+                   "(compressed, as stored), and creation time from the image config. An image\n"
+                   "without a name (loaded from an archive saved by id) is <none>.",
     .options = kOptions,
     .run = images_main,
 };

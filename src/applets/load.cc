@@ -8,6 +8,7 @@
 #include "applets/image_common.h"
 #include "base/error.h"
 #include "oci/load.h"
+#include "oci/reference.h"
 
 namespace ctk {
 
@@ -42,7 +43,8 @@ int load_main(const Flags& flags) {
   if (fd != STDIN_FILENO) ::close(fd);
   if (!ok) return fail(self, err);
   for (const std::string& name : loaded)
-    std::printf(flags.has("quiet") ? "%s\n" : "Loaded image: %s\n", name.c_str());
+    std::printf(flags.has("quiet") ? "%s\n" : oci::is_digest(name) ? "Loaded image ID: %s\n" : "Loaded image: %s\n",
+                name.c_str());
   return 0;
 }
 

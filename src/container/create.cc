@@ -14,6 +14,7 @@
 #include "ext4/writer.h"
 #include "network/networks.h"
 #include "oci/image_rootfs.h"
+#include "oci/images.h"
 #include "oci/store.h"
 #include "volume/volumes.h"
 
@@ -240,8 +241,10 @@ bool create(Containers& containers, const CreateOptions& options, Timings& timin
       oci::ImageRootfsOptions io;
       io.pull = o.pull;
       io.pull_if_missing = o.pull_if_missing;
-      oci::Descriptor stored;
-      if (!o.pull_if_missing && !store.resolve(o.inputs[0], &stored, &why))
+      oci::StoredImage stored;
+      std::string matched;
+      Error missing;
+      if (!o.pull_if_missing && !oci::find_image(store, o.inputs[0], &stored, &matched, &missing))
         return err->fail(ErrorCode::not_found, "No such image: " + o.inputs[0]);
       if (!oci::image_rootfs(store, o.inputs[0], io, &rootfs, &image, &why)) return err->fail(ErrorCode::failure, why);
     } else if (!is_ext4(rootfs) && !oci::layers_rootfs(store, o.inputs, nullptr, &rootfs, &why)) {

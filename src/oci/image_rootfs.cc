@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "oci/image.h"
+#include "oci/images.h"
 #include "oci/json.h"
 #include "oci/reference.h"
 #include "oci/rootfs.h"
@@ -20,7 +21,14 @@ namespace {
 bool stored_image(const Store& store, const std::string& name, const Platform& want, Descriptor* image,
                   ImageManifest* manifest, ImageConfig* config, bool* missing, std::string* err) {
   *missing = false;
-  if (!store.resolve(name, image, err)) return *missing = true, false;
+  if (!store.resolve(name, image, err)) {
+    // docker's image id, or a unique prefix of it: an untagged image's only name.
+    StoredImage by_id;
+    std::string matched;
+    Error ignored;
+    if (!find_image(store, name, &by_id, &matched, &ignored)) return *missing = true, false;
+    *image = by_id.entries.front();
+  }
   std::string text;
   if (!load_image(store, *image, want, manifest, err) || !store.read_blob(manifest->config.digest, &text, err))
     return false;

@@ -83,7 +83,7 @@ bool find_image(const Store& store, std::string_view name, StoredImage* out, std
   }
   for (const StoredImage& i : images)
     for (const Descriptor& e : i.entries)
-      if (e.ref_name == d.ref_name) {
+      if (e.ref_name == d.ref_name && e.digest == d.digest) {
         *out = i;
         // A digest prefix names the image, not one of its names.
         if (name != d.digest && !(is_hex(hex) && d.digest.compare(7, hex.size(), hex) == 0)) *matched_ref = d.ref_name;
@@ -128,6 +128,7 @@ std::vector<std::string> repo_tags(const StoredImage& image) {
 std::vector<std::string> repo_digests(const StoredImage& image) {
   std::vector<std::string> out;
   for (const Descriptor& d : image.entries) {
+    if (d.ref_name.empty()) continue;  // untagged: no repository
     std::string repo = familiar_repository(d.ref_name);
     std::string digest = repo + "@" + (d.source_digest.empty() ? d.digest : d.source_digest);
     if (std::find(out.begin(), out.end(), digest) == out.end()) out.push_back(digest);
@@ -228,6 +229,10 @@ bool remove_image(Store& store, std::string_view name, const RemoveOptions& opti
     if (!store.remove_ref(n, &found, &why)) return err->fail(ErrorCode::failure, why);
     if (found) out->untagged.push_back(familiar_name(n));
   }
+  // An untagged entry ("" in names) goes with the image.
+  if (names.size() == image.entries.size())
+    for (const Descriptor& d : image.entries)
+      if (d.ref_name.empty() && !store.remove_untagged(d.digest, &why)) return err->fail(ErrorCode::failure, why);
   if (names.size() == image.entries.size()) out->deleted.push_back(image.id);
   uint64_t blobs = 0, bytes = 0;
   if (!store.collect_garbage(&blobs, &bytes, &why)) return err->fail(ErrorCode::failure, why);

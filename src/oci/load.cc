@@ -11,6 +11,8 @@
 #include "base/error.h"
 #include "oci/archive_source.h"
 #include "oci/image.h"
+#include "oci/images.h"
+#include "oci/images.h"
 #include "oci/json.h"
 #include "oci/reference.h"
 
@@ -227,10 +229,7 @@ bool Loader::load_docker(Refs* refs, std::string* err) {
     if (image.contains("RepoTags") && image["RepoTags"].is_array())
       for (const json& t : image["RepoTags"])
         if (t.is_string()) names.push_back(t);
-    if (names.empty()) {
-      *err = at + " has no RepoTags: nothing to name it by (tag it before saving)";
-      return false;
-    }
+    if (names.empty()) names.push_back("");  // saved by id: kept untagged
     Entry* config;
     std::string body;
     if (!store_entry(clean_name(image["Config"].get<std::string>()), &config, err) ||
@@ -286,6 +285,10 @@ bool Loader::load_docker(Refs* refs, std::string* err) {
     if (!store_.put_blob(text, &desc.digest, err)) return false;
     for (const std::string& name : names) {
       Reference ref;
+      if (name.empty()) {
+        refs->push_back({"", desc});
+        continue;
+      }
       if (!parse_reference(name, &ref, err)) {
         *err = at + ": " + *err;
         return false;
@@ -317,11 +320,8 @@ bool Loader::load_oci(Refs* refs, std::string* err) {
     }
     std::string name = annotation(m, kImageNameAnnotation);
     if (name.empty()) name = annotation(m, kRefNameAnnotation);
-    if (name.empty()) {
-      *err = where + ": image " + d.digest + " has no name (" + std::string(kRefNameAnnotation) + ")";
-      return false;
-    }
-    if (!import(&d, name, true, 0, err)) return false;
+    // Without a name (saved by id) it is kept untagged.
+    if (!import(&d, name.empty() ? d.digest : name, true, 0, err)) return false;
     // A full reference is recorded as pull would; a bare tag ("v1", as
     // skopeo and umoci write) as it is.
     Reference ref;
@@ -407,8 +407,17 @@ bool Loader::load(std::vector<std::string>* loaded, std::string* err) {
     return false;
   }
   for (const auto& [name, desc] : refs) {
-    if (!store_.set_ref(name, desc, err)) return false;
-    loaded->push_back(name);
+    if (!name.empty()) {
+      if (!store_.set_ref(name, desc, err)) return false;
+      loaded->push_back(name);
+      continue;
+    }
+    StoredImage image;
+    std::string matched;
+    Error found;
+    if (!store_.add_untagged(desc, err)) return false;
+    if (!find_image(store_, desc.digest, &image, &matched, &found)) return *err = found.message, false;
+    loaded->push_back(image.id);
   }
   return true;
 }

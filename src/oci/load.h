@@ -17,7 +17,9 @@
 namespace ctk::oci {
 
 // Reads the archive from fd (`what` names it in errors) and fills `loaded`
-// with the references recorded, as the store names them.
+// with the references recorded, as the store names them, and for an image
+// the archive does not name (saved by id) its id, "sha256:..." (kept
+// untagged: Store::add_untagged).
 bool load_archive(Store& store, int fd, const std::string& what, std::vector<std::string>* loaded,
                   std::string* err);
 

@@ -4,6 +4,7 @@
 
 #include "base/atomic_file.h"
 #include "oci/image.h"
+#include "oci/images.h"
 #include "oci/json.h"
 #include "oci/reference.h"
 #include "oci/tar_writer.h"
@@ -78,16 +79,25 @@ bool save_archive(const Store& store, const std::vector<std::string>& names, int
   std::vector<Descriptor> blobs;
   for (const std::string& name : names) {
     Descriptor d;
-    if (!store.resolve(name, &d, err)) return false;
-    if (!named.insert(d.ref_name).second) continue;
-    if (!collect(store, d, d.ref_name, &seen, &blobs, err)) return false;
-    index["manifests"].push_back({{"mediaType", d.media_type},
-                                  {"digest", d.digest},
-                                  {"size", d.size},
-                                  {"annotations",
-                                   {{std::string(kRefNameAnnotation), d.ref_name},
-                                    {std::string(kImageNameAnnotation), d.ref_name}}}});
-    saved->push_back(d.ref_name);
+    std::string id;
+    if (!store.resolve(name, &d, err)) {
+      // docker's image id: saved without a name, as docker saves one.
+      StoredImage image;
+      std::string matched;
+      Error ignored;
+      if (!find_image(store, name, &image, &matched, &ignored) || !matched.empty()) return false;
+      d = image.entries.front();
+      d.ref_name.clear();
+      id = image.id;
+    }
+    if (!named.insert(d.ref_name.empty() ? d.digest : d.ref_name).second) continue;
+    if (!collect(store, d, d.ref_name.empty() ? id : d.ref_name, &seen, &blobs, err)) return false;
+    json entry = {{"mediaType", d.media_type}, {"digest", d.digest}, {"size", d.size}};
+    if (!d.ref_name.empty())
+      entry["annotations"] = {{std::string(kRefNameAnnotation), d.ref_name},
+                              {std::string(kImageNameAnnotation), d.ref_name}};
+    index["manifests"].push_back(std::move(entry));
+    saved->push_back(d.ref_name.empty() ? id : d.ref_name);
   }
   TarWriter tar(fd, what);
   // The layout's small files first, so a streaming reader knows what follows.

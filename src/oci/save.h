@@ -11,8 +11,9 @@
 
 namespace ctk::oci {
 
-// `names` as Store::resolve takes them; fills `saved` with the references
-// written.
+// `names` as Store::resolve takes them, or docker's image ids (find_image):
+// an image given by id is saved without a name, as docker saves it. Fills
+// `saved` with the references written (an id for one without a name).
 bool save_archive(const Store& store, const std::vector<std::string>& names, const std::string& path,
                   std::vector<std::string>* saved, std::string* err);
 // The same archive written to fd as it is made (a pipe is fine: the Docker

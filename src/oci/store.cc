@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <set>
 
 #include "base/error.h"
@@ -138,39 +139,73 @@ bool Store::list(std::vector<Descriptor>* out, std::string* err) const {
   return true;
 }
 
-bool Store::write_index_entries(const std::string& ref_name, const Descriptor* desc, bool* found,
-                                std::string* err) {
+bool Store::edit_index(const std::function<bool(json* manifests)>& edit, std::string* err) {
   FileLock lock;
   if (!lock.lock(root_ + "/index.lock", true, err)) return false;
   std::string text;
   json index;
   if (!read_index(&text, err) || !parse_object(text, root_ + "/index.json", &index, err)) return false;
   if (!index.contains("manifests") || !index["manifests"].is_array()) index["manifests"] = json::array();
-  json kept = json::array();
-  *found = false;
-  for (json& m : index["manifests"]) {
-    if (to_descriptor(m).ref_name == ref_name) *found = true;
-    else kept.push_back(std::move(m));
-  }
-  if (desc) {
-    json annotations = {{std::string(kRefNameAnnotation), ref_name}};
-    if (!desc->source_digest.empty()) annotations[std::string(kSourceDigestAnnotation)] = desc->source_digest;
-    kept.push_back({{"mediaType", desc->media_type},
-                    {"digest", desc->digest},
-                    {"size", desc->size},
-                    {"annotations", std::move(annotations)}});
-  }
-  index["manifests"] = std::move(kept);
+  if (!edit(&index["manifests"])) return true;
   return write_file_atomic(root_ + "/index.json", index.dump() + "\n", 0644, err);
 }
 
+namespace {
+
+// An index.json entry for desc, named ref_name ("": untagged).
+json index_entry(const Descriptor& desc, const std::string& ref_name) {
+  json annotations = json::object();
+  if (!ref_name.empty()) annotations[std::string(kRefNameAnnotation)] = ref_name;
+  if (!desc.source_digest.empty()) annotations[std::string(kSourceDigestAnnotation)] = desc.source_digest;
+  json entry = {{"mediaType", desc.media_type}, {"digest", desc.digest}, {"size", desc.size}};
+  if (!annotations.empty()) entry["annotations"] = std::move(annotations);
+  return entry;
+}
+
+// Drops the entries pick selects; whether any was.
+bool drop_entries(json* manifests, const std::function<bool(const Descriptor&)>& pick) {
+  size_t before = manifests->size();
+  json kept = json::array();
+  for (json& m : *manifests)
+    if (!pick(to_descriptor(m))) kept.push_back(std::move(m));
+  *manifests = std::move(kept);
+  return manifests->size() != before;
+}
+
+}  // namespace
+
 bool Store::set_ref(const std::string& ref_name, const Descriptor& desc, std::string* err) {
-  bool found;
-  return write_index_entries(ref_name, &desc, &found, err);
+  return edit_index([&](json* manifests) {
+    // The name moves here; an untagged entry of this manifest is now named.
+    drop_entries(manifests, [&](const Descriptor& d) {
+      return d.ref_name == ref_name || (d.ref_name.empty() && d.digest == desc.digest);
+    });
+    manifests->push_back(index_entry(desc, ref_name));
+    return true;
+  }, err);
+}
+
+bool Store::add_untagged(const Descriptor& desc, std::string* err) {
+  return edit_index([&](json* manifests) {
+    for (const json& m : *manifests)
+      if (to_descriptor(m).digest == desc.digest) return false;
+    manifests->push_back(index_entry(desc, ""));
+    return true;
+  }, err);
 }
 
 bool Store::remove_ref(const std::string& ref_name, bool* found, std::string* err) {
-  return write_index_entries(ref_name, nullptr, found, err);
+  *found = false;
+  if (ref_name.empty()) return true;
+  return edit_index([&](json* manifests) {
+    return *found = drop_entries(manifests, [&](const Descriptor& d) { return d.ref_name == ref_name; });
+  }, err);
+}
+
+bool Store::remove_untagged(const std::string& digest, std::string* err) {
+  return edit_index([&](json* manifests) {
+    return drop_entries(manifests, [&](const Descriptor& d) { return d.ref_name.empty() && d.digest == digest; });
+  }, err);
 }
 
 bool Store::resolve(std::string_view name, Descriptor* out, std::string* err) const {

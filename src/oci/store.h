@@ -14,10 +14,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "base/sha256.h"
 #include "oci/fsutil.h"
@@ -66,11 +69,17 @@ class Store {
   // Stores small content (a manifest, a config) under its digest.
   bool put_blob(const std::string& data, std::string* digest, std::string* err);
 
-  // The index.json entries.
+  // The index.json entries; an untagged image's has no ref_name.
   bool list(std::vector<Descriptor>* out, std::string* err) const;
-  // Points ref_name at desc, replacing an entry of that name.
+  // Points ref_name at desc, replacing an entry of that name (and desc's
+  // untagged entry: it is named now).
   bool set_ref(const std::string& ref_name, const Descriptor& desc, std::string* err);
   bool remove_ref(const std::string& ref_name, bool* found, std::string* err);
+  // An image kept without a name (docker's <none>, e.g. loaded from an
+  // archive saved by id): an entry without ref name, unless an entry, named
+  // or not, has desc's digest already.
+  bool add_untagged(const Descriptor& desc, std::string* err);
+  bool remove_untagged(const std::string& digest, std::string* err);
   // An image by reference as the user typed it ("alpine", "host:5000/a:v1"),
   // by full digest, or by a unique digest prefix of at least 4 hex digits.
   bool resolve(std::string_view name, Descriptor* out, std::string* err) const;
@@ -89,7 +98,9 @@ class Store {
   friend class BlobWriter;
   friend class IngestWriter;
   bool read_index(std::string* text, std::string* err) const;
-  bool write_index_entries(const std::string& ref_name, const Descriptor* desc, bool* found, std::string* err);
+  // Rewrites index.json under index.lock: edit changes its manifests array
+  // and says whether it changed anything (else nothing is written).
+  bool edit_index(const std::function<bool(nlohmann::json* manifests)>& edit, std::string* err);
 
   std::string root_;
 };

@@ -144,3 +144,37 @@ TEST_CASE("store: garbage collection keeps what images reach") {
   std::string cmd = "rm -rf " + root;
   CHECK(std::system(cmd.c_str()) == 0);
 }
+
+TEST_CASE("store: an untagged entry until a name takes its place") {
+  ctk::testing::TempDir tmp;
+  std::string err;
+  Store store;
+  REQUIRE(store.open(tmp.path, &err));
+  Descriptor d;
+  d.media_type = "application/vnd.oci.image.manifest.v1+json";
+  REQUIRE(store.put_blob(kManifestBody, &d.digest, &err));
+  d.size = kManifestBody.size();
+  REQUIRE(store.add_untagged(d, &err));
+  REQUIRE(store.add_untagged(d, &err));  // once only
+  std::vector<Descriptor> list;
+  REQUIRE(store.list(&list, &err));
+  REQUIRE(list.size() == 1);
+  CHECK((list[0].ref_name.empty() && list[0].digest == d.digest));
+  bool found = true;
+  REQUIRE(store.remove_ref("", &found, &err));  // "" names nothing
+  CHECK_FALSE(found);
+  REQUIRE(store.list(&list, &err));
+  CHECK(list.size() == 1);
+  // Named: the untagged entry goes; a later add_untagged changes nothing.
+  REQUIRE(store.set_ref("docker.io/library/a:v1", d, &err));
+  REQUIRE(store.add_untagged(d, &err));
+  REQUIRE(store.list(&list, &err));
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].ref_name == "docker.io/library/a:v1");
+  REQUIRE(store.remove_ref("docker.io/library/a:v1", &found, &err));
+  CHECK(found);
+  REQUIRE(store.add_untagged(d, &err));
+  REQUIRE(store.remove_untagged(d.digest, &err));
+  REQUIRE(store.list(&list, &err));
+  CHECK(list.empty());
+}
