@@ -1,0 +1,3 @@
+import './app.css';
+
+document.body.append(document.createElement('main'));
