@@ -103,7 +103,8 @@ function parseLines(lines: string[]): JsonLines {
 /**
  * Reads a response body to its end (or until `signal` aborts), handing each
  * chunk to `onChunk`. Resolves when the stream ends; an abort resolves too,
- * since the caller asked for it.
+ * since the caller asked for it. If `onChunk` throws, the stream is cancelled
+ * and the promise rejects with that error.
  */
 export async function readChunks(body: ReadableStream<Uint8Array>, signal: AbortSignal, onChunk: (chunk: Uint8Array) => void): Promise<void> {
   const reader = body.getReader();
@@ -116,7 +117,10 @@ export async function readChunks(body: ReadableStream<Uint8Array>, signal: Abort
       onChunk(value);
     }
   } catch (error) {
-    if (!signal.aborted) throw error;
+    if (signal.aborted) return;
+    // A failing onChunk leaves the body unread: let the connection go.
+    await reader.cancel().catch(() => undefined);
+    throw error;
   } finally {
     signal.removeEventListener('abort', cancel);
   }

@@ -109,3 +109,20 @@ test('readChunks delivers every chunk, and an abort ends it quietly', async () =
   await reading;
   assert.ok(cancelled);
 });
+
+test('readChunks cancels the stream when onChunk throws, and rejects with its error', async () => {
+  let cancelled = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull: (controller) => controller.enqueue(encoder.encode('x')),
+    cancel() {
+      cancelled = true;
+    },
+  });
+  await assert.rejects(
+    readChunks(body, new AbortController().signal, () => {
+      throw new Error('bad chunk');
+    }),
+    /bad chunk/,
+  );
+  assert.ok(cancelled);
+});
