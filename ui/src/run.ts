@@ -12,6 +12,8 @@ type TextField = Exclude<keyof RunForm, 'tty' | 'interactive' | 'network' | 'pro
 
 interface FieldSpec {
   key: TextField;
+  /** The data-test hook (docs/UI.md). */
+  test: string;
   label: string;
   placeholder: string;
   multiline?: boolean;
@@ -19,14 +21,14 @@ interface FieldSpec {
 }
 
 const FIELDS: readonly FieldSpec[] = [
-  { key: 'image', label: 'Image', placeholder: 'nginx:alpine' },
-  { key: 'command', label: 'Command', placeholder: 'the image’s default', help: 'Quoted as in a shell: sh -c "echo hi; sleep 60"' },
-  { key: 'name', label: 'Name', placeholder: 'picked by the server' },
-  { key: 'env', label: 'Environment', placeholder: 'KEY=value', multiline: true, help: 'One KEY=value a line.' },
-  { key: 'ports', label: 'Ports', placeholder: '8080:80', multiline: true, help: 'HOST:CONTAINER[/udp], one a line; published on 127.0.0.1 unless an address is given (0.0.0.0:8080:80).' },
-  { key: 'volumes', label: 'Volumes', placeholder: 'data:/data', multiline: true, help: 'VOLUME:/path or /host/path:/path[:ro], one a line.' },
-  { key: 'memory', label: 'Memory limit', placeholder: '512m' },
-  { key: 'cpus', label: 'CPUs', placeholder: '1.5' },
+  { key: 'image', test: 'run-image', label: 'Image', placeholder: 'nginx:alpine' },
+  { key: 'command', test: 'run-cmd', label: 'Command', placeholder: 'the image’s default', help: 'Quoted as in a shell: sh -c "echo hi; sleep 60"' },
+  { key: 'name', test: 'run-name', label: 'Name', placeholder: 'picked by the server' },
+  { key: 'env', test: 'run-env', label: 'Environment', placeholder: 'KEY=value', multiline: true, help: 'One KEY=value a line.' },
+  { key: 'ports', test: 'run-ports', label: 'Ports', placeholder: '8080:80', multiline: true, help: 'HOST:CONTAINER[/udp], one a line; published on 127.0.0.1 unless an address is given (0.0.0.0:8080:80).' },
+  { key: 'volumes', test: 'run-volumes', label: 'Volumes', placeholder: 'data:/data', multiline: true, help: 'VOLUME:/path or /host/path:/path[:ro], one a line.' },
+  { key: 'memory', test: 'run-memory', label: 'Memory limit', placeholder: '512m' },
+  { key: 'cpus', test: 'run-cpus', label: 'CPUs', placeholder: '1.5' },
 ];
 
 function select(testId: string, firstOption: string): HTMLSelectElement {
@@ -37,7 +39,7 @@ export function mountRun(ctx: ViewContext): void {
   const inputs = new Map<TextField, HTMLInputElement | HTMLTextAreaElement>();
   const fields = FIELDS.map((field) => {
     const id = `run-${field.key}`;
-    const attributes = { id, name: field.key, placeholder: field.placeholder, 'data-test': id, autocomplete: 'off', spellcheck: 'false', required: field.key === 'image' };
+    const attributes = { id, name: field.key, placeholder: field.placeholder, 'data-test': field.test, autocomplete: 'off', spellcheck: 'false', required: field.key === 'image' };
     const input = field.multiline ? h('textarea', { ...attributes, rows: 2 }) : h('input', { ...attributes, type: 'text' });
     inputs.set(field.key, input);
     return h('div', { class: 'field' }, h('label', { for: id }, field.label), input, field.help ? h('small', { class: 'muted' }, field.help) : null);

@@ -42,21 +42,21 @@ export function reportError(error: unknown): void {
 }
 
 /**
- * A button that runs `action`, disabled while it runs, its failure shown in the
- * error bar. Real <button>s, so keyboard and screen readers work.
+ * A button that runs `action`, marked busy while it runs (clicks meanwhile are
+ * ignored), its failure shown in the error bar. Not disabled while busy: a
+ * disabled button loses keyboard focus. Real <button>s, so keyboard and screen
+ * readers work.
  */
 export function actionButton(label: Child, attributes: Attributes, action: () => Promise<unknown> | void): HTMLButtonElement {
   const button = h('button', { type: 'button', ...attributes }, label);
   button.addEventListener('click', async () => {
-    const wasDisabled = button.disabled;
-    button.disabled = true;
+    if (button.getAttribute('aria-busy') === 'true') return;
     button.setAttribute('aria-busy', 'true');
     try {
       await action();
     } catch (error) {
       reportError(error);
     } finally {
-      button.disabled = wasDisabled;
       button.removeAttribute('aria-busy');
     }
   });
@@ -137,8 +137,9 @@ export function dataTable(headers: readonly string[], rows: readonly TableRow[],
 }
 
 /**
- * Replaces `host`'s content; if focus was on a button or link in a keyed row,
- * it moves to the same control of the same row in the new content.
+ * Replaces `host`'s content; if focus was on a control in a keyed row, it moves
+ * to the same control of the same row in the new content, or, if that one is
+ * now disabled (Stop once stopped), to the row's first enabled button.
  */
 export function replaceKeepingFocus(host: HTMLElement, content: Child): void {
   const active = document.activeElement;
@@ -147,13 +148,12 @@ export function replaceKeepingFocus(host: HTMLElement, content: Child): void {
   const control = active instanceof HTMLElement ? active.dataset.test : undefined;
   host.replaceChildren();
   append(host, content);
-  if (key === undefined || control === undefined) return;
-  for (const candidate of host.querySelectorAll<HTMLElement>(`[data-test="${CSS.escape(control)}"]`)) {
-    if (candidate.closest<HTMLElement>('[data-key]')?.dataset.key === key) {
-      candidate.focus();
-      return;
-    }
-  }
+  if (key === undefined) return;
+  const sameRow = [...host.querySelectorAll<HTMLElement>('[data-key]')].find((element) => element.dataset.key === key);
+  if (!sameRow) return;
+  const buttons = [...sameRow.querySelectorAll<HTMLElement>('button:not(:disabled)')];
+  const others = [...sameRow.querySelectorAll<HTMLElement>('a[href], input:not(:disabled)')];
+  (buttons.find((element) => element.dataset.test === control) ?? others.find((element) => element.dataset.test === control) ?? buttons[0] ?? others[0])?.focus();
 }
 
 /** "Loading…" until the first answer. */
