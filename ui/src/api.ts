@@ -37,7 +37,7 @@ interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export function urlOf(path: string, query: Query = {}): string {
+function urlOf(path: string, query: Query = {}): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     if (value === undefined) continue;

@@ -11,7 +11,7 @@ import { actionButton, confirmDialog, dataTable, loading, replaceKeepingFocus, r
 const STATS_INTERVAL_MS = 5000;
 const FIRST_STATS_DELAY_MS = 1000;
 
-export function isRunning(state: string): boolean {
+function isRunning(state: string): boolean {
   return state === 'running' || state === 'restarting' || state === 'paused';
 }
 
@@ -48,7 +48,7 @@ export function containerButtons(container: { id: string; name: string; state: s
 }
 
 /** Published ports as links to the host port, one per host port and protocol. */
-export function portLinks(ports: readonly PortMapping[]): HTMLElement {
+function portLinks(ports: readonly PortMapping[]): HTMLElement {
   const seen = new Set<string>();
   const items: (HTMLElement | string)[] = [];
   for (const port of ports) {

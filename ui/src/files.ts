@@ -11,7 +11,7 @@ import { actionButton, dataTable, loading, reportError, type TableRow, type View
 /** The most of a file the viewer shows (and downloads, to show it). */
 const VIEW_LIMIT = 1 << 20;
 
-export function joinPath(directory: string, name: string): string {
+function joinPath(directory: string, name: string): string {
   return directory.endsWith('/') ? `${directory}${name}` : `${directory}/${name}`;
 }
 

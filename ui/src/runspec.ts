@@ -97,7 +97,7 @@ function items(text: string, separators: RegExp): string[] {
     .filter((item) => item !== '');
 }
 
-export function parseEnv(text: string): string[] {
+function parseEnv(text: string): string[] {
   return items(text, /\n/).map((line) => {
     if (!/^[^=\s]+=/.test(line)) throw new Error(`env: "${line}" is not KEY=VALUE`);
     return line;
@@ -132,7 +132,7 @@ export function parsePort(spec: string): PortSpec {
   return { hostIp: ip.replace(/^\[|\]$/g, '') || '127.0.0.1', hostPort, containerPort, protocol };
 }
 
-export function parseVolumes(text: string): string[] {
+function parseVolumes(text: string): string[] {
   return items(text, /\n/).map((line) => {
     const [source, target] = line.split(':');
     if (!source || !target || !target.startsWith('/')) throw new Error(`volumes: "${line}" is not SOURCE:/PATH[:ro] (examples: data:/data, /srv/site:/usr/share/nginx/html:ro)`);

@@ -30,7 +30,7 @@ export function showError(message: string): void {
   errorBar.hidden = false;
 }
 
-export function isAbort(error: unknown): boolean {
+function isAbort(error: unknown): boolean {
   return error instanceof DOMException && error.name === 'AbortError';
 }
 
@@ -69,7 +69,7 @@ export function actionButton(label: Child, attributes: Attributes, action: () =>
  * A modal <dialog>: the browser traps focus in it and closes it on Escape.
  * It removes itself once closed; `onClose` runs then.
  */
-export function openDialog(title: string, content: Child[], onClose?: () => void): HTMLDialogElement {
+function openDialog(title: string, content: Child[], onClose?: () => void): HTMLDialogElement {
   const dialog = h(
     'dialog',
     { 'aria-label': title },
