@@ -1,5 +1,6 @@
 // ctk cp: copy files between a container and the host.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <memory>
 
@@ -46,6 +47,9 @@ int cp_main(const Flags& flags) {
   if (dst.empty()) return fail(self, "destination can not be empty"), kExitUsage;
   // A reader of stdout or a pipe that goes away is an error to report, not a death.
   ::signal(SIGPIPE, SIG_IGN);
+  // A missing host source fails before a stopped container's VM boots for nothing.
+  struct stat st;
+  if (to && src != "-" && ::lstat(src.c_str(), &st) != 0) return fail(self, sys_error(src));
   const std::string& name = from ? from_ct : to_ct;
   Error err;
   container::Containers all;
