@@ -1,4 +1,4 @@
-// Builds the page into dist/ (default) or the unit tests into build-test/ and
+// Builds the page into dist/ (default, or --outdir DIR) or the unit tests into build-test/ and
 // runs them (--test). esbuild does the bundling; tsc only typechecks (npm run build
 // runs it first), so this script never needs a type checker.
 import { build } from 'esbuild';
@@ -8,8 +8,14 @@ import { join } from 'node:path';
 
 const here = new URL('.', import.meta.url).pathname;
 
+// --outdir DIR: where the page goes (ctk's build embeds it from its build directory).
+function outdir() {
+  const at = process.argv.indexOf('--outdir');
+  return at >= 0 && process.argv[at + 1] ? process.argv[at + 1] : join(here, 'dist');
+}
+
 async function buildPage() {
-  const out = join(here, 'dist');
+  const out = outdir();
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
   await build({

@@ -660,7 +660,7 @@ void Supervisor::forward(Conn* c, json req) {
       // The agent opened no channel for a failed request.
       for (auto [cch, ach] : mapped) {
         vm_.agent().mux().release(ach);
-        std::erase_if(routes_, [&](const Route& rt) { return rt.agent_ch == ach; });
+        std::erase_if(routes_, [agent_ch = ach](const Route& rt) { return rt.agent_ch == agent_ch; });
         if (alive) c->mux.release(cch);
       }
     }
@@ -748,7 +748,7 @@ void Supervisor::relay_main_output() {
   proto::Mux& a = vm_.agent().mux();
   for (auto [ch, stream] : {std::pair{main_out_, Stream::out}, std::pair{main_err_, Stream::err}}) {
     if (!ch || !a.is_open(ch)) continue;
-    auto client_ch = [&](Conn* c) { return stream == Stream::out ? c->out : c->err; };
+    auto client_ch = [which = stream](Conn* c) { return which == Stream::out ? c->out : c->err; };
     std::string_view data = a.received(ch);
     size_t n = data.size();
     for (auto& c : conns_)
