@@ -2,19 +2,106 @@
 binary; the token in the printed URL becomes a session cookie; a request
 without that cookie, with another Host (DNS rebinding) or from another
 Origin is refused, and with the cookie the Docker API answers there too.
-The page itself in a browser is tests/ui/ (Playwright), not this."""
+The terminal's WebSocket is driven into a real container as the page does.
+The page itself in a browser is for Playwright (not yet written)."""
+import base64
 import gzip
 import http.client
+import json
 import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import tempfile
 import time
 import unittest
 import urllib.parse
 
+import apifixture
+import vmkernel
+
 CTK = os.environ.get("CTK", "build/ctk")
+
+
+def ui_url(server, log_path):
+    """The URL a starting `ctk serve --ui` prints."""
+    deadline = time.time() + 10
+    while True:
+        with open(log_path) as f:
+            log = f.read()
+        m = re.search(r"web UI at (http://\S+)", log)
+        if m:
+            return m.group(1)
+        assert server.poll() is None and time.time() < deadline, log
+        time.sleep(0.02)
+
+
+class WebSocket:
+    """A minimal RFC 6455 client, as a browser speaks it: masked frames out."""
+
+    def __init__(self, host, port, path, headers):
+        self.sock = socket.create_connection((host, port), timeout=60)
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [f"GET {path} HTTP/1.1", "Upgrade: websocket", "Connection: Upgrade",
+                 "Sec-WebSocket-Version: 13", f"Sec-WebSocket-Key: {key}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                break
+            self.buf += chunk
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        self.status = int(head.split()[1])
+        self.head = head.decode()
+        if self.status == 101:
+            import hashlib
+            accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+            assert f"Sec-WebSocket-Accept: {accept.decode()}" in self.head, self.head
+
+    def send(self, data, opcode=2):
+        mask = os.urandom(4)
+        n = len(data)
+        header = bytes([0x80 | opcode]) + (bytes([0x80 | n]) if n < 126 else
+                                           bytes([0x80 | 126]) + struct.pack(">H", n))
+        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def _read(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("the server closed the connection")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def recv(self):
+        """(opcode, payload) of the next frame (servers do not mask)."""
+        b0, b1 = self._read(2)
+        n = b1 & 0x7f
+        if n == 126:
+            n = struct.unpack(">H", self._read(2))[0]
+        elif n == 127:
+            n = struct.unpack(">Q", self._read(8))[0]
+        assert not b1 & 0x80, "a server frame must not be masked"
+        return b0 & 0x0f, self._read(n)
+
+    def read_until(self, needle, timeout=60):
+        """The output up to and including needle; fails on a close or the time."""
+        out = b""
+        deadline = time.time() + timeout
+        while needle not in out:
+            assert time.time() < deadline, f"no {needle!r} in {out!r}"
+            opcode, data = self.recv()
+            assert opcode == 2, (opcode, data, out)
+            out += data
+        return out
+
+    def close(self):
+        self.sock.close()
 
 
 class UiServerTest(unittest.TestCase):
@@ -26,16 +113,7 @@ class UiServerTest(unittest.TestCase):
         cls.server = subprocess.Popen([CTK, "serve", "--root", os.path.join(cls.tmp, "data"),
                                        "-H", "unix://" + os.path.join(cls.tmp, "docker.sock"), "--ui"],
                                       stdout=cls.log, stderr=cls.log)
-        deadline = time.time() + 10
-        while True:
-            with open(cls.log_path) as f:
-                m = re.search(r"web UI at (http://\S+)", f.read())
-            if m:
-                break
-            assert cls.server.poll() is None, open(cls.log_path).read()
-            assert time.time() < deadline, "ctk serve printed no UI address"
-            time.sleep(0.02)
-        cls.url = urllib.parse.urlsplit(m.group(1))
+        cls.url = urllib.parse.urlsplit(ui_url(cls.server, cls.log_path))
         cls.token = urllib.parse.parse_qs(cls.url.query)["token"][0]
         cls.host = cls.url.netloc
 
@@ -135,6 +213,120 @@ class UiServerTest(unittest.TestCase):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=10)
         self.assertEqual(other.returncode, 1)
         self.assertIn("0.0.0.0", other.stderr)  # beyond loopback only with TLS
+
+
+class UiTerminalTest(unittest.TestCase):
+    """The terminal's WebSocket (/ui/ws/exec/ID) into a running busybox
+    container, as the page opens it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="ctk-ui-term-")
+        cls.env = dict(os.environ, CTK_KERNEL=vmkernel.kernel(), CTK_ROOT=os.path.join(cls.tmp, "data"),
+                       XDG_RUNTIME_DIR=os.path.join(cls.tmp, "run"), XDG_CACHE_HOME=os.path.join(cls.tmp, "cache"))
+        archive = os.path.join(cls.tmp, "busybox.tar")
+        apifixture.busybox_archive(archive)
+        for args in (["load", "-i", archive], ["run", "-d", "--name", "term", "busybox", "sleep", "100000"]):
+            r = subprocess.run([CTK, *args], env=cls.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+            assert r.returncode == 0, r.stderr.decode()
+        cls.log_path = os.path.join(cls.tmp, "serve.log")
+        cls.log = open(cls.log_path, "wb")
+        cls.server = subprocess.Popen([CTK, "serve", "-H", "unix://" + os.path.join(cls.tmp, "docker.sock"), "--ui"],
+                                      env=cls.env, stdout=cls.log, stderr=cls.log)
+        url = urllib.parse.urlsplit(ui_url(cls.server, cls.log_path))
+        cls.host, cls.port = url.hostname, url.port
+        conn = http.client.HTTPConnection(cls.host, cls.port, timeout=30)
+        conn.request("GET", "/?" + url.query, headers={"Host": url.netloc})
+        cls.cookie = conn.getresponse().headers["Set-Cookie"].split(";")[0]
+        conn.close()
+        cls.headers = {"Host": url.netloc, "Cookie": cls.cookie, "Origin": f"http://{url.netloc}"}
+
+    @classmethod
+    def tearDownClass(cls):
+        subprocess.run([CTK, "rm", "-f", "term"], env=cls.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cls.server.terminate()
+        cls.server.wait(timeout=10)
+        cls.log.close()
+        subprocess.run(["pkill", "-9", "-f", f"ctk supervise.*{cls.tmp}"])
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def api(self, method, path, body=None):
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        try:
+            data = json.dumps(body).encode() if body is not None else None
+            conn.request(method, path, body=data, headers=dict(self.headers, **{"Content-Type": "application/json"}))
+            r = conn.getresponse()
+            return r.status, r.read()
+        finally:
+            conn.close()
+
+    def shell(self):
+        status, body = self.api("POST", "/v1.44/containers/term/exec",
+                                {"Cmd": ["sh"], "AttachStdin": True, "AttachStdout": True, "AttachStderr": True,
+                                 "Tty": True, "Env": ["TERM=xterm-256color"]})
+        self.assertEqual(status, 201, body)
+        return json.loads(body)["Id"]
+
+    def test_a_shell_over_the_websocket(self):
+        exec_id = self.shell()
+        ws = WebSocket(self.host, self.port, f"/ui/ws/exec/{exec_id}?h=24&w=80", self.headers)
+        self.assertEqual(ws.status, 101, ws.head)
+        try:
+            ws.send(b"stty size\n")
+            ws.read_until(b"24 80")
+            ws.send(b"echo $((6*7))\n")
+            self.assertIn(b"\r\n42\r\n", ws.read_until(b"\r\n42\r\n"))
+            # ^C ends a foreground sleep; the shell goes on.
+            ws.send(b"sleep 1000\n")
+            time.sleep(1)
+            ws.send(b"\x03")
+            ws.send(b"echo after-$((1+1))\n")
+            ws.read_until(b"after-2")
+            # The page's resize call reaches the pty.
+            status, _ = self.api("POST", f"/v1.44/exec/{exec_id}/resize?h=30&w=100")
+            self.assertEqual(status, 200)
+            ws.send(b"stty size\n")
+            ws.read_until(b"30 100")
+            ws.send(b"ping", opcode=9)  # answered with a pong between output frames
+            ws.send(b"exit 3\n")
+            while True:
+                opcode, data = ws.recv()
+                if opcode == 8:
+                    break
+                self.assertIn(opcode, (2, 10))
+            self.assertEqual((struct.unpack(">H", data[:2])[0], data[2:]), (1000, b"exit 3"))
+        finally:
+            ws.close()
+        status, body = self.api("GET", f"/v1.44/exec/{exec_id}/json")
+        self.assertEqual(json.loads(body)["ExitCode"], 3)
+
+    def test_closing_the_tab_hangs_the_shell_up(self):
+        exec_id = self.shell()
+        ws = WebSocket(self.host, self.port, f"/ui/ws/exec/{exec_id}", self.headers)
+        self.assertEqual(ws.status, 101)
+        ws.send(b"echo ready\n")
+        ws.read_until(b"ready")
+        ws.send(b"\x03\xe8", opcode=8)  # close 1000
+        deadline = time.time() + 60
+        while json.loads(self.api("GET", f"/v1.44/exec/{exec_id}/json")[1])["Running"]:
+            self.assertLess(time.time(), deadline, "the shell still runs after its tab closed")
+            time.sleep(0.2)
+        ws.close()
+
+    def test_refusals(self):
+        exec_id = self.shell()
+        ws = WebSocket(self.host, self.port, f"/ui/ws/exec/{exec_id}", dict(self.headers, Origin="http://evil.example"))
+        self.assertEqual(ws.status, 403)
+        ws.close()
+        ws = WebSocket(self.host, self.port, f"/ui/ws/exec/{exec_id}", {"Host": self.headers["Host"]})
+        self.assertEqual(ws.status, 401)
+        ws.close()
+        ws = WebSocket(self.host, self.port, "/ui/ws/exec/nonexistent", self.headers)
+        self.assertEqual(ws.status, 404)
+        ws.close()
+        # A plain GET is no WebSocket.
+        status, body = self.api("GET", f"/ui/ws/exec/{exec_id}")
+        self.assertEqual(status, 400, body)
 
 
 if __name__ == "__main__":

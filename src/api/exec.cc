@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "api/body.h"
@@ -14,6 +15,7 @@
 #include "container/exec.h"
 #include "container/guest_setup.h"
 #include "container/lifecycle.h"
+#include "http/websocket.h"
 
 namespace ctk::api {
 
@@ -21,16 +23,14 @@ using nlohmann::json;
 
 namespace {
 
-// The exec's stdio on the hijacked connection, plus its resize pipe.
-class ExecEnds : public HijackedEnds {
+// An exec's stdio ends (a hijacked connection's, a WebSocket's) that also
+// apply the sizes POST /exec/{id}/resize sets, through its resize pipe.
+template <class Ends>
+class WithResizes : public Ends {
  public:
-  // raw: the start's Tty (docker frames the output unless the start asks
-  // for a raw stream, whether or not the exec has a pty).
-  ExecEnds(http::Connection& conn, bool raw, const ExecInstance& e, const std::shared_ptr<ExecInstance>& inst,
-           ServerState& server)
-      : HijackedEnds(conn, raw, e.config.value("AttachStdin", false),
-                     e.config.value("AttachStdout", false), e.config.value("AttachStderr", false)),
-        inst_(inst), server_(server) {}
+  template <class... Args>
+  WithResizes(const std::shared_ptr<ExecInstance>& inst, ServerState& server, Args&&... args)
+      : Ends(std::forward<Args>(args)...), inst_(inst), server_(server) {}
   int event_fd() const override { return inst_->resize_pipe[0]; }
   void on_event(proto::Client& conn) override {
     char b[64];
@@ -97,27 +97,31 @@ void exec_create(Context& c) {
   c.reply_json(201, {{"Id", c.server.add_exec(std::move(e))->id}});
 }
 
-void exec_start(Context& c) {
-  json body;
-  if (!c.json_body(&body)) return;
+namespace {
+
+// How the client of a start takes the process's stdio: on its hijacked
+// connection (docker's), not at all (Detach), or as WebSocket messages (the
+// web UI's terminal).
+enum class StartMode { kHijack, kDetach, kWebSocket };
+
+// Marks the instance started; false after a 404 or 409.
+bool claim(Context& c, std::shared_ptr<ExecInstance>* out) {
   std::shared_ptr<ExecInstance> e = c.server.find_exec(c.param("id"));
-  if (!e) return c.reply_error(404, "No such exec instance: " + c.param("id"));
-  {
-    std::lock_guard<std::mutex> lock(c.server.exec_mutex());
-    if (e->started) return c.reply_error(409, "Exec " + e->id + " has already been started");
-    e->started = true;
-    e->running = true;
-  }
-  bool detach = false, raw = false;
-  Error bad;
-  if (!body_object(body, &bad) || !body_field(body, "Detach", &detach, &bad) || !body_field(body, "Tty", &raw, &bad)) {
-    finished(c.server, *e, 126);
-    return c.reply_error(bad);
-  }
+  if (!e) return c.reply_error(404, "No such exec instance: " + c.param("id")), false;
+  std::lock_guard<std::mutex> lock(c.server.exec_mutex());
+  if (e->started) return c.reply_error(409, "Exec " + e->id + " has already been started"), false;
+  e->started = e->running = true;
+  *out = e;
+  return true;
+}
+
+// raw: no docker framing of the output (the start's Tty).
+void start_instance(Context& c, const std::shared_ptr<ExecInstance>& e, StartMode mode, bool raw) {
   auto fail = [&](int status, const std::string& message) {
     finished(c.server, *e, 126);
     c.reply_error(status, message);
   };
+  bool detach = mode == StartMode::kDetach;
   container::Containers all;
   Error err;
   if (!all.open(c.server.data_root(), &err)) return fail(500, err.message);
@@ -135,15 +139,34 @@ void exec_start(Context& c) {
                            .attach_output = !detach};
   if (json size = cfg.value("ConsoleSize", json()); size.is_array() && size.size() == 2 && size[0].is_number_unsigned())
     o.rows = size[0].get<unsigned>(), o.cols = size[1].get<unsigned>();
+  // The web UI's terminal says its size when it connects.
+  if (mode == StartMode::kWebSocket && c.req.has_param("h") && c.req.has_param("w"))
+    o.rows = unsigned(std::strtoul(c.query("h").c_str(), nullptr, 10)),
+    o.cols = unsigned(std::strtoul(c.query("w").c_str(), nullptr, 10));
+  auto open_stream = [&] {
+    if (mode == StartMode::kWebSocket)
+      return c.conn.hijack({{"Sec-WebSocket-Accept", http::websocket_accept(c.req.header("sec-websocket-key"))}},
+                           "websocket");
+    return c.conn.hijack({{"Content-Type", raw ? "application/vnd.docker.raw-stream"
+                                               : "application/vnd.docker.multiplexed-stream"},
+                          {"Api-Version", std::string(kApiVersion)}});
+  };
   container::AttachedProcess p;
   std::string code;
   if (!container::start_exec(*conn, ct.spec, o, &p, &code, &err)) {
     // docker answers a command that cannot run with the exec's exit code
     // (126/127) on an otherwise normal start.
-    finished(c.server, *e, code.empty() ? 126 : container::exit_code_for_agent_error(code));
+    int exit_code = code.empty() ? 126 : container::exit_code_for_agent_error(code);
+    finished(c.server, *e, exit_code);
     if (detach) return c.reply_empty(200);
-    c.conn.hijack({{"Content-Type", "application/vnd.docker.raw-stream"}});
     std::string line = "OCI runtime exec failed: " + err.message + "\r\n";
+    if (mode == StartMode::kWebSocket) {
+      if (!open_stream()) return;
+      WebSocketEnds ends(c.conn);
+      ends.write_output(2, line);
+      return ends.close(exit_code);
+    }
+    c.conn.hijack({{"Content-Type", "application/vnd.docker.raw-stream"}});
     c.conn.stream().write_all(raw ? line : frame(2, line));
     return c.conn.stream().shutdown_write();
   }
@@ -162,15 +185,48 @@ void exec_start(Context& c) {
     return;
   }
   if (::pipe2(e->resize_pipe, O_CLOEXEC | O_NONBLOCK) != 0) e->resize_pipe[0] = e->resize_pipe[1] = -1;
-  c.conn.hijack({{"Content-Type", raw ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"},
-                 {"Api-Version", std::string(kApiVersion)}});
-  ExecEnds ends(c.conn, raw, *e, e, c.server);
+  if (!open_stream()) return finished(c.server, *e, 255);
   p.proxy_signals = false;
   int exit_code = 255;
   std::string why;
+  if (mode == StartMode::kWebSocket) {
+    WithResizes<WebSocketEnds> ends(e, c.server, c.conn);
+    bool done = container::relay(*conn, p, ends, &exit_code, &why);
+    // A browser tab closed under a shell is a terminal hung up.
+    if (!done) conn->request("kill", {{"exec_id", "1"}, {"signal", "SIGHUP"}}), conn->flush(&why);
+    finished(c.server, *e, exit_code);
+    return ends.close(exit_code);
+  }
+  // raw: the start's Tty (docker frames the output unless the start asks
+  // for a raw stream, whether or not the exec has a pty).
+  WithResizes<HijackedEnds> ends(e, c.server, c.conn, raw, cfg.value("AttachStdin", false),
+                                 cfg.value("AttachStdout", false), cfg.value("AttachStderr", false));
   container::relay(*conn, p, ends, &exit_code, &why);
   finished(c.server, *e, exit_code);
   c.conn.stream().shutdown_write();
+}
+
+}  // namespace
+
+void exec_start(Context& c) {
+  json body;
+  if (!c.json_body(&body)) return;
+  std::shared_ptr<ExecInstance> e;
+  if (!claim(c, &e)) return;
+  bool detach = false, raw = false;
+  Error bad;
+  if (!body_object(body, &bad) || !body_field(body, "Detach", &detach, &bad) || !body_field(body, "Tty", &raw, &bad)) {
+    finished(c.server, *e, 126);
+    return c.reply_error(bad);
+  }
+  start_instance(c, e, detach ? StartMode::kDetach : StartMode::kHijack, raw);
+}
+
+void exec_start_websocket(Context& c) {
+  std::string why;
+  if (!http::is_websocket_request(c.req, &why)) return c.reply_error(400, "want a WebSocket: " + why);
+  std::shared_ptr<ExecInstance> e;
+  if (claim(c, &e)) start_instance(c, e, StartMode::kWebSocket, true);
 }
 
 void exec_inspect(Context& c) {

@@ -57,6 +57,8 @@ void containers_attach(Context& c);
 // exec.cc
 void exec_create(Context& c);
 void exec_start(Context& c);
+// GET /ui/ws/exec/{id}?h=ROWS&w=COLS: the web UI's terminal, the exec's pty as WebSocket messages.
+void exec_start_websocket(Context& c);
 void exec_inspect(Context& c);
 void exec_resize(Context& c);
 

@@ -213,14 +213,14 @@ bool Connection::end_stream() {
   return true;
 }
 
-bool Connection::hijack(const Headers& headers) {
+bool Connection::hijack(const Headers& headers, std::string_view protocol) {
   bool upgrade = false;
   for (const auto& [k, v] : request_.headers)
     if (k == "upgrade") upgrade = true;
   Headers h = headers;
   if (upgrade) {
     h.emplace_back("Connection", "Upgrade");
-    h.emplace_back("Upgrade", "tcp");
+    h.emplace_back("Upgrade", std::string(protocol));
   }
   keep_alive_ = true;  // no "Connection: close" in the head
   hijacked_ = true;

@@ -68,11 +68,12 @@ class Connection {
   // connection is closed after it, without the last chunk, so the client
   // sees a cut-off body rather than a complete-looking one.
   void abort() { broken_ = true; }
-  // Takes the connection over for raw bytes: 101 with Upgrade: tcp when the
-  // client asked to upgrade, else 200 (older clients), with headers, in a
-  // write of its own that the client has read when this returns (up to 1 s).
-  // The stream then belongs to the caller; the connection is not reused.
-  bool hijack(const Headers& headers);
+  // Takes the connection over for raw bytes: 101 with Upgrade: protocol
+  // (docker's tcp, or websocket) when the client asked to upgrade, else 200
+  // (older clients), with headers, in a write of its own that the client has
+  // read when this returns (up to 1 s). The stream then belongs to the
+  // caller; the connection is not reused.
+  bool hijack(const Headers& headers, std::string_view protocol = "tcp");
 
   // Bytes read past the current request (the start of the hijacked stream).
   std::string take_buffered();
