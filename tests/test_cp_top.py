@@ -137,6 +137,30 @@ class AgentArchiveTest(AgentTestCase):
             self.assertIn("./small", tf.getnames())
         self.assertEqual(res["stat"]["name"], ".")
 
+    def test_list_a_directory(self):
+        tree = os.path.join(self.root, "tmp", "listed")
+        make_tree(tree)
+        self.addCleanup(shutil.rmtree, tree)
+        res = self.c.call("list", container=self.cid, path="/tmp/listed")
+        self.assertFalse(res["truncated"])
+        entries = {e["name"]: e for e in res["entries"]}
+        self.assertEqual([e["name"] for e in res["entries"]], sorted(entries))
+        self.assertEqual(sorted(entries), ["dangling", "empty", "small", "sub"])
+        self.assertEqual((entries["small"]["type"], entries["small"]["mode"], entries["small"]["size"]),
+                         ("file", 0o600, len("small file\n")))
+        self.assertEqual((entries["sub"]["type"], entries["sub"]["mode"]), ("directory", 0o750))
+        self.assertEqual((entries["dangling"]["type"], entries["dangling"]["target"]), ("symlink", "/no/such/target"))
+        # Through a symlink to a directory; the path resolves in the container.
+        os.symlink("/tmp/listed/sub", os.path.join(self.root, "tmp", "to-sub"))
+        self.addCleanup(os.unlink, os.path.join(self.root, "tmp", "to-sub"))
+        res = self.c.call("list", container=self.cid, path="/tmp/to-sub")
+        self.assertEqual([e["name"] for e in res["entries"]], ["big", "deep", "link"])
+        for path, code in (("/tmp/listed/small", "invalid_argument"), ("/tmp/nonexistent", "not_found"),
+                           ("relative", "invalid_argument")):
+            with self.assertRaises(AgentError) as cm:
+                self.c.call("list", container=self.cid, path=path)
+            self.assertEqual(cm.exception.code, code, path)
+
     def test_archive_paths_resolve_in_the_container(self):
         # An absolute symlink points into the container's root, not the agent's.
         outside = os.path.join(self.tmp, "outside")

@@ -313,6 +313,25 @@ class UiTerminalTest(unittest.TestCase):
             time.sleep(0.2)
         ws.close()
 
+    def test_the_file_browser_lists_a_directory(self):
+        status, body = self.api("GET", "/ui/api/containers/term/ls?path=/bin")
+        self.assertEqual(status, 200, body)
+        listing = json.loads(body)
+        self.assertEqual((listing["path"], listing["truncated"]), ("/bin", False))
+        entries = {e["name"]: e for e in listing["entries"]}
+        self.assertEqual((entries["busybox"]["type"], entries["busybox"]["mode"] & 0o111), ("file", 0o111))
+        self.assertGreater(entries["busybox"]["size"], 100000)
+        self.assertGreater(entries["busybox"]["mtime"], 0)
+        status, body = self.api("GET", "/ui/api/containers/term/ls?path=/")
+        kinds = {e["name"]: e["type"] for e in json.loads(body)["entries"]}
+        self.assertEqual((kinds["bin"], kinds["proc"]), ("dir", "dir"))
+        status, body = self.api("GET", "/ui/api/containers/term/ls?path=/nonexistent")
+        self.assertEqual((status, json.loads(body)["message"]), (404, "Could not find the file /nonexistent in container term"))
+        status, body = self.api("GET", "/ui/api/containers/term/ls?path=/bin/busybox")
+        self.assertEqual((status, json.loads(body)["message"]), (400, "/bin/busybox is not a directory"))
+        status, _ = self.api("GET", "/ui/api/containers/nonexistent/ls?path=/")
+        self.assertEqual(status, 404)
+
     def test_refusals(self):
         exec_id = self.shell()
         ws = WebSocket(self.host, self.port, f"/ui/ws/exec/{exec_id}", dict(self.headers, Origin="http://evil.example"))

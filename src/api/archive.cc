@@ -26,6 +26,11 @@ std::string text(const json& j, const char* key) {
   return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
 }
 
+// An integer field of the agent's answer, 0 when missing or of another type.
+int64_t integer(const json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_number_integer() ? j[key].get<int64_t>() : 0;
+}
+
 // The container the route's {id} names, connected to its supervisor (one
 // that boots the VM for the copy when it is not running); false after
 // answering.
@@ -171,6 +176,35 @@ void archive_put(Context& c) {
   if (container::archive_in(conn, c.param("id"), path, from_client, &err)) return c.reply_empty(200);
   if (client_failed) return c.reply_error(400, "reading the archive: " + read_err);
   c.reply_error(err);
+}
+
+void archive_list(Context& c) {
+  proto::Client conn;
+  std::string path, why, code;
+  if (!path_query(c, &path) || !connect(c, &conn)) return;
+  json result;
+  if (!conn.call("list", {{"path", path}}, &result, &why, &code)) {
+    if (code == "not_found") return c.reply_error(404, "Could not find the file " + path + " in container " + c.param("id"));
+    return c.reply_error(code == "invalid_argument" ? 400 : 500, why);
+  }
+  // The page's shape (docs/UI.md): four kinds, seconds.
+  json entries = json::array();
+  const json entries_in = result.is_object() && result.contains("entries") && result["entries"].is_array()
+                              ? result["entries"] : json::array();
+  for (const json& e : entries_in) {
+    if (!e.is_object()) continue;
+    std::string type = text(e, "type");
+    json out = {{"name", text(e, "name")},
+                {"type", type == "directory" ? "dir" : type == "file" || type == "symlink" ? type : "other"},
+                {"size", integer(e, "size")},
+                {"mode", integer(e, "mode")},
+                {"mtime", integer(e, "mtime_ns") / 1000000000}};
+    if (type == "symlink") out["target"] = text(e, "target");
+    entries.push_back(std::move(out));
+  }
+  bool truncated = result.is_object() && result.contains("truncated") && result["truncated"].is_boolean() &&
+                   result["truncated"].get<bool>();
+  c.reply_json(200, {{"path", path}, {"entries", std::move(entries)}, {"truncated", truncated}});
 }
 
 }  // namespace ctk::api

@@ -66,6 +66,8 @@ void exec_resize(Context& c);
 void archive_stat(Context& c);
 void archive_get(Context& c);
 void archive_put(Context& c);
+// GET /ui/api/containers/{id}/ls?path=: a directory's entries, for the web UI's file browser.
+void archive_list(Context& c);
 // Go's os.FileMode of a path the agent's stat op describes (its type and
 // mode, 07777): the permission bits, setuid/setgid/sticky and the type as
 // Go's high bits, as docker's path stat carries them.

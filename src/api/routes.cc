@@ -41,6 +41,7 @@ const Route kRoutes[] = {
     {"HEAD", "/containers/{id}/archive", archive_stat},
     {"GET", "/containers/{id}/archive", archive_get},
     {"PUT", "/containers/{id}/archive", archive_put},
+    {"GET", "/ui/api/containers/{id}/ls", archive_list},
 
     {"GET", "/images/json", image_list},
     {"POST", "/images/create", image_create},

@@ -577,7 +577,8 @@ void Supervisor::handle_request(Conn* c, const std::string& text) {
     if (op == "started") {
       c->started_id = id;
       c->files = req.value("files", false);
-    } else if (files_only_ && op != "stat" && op != "copy_in" && op != "copy_out" && op != "stop" && op != "networks") {
+    } else if (files_only_ && op != "stat" && op != "list" && op != "copy_in" && op != "copy_out" && op != "stop" &&
+               op != "networks") {
       send(c, error_reply(id, "failed_precondition", "container " + ct_->spec.name + " is not running"));
     } else if (files_only_ && op == "networks") {
       reply(c, id, json::object());  // the copy's VM has no network; the next start reads the change
@@ -606,7 +607,7 @@ void Supervisor::handle_request(Conn* c, const std::string& text) {
     } else if (op == "networks") {
       change_networks(c, id);
     } else if (op == "exec" || op == "wait" || op == "kill" || op == "resize" || op == "processes" || op == "stats" ||
-               op == "stat" || op == "copy_in" || op == "copy_out" || op == "top") {
+               op == "stat" || op == "list" || op == "copy_in" || op == "copy_out" || op == "top") {
       forward(c, std::move(req));
     } else {
       send(c, error_reply(id, "invalid_argument", op.empty() ? "request without an op" : "unknown op '" + op + "'"));

@@ -14,7 +14,7 @@
 //                         With files, a stopped container's VM boots for a
 //                         copy only: its root and mounts are set up, nothing
 //                         runs, no port, network or log; the state is left as
-//                         it is, only hello, stat, copy_in, copy_out and stop
+//                         it is, only hello, stat, list, copy_in, copy_out and stop
 //                         are served (others: failed_precondition), and the
 //                         VM powers off when its last client hangs up
 //   attach {stdin?, stdout, stderr?}  the main process's live stdio on the
@@ -26,7 +26,7 @@
 //   networks {}           the container's networks changed on disk (network
 //                         connect/disconnect): its VM's addresses, resolv.conf
 //                         and hosts follow
-//   exec, wait/kill/resize with exec_id, processes, stats, stat,
+//   exec, wait/kill/resize with exec_id, processes, stats, stat, list,
 //   copy_in, copy_out     forwarded to the agent (channels and exec ids mapped,
 //                         "container" set to the container's)
 #pragma once

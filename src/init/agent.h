@@ -117,6 +117,7 @@ class Agent {
   bool op_populate(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   bool op_write_file(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   bool op_stat(Conn* c, const json& req, json* result, std::string* code, std::string* err);
+  bool op_list(Conn* c, const json& req, json* result, std::string* code, std::string* err);
   // The guest's network and names: interfaces over rtnetlink, resolv.conf
   // and hosts, the hostname (net_ops.cc).
   bool op_network(Conn* c, const json& req, json* result, std::string* code, std::string* err);

@@ -87,6 +87,7 @@ const Agent::Op Agent::kOps[] = {
     {"connect", &Agent::op_connect, Reply::kEither, When::kAfterHello},
     {"stats", &Agent::op_stats, Reply::kNow, When::kAfterHello},
     {"stat", &Agent::op_stat, Reply::kNow, When::kAfterHello},
+    {"list", &Agent::op_list, Reply::kNow, When::kAfterHello},
     {"sysctl", &Agent::op_sysctl, Reply::kNow, When::kAfterHello},
     {"set_time", &Agent::op_set_time, Reply::kNow, When::kAfterHello},
     {"set_hostname", &Agent::op_set_hostname, Reply::kNow, When::kAfterHello},

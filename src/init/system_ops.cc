@@ -9,7 +9,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -242,6 +244,47 @@ bool Agent::op_stat(Conn*, const json& req, json* result, std::string* code, std
   if (!open_root(ct, &root, code, err) || !locate(root.get(), path, req.value("follow", false), &at, code, err))
     return false;
   *result = stat_json(at);
+  return true;
+}
+
+// {"op":"list", "path":"/etc"} -> {"entries":[{"name":..., and stat's
+// fields}], "truncated":bool}: a directory's entries, sorted by name, at most
+// kMaxListed of them (the web UI's file browser).
+bool Agent::op_list(Conn*, const json& req, json* result, std::string* code, std::string* err) {
+  constexpr size_t kMaxListed = 10000;
+  Container* ct;
+  if (!optional_container(req, &ct, code, err)) return false;
+  std::string path = req.at("path").get<std::string>();
+  if (!check_absolute(path, err)) return false;
+  UniqueFd root;
+  Located at;
+  if (!open_root(ct, &root, code, err) || !locate(root.get(), path, true, &at, code, err)) return false;
+  if (!S_ISDIR(at.st.st_mode)) return *code = "invalid_argument", *err = path + " is not a directory", false;
+  int fd = ::openat(at.dir.get(), at.entry.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* dir = fd < 0 ? nullptr : ::fdopendir(fd);
+  if (!dir) {
+    if (fd >= 0) ::close(fd);
+    return *code = "internal", *err = sys_error(path), false;
+  }
+  std::vector<std::string> names;
+  while (dirent* d = ::readdir(dir))
+    if (std::strcmp(d->d_name, ".") != 0 && std::strcmp(d->d_name, "..") != 0) names.push_back(d->d_name);
+  std::sort(names.begin(), names.end());
+  bool truncated = names.size() > kMaxListed;
+  if (truncated) names.resize(kMaxListed);
+  Located entry;
+  entry.dir.reset(::dup(::dirfd(dir)));
+  json entries = json::array();
+  for (const std::string& name : names) {
+    entry.entry = name;
+    // Gone since readdir: left out.
+    if (::fstatat(entry.dir.get(), name.c_str(), &entry.st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    json e = stat_json(entry);
+    e["name"] = name;
+    entries.push_back(std::move(e));
+  }
+  ::closedir(dir);
+  *result = {{"entries", std::move(entries)}, {"truncated", truncated}};
   return true;
 }
 
