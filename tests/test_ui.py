@@ -332,6 +332,28 @@ class UiTerminalTest(unittest.TestCase):
         status, _ = self.api("GET", "/ui/api/containers/nonexistent/ls?path=/")
         self.assertEqual(status, 404)
 
+    def test_attach_to_the_main_process(self):
+        r = subprocess.run([CTK, "run", "-d", "-it", "--name", "att", "busybox", "sh"], env=self.env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.addCleanup(subprocess.run, [CTK, "rm", "-f", "att"], env=self.env, stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL)
+        ws = WebSocket(self.host, self.port, "/ui/ws/attach/att", self.headers)
+        self.assertEqual(ws.status, 101, ws.head)
+        try:
+            ws.send(b"echo hi-$((2+3))\n")
+            ws.read_until(b"hi-5")
+            ws.send(b"exit 4\n")
+            while True:
+                opcode, data = ws.recv()
+                if opcode == 8:
+                    break
+            self.assertEqual(data[2:], b"exit 4")
+        finally:
+            ws.close()
+        state = json.loads(self.api("GET", "/v1.44/containers/att/json")[1])["State"]
+        self.assertEqual((state["Status"], state["ExitCode"]), ("exited", 4))
+
     def test_refusals(self):
         exec_id = self.shell()
         ws = WebSocket(self.host, self.port, f"/ui/ws/exec/{exec_id}", dict(self.headers, Origin="http://evil.example"))

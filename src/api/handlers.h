@@ -53,6 +53,8 @@ void containers_stats(Context& c);
 
 // attach.cc
 void containers_attach(Context& c);
+// GET /ui/ws/attach/{id}: the web UI's attach, the main process's stdio as WebSocket messages.
+void containers_attach_websocket(Context& c);
 
 // exec.cc
 void exec_create(Context& c);

@@ -31,6 +31,7 @@ const Route kRoutes[] = {
     {"POST", "/containers/{id}/exec", exec_create},
     {"POST", "/exec/{id}/start", exec_start},
     {"GET", "/ui/ws/exec/{id}", exec_start_websocket},
+    {"GET", "/ui/ws/attach/{id}", containers_attach_websocket},
     {"GET", "/exec/{id}/json", exec_inspect},
     {"POST", "/exec/{id}/resize", exec_resize},
     {"POST", "/containers/{id}/pause", not_implemented},
