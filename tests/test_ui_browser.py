@@ -1,0 +1,89 @@
+"""The web UI in a real browser: ui/e2e/run.mjs drives Debian's chromium
+(playwright-core from ui/'s lockfile) against `ctk serve --ui` with one
+running busybox container: the list, the terminal (echo $((6*7)) reads 42
+back from the screen, ^C of a sleep), the file browser, the process list and
+the logs. Screenshots of each view are kept under the test's directory (or
+$CTK_UI_SCREENSHOTS)."""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import apifixture
+import vmkernel
+from test_ui import ui_url
+
+CTK = os.environ.get("CTK", "build/ctk")
+UI = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ui")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def why_not_runnable():
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"no {CHROMIUM} (Debian's chromium package)"
+    if not os.path.isdir(os.path.join(UI, "node_modules", "playwright-core")):
+        return "ui/node_modules has no playwright-core (the build runs npm ci)"
+    if not shutil.which("node"):
+        return "no node"
+    return None
+
+
+@unittest.skipIf(why_not_runnable(), why_not_runnable())
+class BrowserTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="ctk-ui-browser-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.env = dict(os.environ, CTK_KERNEL=vmkernel.kernel(), CTK_ROOT=os.path.join(self.tmp, "data"),
+                        XDG_RUNTIME_DIR=os.path.join(self.tmp, "run"), XDG_CACHE_HOME=os.path.join(self.tmp, "cache"))
+        archive = os.path.join(self.tmp, "busybox.tar")
+        apifixture.busybox_archive(archive)
+        for args in (["load", "-i", archive],
+                     ["run", "-d", "--name", "box", "busybox", "sh", "-c",
+                      "echo hello from box; echo to stderr >&2; exec sleep 100000"]):
+            r = subprocess.run([CTK, *args], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.addCleanup(subprocess.run, ["pkill", "-9", "-f", f"ctk supervise.*{self.tmp}"])
+        self.addCleanup(subprocess.run, [CTK, "rm", "-f", "box"], env=self.env, stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL)
+        log_path = os.path.join(self.tmp, "serve.log")
+        self.log = open(log_path, "wb")
+        self.server = subprocess.Popen([CTK, "serve", "-H", "unix://" + os.path.join(self.tmp, "docker.sock"), "--ui"],
+                                       env=self.env, stdout=self.log, stderr=self.log)
+        self.addCleanup(self.log.close)
+        self.addCleanup(self.server.wait, 10)
+        self.addCleanup(self.server.terminate)
+        self.url = ui_url(self.server, log_path)
+
+    def test_the_page_in_chromium(self):
+        shots = os.environ.get("CTK_UI_SCREENSHOTS") or os.path.join(self.tmp, "screenshots")
+        os.makedirs(shots, exist_ok=True)
+        node = subprocess.Popen(["node", "e2e/run.mjs", self.url, shots], cwd=UI, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=dict(self.env, CHROMIUM=CHROMIUM))
+        self.addCleanup(node.kill)
+        # Before the page stops and removes the container: the file it
+        # uploaded, as ctk exec finds it in the container.
+        output = ""
+        for line in node.stdout:
+            output += line
+            if line.startswith("checkpoint outside"):
+                r = subprocess.run([CTK, "exec", "box", "cat", "/tmp/uploaded.txt"], env=self.env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+                self.uploaded = r.stdout + r.stderr
+                node.stdin.write("go\n")
+                node.stdin.flush()
+        node.wait(timeout=600)
+        node.stdin.close()
+        node.stdout.close()
+        steps = re.findall(r"^(ok|FAIL) (\S+)", output, re.M)
+        self.assertEqual(node.returncode, 0, output[-4000:])
+        self.assertEqual([name for _, name in steps],
+                         ["list", "terminal", "terminal-interrupt", "files", "upload", "processes", "logs",
+                          "stop-and-remove", "no-foreign-requests"])
+        self.assertEqual(self.uploaded, "from the browser\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
