@@ -1,7 +1,8 @@
 // libFuzzer target: the HTTP server's request parsing (src/http) takes any
 // byte stream without crashing: heads parsed whole, bodies decoded with
 // either framing, pipelined requests split anywhere, and a head or body
-// beyond its limit refused rather than buffered.
+// beyond its limit refused rather than buffered; and the WebSocket decoder
+// takes any frames.
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 
 #include "http/connection.h"
 #include "http/request.h"
+#include "http/websocket.h"
 
 using ctk::http::ChunkedDecoder;
 using ctk::http::Connection;
@@ -35,6 +37,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       at += used;
     }
     if (body.size() > size) std::abort();
+  }
+  // The WebSocket decoder (the web UI's terminal), fed in the same pieces:
+  // a message never exceeds its limit, and a failed decoder stays failed.
+  {
+    ctk::http::WsDecoder d(4096);
+    size_t step = size ? (data[0] % 16) + 1 : 1;
+    bool failed = false;
+    for (size_t at = 0; at < size; at += step) {
+      d.feed(in.substr(at, step));
+      ctk::http::WsMessage m;
+      uint16_t code = 0;
+      ctk::http::WsDecoder::Result res;
+      while ((res = d.next(&m, &code, &err)) == ctk::http::WsDecoder::Result::kMessage) {
+        if (failed || m.data.size() > 4096) std::abort();
+      }
+      if (res == ctk::http::WsDecoder::Result::kError) {
+        if (code < 1000) std::abort();
+        failed = true;
+      }
+    }
   }
   // A whole connection: the bytes as a client's stream, requests read and
   // their bodies drained until the stream ends or is refused.

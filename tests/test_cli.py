@@ -25,7 +25,8 @@ class CliTest(unittest.TestCase):
     def test_static_binary(self):
         out = subprocess.run(["file", "-L", CTK], stdout=subprocess.PIPE, text=True).stdout
         self.assertIn("statically linked", out)
-        self.assertLess(os.path.getsize(CTK), 8 << 20, "binary over the 8 MB budget")
+        # The budget with the Docker API server and the embedded web UI (issue 13).
+        self.assertLess(os.path.getsize(CTK), 10 << 20, "binary over the 10 MiB budget")
 
     def test_version(self):
         r = ctk("--version")

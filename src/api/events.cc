@@ -142,7 +142,11 @@ bool parse_event_time(const std::string& text, int64_t* ns, Error* err) {
 }
 
 void diff_snapshots(const Snapshots& before, const Snapshots& after, int64_t now, std::vector<Event>* out) {
-  for (auto& [id, s] : after) {
+  // Named, not bound: the lambdas below capture them (clang 14 cannot
+  // capture structured bindings).
+  for (const auto& entry : after) {
+    const std::string& id = entry.first;
+    const ContainerSnapshot& s = entry.second;
     auto it = before.find(id);
     ContainerSnapshot old;
     if (it == before.end()) {
