@@ -31,6 +31,19 @@ def why_not_runnable():
 
 
 @unittest.skipIf(why_not_runnable(), why_not_runnable())
+class PageUnitTest(unittest.TestCase):
+    def test_npm_test(self):
+        # The page's pure helpers (ui/test/*.test.ts under node:test: frame
+        # and stream parsers split at every byte, tar against GNU tar).
+        r = subprocess.run(["npm", "test", "--silent"], cwd=UI, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout[-4000:])
+        passed = re.search(r"^# pass (\d+)", r.stdout, re.M)
+        self.assertTrue(passed and int(passed.group(1)) >= 30, r.stdout[-2000:])
+        self.assertRegex(r.stdout, r"(?m)^# fail 0$")
+
+
+@unittest.skipIf(why_not_runnable(), why_not_runnable())
 class BrowserTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="ctk-ui-browser-")
