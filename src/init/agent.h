@@ -17,6 +17,7 @@
 
 #include "base/file_io.h"
 #include "init/cgroup.h"
+#include "init/paths.h"
 #include "init/process.h"
 #include "init/spec.h"
 #include "init/worker.h"
@@ -158,6 +159,9 @@ class Agent {
   // The root a request's paths are in: the container's (through its mount
   // namespace while it runs), or the agent's own without one.
   bool open_root(Container* ct, UniqueFd* root, std::string* code, std::string* err);
+  // An absolute path in that root, found as paths.h's locate finds it.
+  bool locate_in(Container* ct, const std::string& path, bool follow, Located* at, std::string* code,
+                 std::string* err);
   // Where a worker for a container's files runs: its cgroup, or for the
   // agent's own files the one beside the agent's.
   const std::string& worker_cgroup(Container* ct) const;

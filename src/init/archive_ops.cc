@@ -19,11 +19,8 @@ namespace ctk::init {
 // gives it) with the root member's name, and the archive's size.
 bool Agent::archive_out(Conn* c, const json& req, Container* ct, const std::string& path, uint32_t ch,
                         json* result, std::string* code, std::string* err) {
-  if (!check_absolute(path, err)) return false;
-  UniqueFd root;
   Located at;
-  if (!open_root(ct, &root, code, err) || !locate(root.get(), path, req.value("follow", false), &at, code, err))
-    return false;
+  if (!locate_in(ct, path, req.value("follow", false), &at, code, err)) return false;
   // Named as asked, also when a symlink was followed (docker's rebase).
   std::string dir, name;
   oci::split_path(path, &dir, &name);

@@ -17,6 +17,7 @@
 #include "base/signals.h"
 #include "init/agent_state.h"
 #include "init/guest_files.h"
+#include "init/paths.h"
 #include "init/users.h"
 #include "init/worker.h"
 
@@ -500,6 +501,13 @@ bool Agent::open_root(Container* ct, UniqueFd* root, std::string* code, std::str
   *code = "internal";
   *err = sys_error(path);
   return false;
+}
+
+bool Agent::locate_in(Container* ct, const std::string& path, bool follow, Located* at, std::string* code,
+                      std::string* err) {
+  if (!check_absolute(path, err)) return false;
+  UniqueFd root;
+  return open_root(ct, &root, code, err) && locate(root.get(), path, follow, at, code, err);
 }
 
 const std::string& Agent::worker_cgroup(Container* ct) const { return ct ? ct->cgroup : cgroups_.files(); }

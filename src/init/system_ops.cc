@@ -238,11 +238,8 @@ bool Agent::op_stat(Conn*, const json& req, json* result, std::string* code, std
   Container* ct;
   if (!optional_container(req, &ct, code, err)) return false;
   std::string path = req.at("path").get<std::string>();
-  if (!check_absolute(path, err)) return false;
-  UniqueFd root;
   Located at;
-  if (!open_root(ct, &root, code, err) || !locate(root.get(), path, req.value("follow", false), &at, code, err))
-    return false;
+  if (!locate_in(ct, path, req.value("follow", false), &at, code, err)) return false;
   *result = stat_json(at);
   return true;
 }
@@ -255,10 +252,8 @@ bool Agent::op_list(Conn*, const json& req, json* result, std::string* code, std
   Container* ct;
   if (!optional_container(req, &ct, code, err)) return false;
   std::string path = req.at("path").get<std::string>();
-  if (!check_absolute(path, err)) return false;
-  UniqueFd root;
   Located at;
-  if (!open_root(ct, &root, code, err) || !locate(root.get(), path, true, &at, code, err)) return false;
+  if (!locate_in(ct, path, true, &at, code, err)) return false;
   if (!S_ISDIR(at.st.st_mode)) return *code = "invalid_argument", *err = path + " is not a directory", false;
   int fd = ::openat(at.dir.get(), at.entry.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR* dir = fd < 0 ? nullptr : ::fdopendir(fd);
