@@ -104,11 +104,13 @@ std::vector<std::string> Request::params(std::string_view name) const {
   return out;
 }
 
-bool Request::chunked() const {
+bool Request::header_lists(std::string_view name, std::string_view token) const {
   for (const auto& [k, v] : headers)
-    if (k == "transfer-encoding" && lists_token(v, "chunked")) return true;
+    if (k == name && lists_token(v, token)) return true;
   return false;
 }
+
+bool Request::chunked() const { return header_lists("transfer-encoding", "chunked"); }
 
 bool Request::keep_alive() const {
   for (const auto& [k, v] : headers) {

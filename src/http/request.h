@@ -34,6 +34,9 @@ struct Request {
   // Every value of a repeated parameter.
   std::vector<std::string> params(std::string_view name) const;
 
+  // Whether a header of that (lowercase) name lists token in its
+  // comma-separated value, compared without case ("Connection: keep-alive, Upgrade").
+  bool header_lists(std::string_view name, std::string_view token) const;
   bool chunked() const;       // Transfer-Encoding: chunked
   bool keep_alive() const;    // HTTP/1.1 without "Connection: close", or 1.0 with keep-alive
 };

@@ -13,27 +13,6 @@ namespace {
 // RFC 6455's constant, appended to the client's key before hashing.
 constexpr std::string_view kAcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-bool header_has_token(const Request& req, std::string_view name, std::string_view token) {
-  for (const auto& [key, value] : req.headers) {
-    if (key != name) continue;
-    // A comma-separated list, compared without case ("keep-alive, Upgrade").
-    size_t start = 0;
-    while (start <= value.size()) {
-      size_t end = value.find(',', start);
-      if (end == std::string::npos) end = value.size();
-      std::string_view item(value.data() + start, end - start);
-      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-      if (item.size() == token.size() &&
-          std::equal(item.begin(), item.end(), token.begin(),
-                     [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
-        return true;
-      start = end + 1;
-    }
-  }
-  return false;
-}
-
 bool is_base64_key(std::string_view key) {
   // 16 bytes: 22 characters and "==".
   if (key.size() != 24 || !key.ends_with("==")) return false;
@@ -80,8 +59,8 @@ bool is_control(WsOpcode op) { return static_cast<uint8_t>(op) >= 8; }
 
 bool is_websocket_request(const Request& req, std::string* err) {
   if (req.method != "GET") return *err = "a WebSocket opens with GET", false;
-  if (!header_has_token(req, "upgrade", "websocket")) return *err = "no Upgrade: websocket", false;
-  if (!header_has_token(req, "connection", "upgrade")) return *err = "no Connection: Upgrade", false;
+  if (!req.header_lists("upgrade", "websocket")) return *err = "no Upgrade: websocket", false;
+  if (!req.header_lists("connection", "upgrade")) return *err = "no Connection: Upgrade", false;
   if (req.header("sec-websocket-version") != "13") return *err = "Sec-WebSocket-Version must be 13", false;
   if (!is_base64_key(req.header("sec-websocket-key"))) return *err = "no valid Sec-WebSocket-Key", false;
   return true;
