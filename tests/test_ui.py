@@ -223,7 +223,8 @@ class UiTerminalTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="ctk-ui-term-")
         cls.env = dict(os.environ, CTK_KERNEL=vmkernel.kernel(), CTK_ROOT=os.path.join(cls.tmp, "data"),
-                       XDG_RUNTIME_DIR=os.path.join(cls.tmp, "run"), XDG_CACHE_HOME=os.path.join(cls.tmp, "cache"))
+                       XDG_RUNTIME_DIR=os.path.join(cls.tmp, "run"), XDG_CACHE_HOME=os.path.join(cls.tmp, "cache"),
+                       XDG_CONFIG_HOME=os.path.join(cls.tmp, "config"))
         archive = os.path.join(cls.tmp, "busybox.tar")
         apifixture.busybox_archive(archive)
         for args in (["load", "-i", archive], ["run", "-d", "--name", "term", "busybox", "sleep", "100000"]):
@@ -353,6 +354,43 @@ class UiTerminalTest(unittest.TestCase):
             ws.close()
         state = json.loads(self.api("GET", "/v1.44/containers/att/json")[1])["State"]
         self.assertEqual((state["Status"], state["ExitCode"]), ("exited", 4))
+
+    def test_the_run_form_with_a_profile(self):
+        mine = os.path.join(self.env["XDG_CONFIG_HOME"], "ctk", "profiles", "mine.toml")
+        os.makedirs(os.path.dirname(mine), exist_ok=True)
+        with open(mine, "w") as f:
+            f.write('env = ["FROM=mine"]\n')
+        status, body = self.api("GET", "/ui/api/profiles")
+        self.assertEqual(status, 200, body)
+        profiles = {p["name"]: p for p in json.loads(body)}
+        self.assertEqual(profiles["untrusted"]["source"], "built-in")
+        self.assertIn("network = 'none'", profiles["untrusted"]["toml"])
+        self.assertEqual(profiles["mine"]["source"], mine)
+        self.assertIn("'FROM=mine'", profiles["mine"]["toml"])
+        for ref, why in (("nosuch", "unknown profile 'nosuch'"), ("/etc/passwd", "not a file")):
+            status, body = self.api("POST", "/v1.44/containers/create?profile=" + urllib.parse.quote(ref, safe=""),
+                                    {"Image": "busybox"})
+            self.assertEqual(status, 400, body)
+            self.assertIn(why, json.loads(body)["message"])
+        # The untrusted profile under the request's own settings, in a real VM.
+        script = "touch /x 2>/dev/null && echo writable || echo read-only; ls /sys/class/net; echo A=$A"
+        status, body = self.api("POST", "/v1.44/containers/create?name=sandboxed&profile=untrusted",
+                                {"Image": "busybox", "Cmd": ["sh", "-c", script], "Env": ["A=request"],
+                                 "HostConfig": {"Memory": 256 << 20}})
+        self.assertEqual(status, 201, body)
+        self.addCleanup(self.api, "DELETE", "/v1.44/containers/sandboxed?force=1")
+        hc = json.loads(self.api("GET", "/v1.44/containers/sandboxed/json")[1])["HostConfig"]
+        self.assertEqual((hc["ReadonlyRootfs"], hc["NetworkMode"], hc["Memory"], hc["PidsLimit"]),
+                         (True, "none", 256 << 20, 256))
+        self.assertEqual(self.api("POST", "/v1.44/containers/sandboxed/start")[0], 204)
+        status, body = self.api("POST", "/v1.44/containers/sandboxed/wait")
+        self.assertEqual((status, json.loads(body)["StatusCode"]), (200, 0))
+        status, body = self.api("GET", "/v1.44/containers/sandboxed/logs?stdout=1&stderr=1")
+        out = b""
+        while body:  # docker's 8-byte frame headers
+            n = struct.unpack(">I", body[4:8])[0]
+            out, body = out + body[8:8 + n], body[8 + n:]
+        self.assertEqual(out.decode().split(), ["read-only", "lo", "A=request"])
 
     def test_refusals(self):
         exec_id = self.shell()

@@ -12,6 +12,7 @@
 #include "api/container_config.h"
 #include "api/events.h"
 #include "api/handlers.h"
+#include "api/profiles.h"
 #include "api/server_state.h"
 #include "api/stdio_stream.h"
 #include "base/clock.h"
@@ -177,7 +178,19 @@ void containers_create(Context& c) {
   Error err;
   std::string name = c.query("name");
   if (name.starts_with("/")) name.erase(0, 1);
+  // ctk's own parameter: a sandbox profile under the request's settings.
+  uint64_t profile_timeout = 0;
+  if (std::string ref = c.query("profile"); !ref.empty()) {
+    profile::Profile p;
+    std::string why;
+    // By name only: a path would read the server's files.
+    if (ref.find('/') != std::string::npos || ref.ends_with(".toml"))
+      return c.reply_error(400, "profile '" + ref + "': give a profile's name (ctk profile ls), not a file");
+    if (!profile::load(ref, &p, &why)) return c.reply_error(400, why);
+    if (!apply_profile(p, &body, &profile_timeout, &err)) return c.reply_error(err);
+  }
   if (!create_options_from_docker(body, name, &o, &err)) return c.reply_error(err);
+  if (profile_timeout) o.timeout = profile_timeout;
   o.pull_if_missing = false;  // clients pull first, on a 404 (docker run's "Unable to find image")
   std::string why;
   if (!vz::apply_environment(&o.machine, &why)) return c.reply_error(500, why);

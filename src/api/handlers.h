@@ -64,6 +64,10 @@ void exec_start_websocket(Context& c);
 void exec_inspect(Context& c);
 void exec_resize(Context& c);
 
+// profiles.cc: GET /ui/api/profiles, ctk's sandbox profiles for the web UI's
+// run form: [{"name", "source", "toml"}].
+void profiles_list(Context& c);
+
 // archive.cc: docker cp (HEAD, GET and PUT /containers/{id}/archive)
 void archive_stat(Context& c);
 void archive_get(Context& c);

@@ -43,6 +43,7 @@ const Route kRoutes[] = {
     {"GET", "/containers/{id}/archive", archive_get},
     {"PUT", "/containers/{id}/archive", archive_put},
     {"GET", "/ui/api/containers/{id}/ls", archive_list},
+    {"GET", "/ui/api/profiles", profiles_list},
 
     {"GET", "/images/json", image_list},
     {"POST", "/images/create", image_create},

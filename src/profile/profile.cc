@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <sstream>
 
 // The binary is static: toml++ is used header-only, and reports errors as
@@ -16,6 +17,7 @@
 
 #include "base/file_io.h"
 #include "base/strings.h"
+#include "container/mounts.h"
 #include "init/security.h"
 
 namespace ctk::profile {
@@ -357,10 +359,31 @@ std::vector<Entry> list() {
   return out;
 }
 
+std::string mount_destination(std::string_view flag, const std::string& value) {
+  container::MountPoint m;
+  std::string why;
+  bool ok = flag == "volume"  ? container::parse_volume_flag(value, &m, &why)
+            : flag == "mount" ? container::parse_mount_flag(value, &m, &why)
+            : flag == "tmpfs" ? container::parse_tmpfs_flag(value, &m, &why)
+                              : false;
+  return ok ? m.destination : "";
+}
+
 void apply(const Profile& p, Flags* flags) {
+  std::set<std::string> mounted;  // by the command line
+  for (const char* flag : {"volume", "mount", "tmpfs"})
+    for (const std::string& v : flags->all(flag)) mounted.insert(mount_destination(flag, v));
   for (const Setting& s : p.settings) {
-    if (s.repeatable) flags->prepend(s.flag, s.values);
-    else if (!s.values.empty()) flags->set_default(s.flag, s.values.front());
+    if (!s.repeatable) {
+      if (!s.values.empty()) flags->set_default(s.flag, s.values.front());
+      continue;
+    }
+    std::vector<std::string> values;
+    for (const std::string& v : s.values) {
+      std::string destination = mount_destination(s.flag, v);
+      if (destination.empty() || !mounted.contains(destination)) values.push_back(v);
+    }
+    flags->prepend(s.flag, values);
   }
   if (!p.bind_read_only) return;
   // A host path mounted without a mode is read-only; a named volume or an

@@ -46,8 +46,13 @@ struct Entry {
 std::vector<Entry> list();
 
 // Puts the profile under what flags (the command line) say: single-valued
-// flags it sets unless given, repeatable ones get its values first; then
+// flags it sets unless given, repeatable ones get its values first, except
+// a mount (volume, tmpfs) at a destination the command line mounts; then
 // bind_read_only rewrites --volume values.
 void apply(const Profile& p, Flags* flags);
+
+// Where a mount flag's value (volume, mount or tmpfs) mounts; "" for another
+// flag or a value that does not parse (create refuses that one).
+std::string mount_destination(std::string_view flag, const std::string& value);
 
 }  // namespace ctk::profile

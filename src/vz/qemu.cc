@@ -17,6 +17,7 @@
 #include "base/error.h"
 #include "boot/arch.h"
 #include "vz/child.h"
+#include "vz/kvm_probe.h"
 #include "vz/virtiofsd.h"
 
 namespace ctk::vz {
@@ -27,8 +28,10 @@ class QemuVm : public Vm {
  public:
   explicit QemuVm(VmConfig config) : config_(std::move(config)), host_(probe_host()) {
     if (config_.arch.empty()) config_.arch = boot::host_arch();
-    // KVM only helps a guest of the host's own architecture.
+    // KVM only helps a guest of the host's own architecture, and only where
+    // it runs one (kvm_probe.h).
     if (config_.arch != boot::host_arch()) host_.kvm = false;
+    else if (host_.kvm && !kvm_boots(config_.kernel, &kvm_broken_)) host_.kvm = false;
   }
   ~QemuVm() override { kill(); }
 
@@ -118,7 +121,9 @@ class QemuVm : public Vm {
   }
 
   std::string notice() const override {
-    return host_.kvm ? "" : "no usable /dev/kvm: running the guest under software emulation (TCG)";
+    if (host_.kvm) return "";
+    if (!kvm_broken_.empty()) return "/dev/kvm does not work here (" + kvm_broken_ + "): running the guest under software emulation (TCG)";
+    return "no usable /dev/kvm: running the guest under software emulation (TCG)";
   }
 
  private:
@@ -156,6 +161,7 @@ class QemuVm : public Vm {
 
   VmConfig config_;
   HostFacts host_;
+  std::string kvm_broken_;  // why a /dev/kvm that opens cannot run guests
   std::vector<pid_t> share_pids_;
   pid_t pid_ = -1;
   int exit_status_ = 0;

@@ -1,0 +1,143 @@
+#include "vz/kvm_probe.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "base/atomic_file.h"
+#include "base/dirs.h"
+#include "base/file_io.h"
+#include "boot/arch.h"
+#include "vz/child.h"
+#include "vz/qemu.h"
+
+namespace ctk::vz {
+
+namespace {
+
+// What the guest kernel prints when it has booted as far as a VM without a
+// disk can.
+constexpr const char* kReachedRoot = "Unable to mount root";
+constexpr int kProbeTimeoutMs = 10000;
+
+// What QEMU said, for the reason: its first "error" line, else its last line.
+std::string qemu_said(const std::string& log) {
+  std::string last;
+  size_t start = 0;
+  while (start < log.size()) {
+    size_t end = log.find('\n', start);
+    if (end == std::string::npos) end = log.size();
+    std::string line = log.substr(start, end - start);
+    if (line.find("error") != std::string::npos) return line;
+    if (!line.empty()) last = line;
+    start = end + 1;
+  }
+  return last;
+}
+
+// Boots kernel under KVM with ctk's own QEMU line, no disk, its console and
+// QEMU's messages into one file.
+bool probe(const std::string& kernel, const std::string& dir, std::string* why) {
+  VmConfig c;
+  c.kernel = kernel;
+  c.arch = boot::host_arch();
+  c.memory_mib = 128;
+  c.cpus = 1;
+  c.console_log = dir + "/console";
+  HostFacts kvm;
+  kvm.kvm = true;
+  std::vector<std::string> args = qemu_argv(c, kvm);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::string qemu_log = dir + "/qemu";
+  int log_fd = ::open(qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    if (log_fd >= 0) ::close(log_fd);
+    *why = "fork failed";
+    return false;
+  }
+  if (pid == 0) {
+    prepare_child(parent, log_fd);
+    exec_child(argv.data());
+  }
+  if (log_fd >= 0) ::close(log_fd);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kProbeTimeoutMs);
+  int status = 0;
+  bool exited = false;
+  while (!exited && std::chrono::steady_clock::now() < deadline) {
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) exited = true;
+    else std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!exited) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  std::string console, qemu, ignored;
+  bool exists;
+  read_file(c.console_log, &console, &exists, &ignored);
+  read_file(qemu_log, &qemu, &exists, &ignored);
+  if (console.find(kReachedRoot) != std::string::npos) return true;
+  if (!exited) *why = "a test guest did not boot under KVM in " + std::to_string(kProbeTimeoutMs / 1000) + " s";
+  else if (!qemu_said(qemu).empty()) *why = "a test guest under KVM failed: " + qemu_said(qemu);
+  else *why = "a test guest under KVM stopped before its kernel booted";
+  return false;
+}
+
+std::string boot_id() {
+  std::string id, ignored;
+  if (!read_file("/proc/sys/kernel/random/boot_id", &id, nullptr, &ignored)) return "";
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
+}
+
+}  // namespace
+
+bool parse_kvm_verdict(const std::string& text, const std::string& id, bool* ok, std::string* why) {
+  size_t nl = text.find('\n');
+  if (id.empty() || nl == std::string::npos || text.compare(0, nl, id) != 0) return false;
+  std::string verdict = text.substr(nl + 1);
+  if (!verdict.empty() && verdict.back() == '\n') verdict.pop_back();
+  if (verdict == "ok") {
+    *ok = true;
+    return true;
+  }
+  if (!verdict.starts_with("broken: ") || verdict.size() == 8) return false;
+  *ok = false;
+  *why = verdict.substr(8);
+  return true;
+}
+
+bool kvm_boots(const std::string& kernel, std::string* why) {
+  std::string id = boot_id();
+  std::string root = runtime_root();
+  std::string cache = root + "/kvm-verdict";
+  std::string text, ignored;
+  bool ok = false, exists;
+  if (read_file(cache, &text, &exists, &ignored) && exists && parse_kvm_verdict(text, id, &ok, why)) return ok;
+  std::string dir, err;
+  if (!make_runtime_dir(&dir, &err)) {
+    *why = "cannot test KVM: " + err;
+    return false;
+  }
+  ok = probe(kernel, dir, why);
+  remove_tree(dir);
+  // Another ctk may probe at the same time: each writes a whole verdict.
+  // Without a cache (an unwritable runtime root) the next VM asks again.
+  std::string verdict = id + "\n" + (ok ? "ok" : "broken: " + *why) + "\n";
+  AtomicFile out;
+  ::mkdir(root.c_str(), 0700);
+  if (out.open(cache, &ignored) && write_all(out.fd(), verdict.data(), verdict.size(), cache, &ignored)) out.commit(&ignored);
+  return ok;
+}
+
+}  // namespace ctk::vz
