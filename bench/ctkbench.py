@@ -76,6 +76,22 @@ class Bench:
         return json.loads(self.run("inspect", name, check=True).stdout)[0]["State"]["Pid"]
 
 
+def accelerator(env):
+    """"KVM" or "TCG": what ctk's VMs ran under, from the verdict its KVM
+    probe (src/vz/kvm_probe.h) leaves in the runtime dir after the first VM:
+    a /dev/kvm that opens may still not run guests."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return "TCG"
+    runtime = env.get("XDG_RUNTIME_DIR")
+    root = os.path.join(runtime, "ctk") if runtime else f"/tmp/ctk-{os.getuid()}"
+    try:
+        with open(os.path.join(root, "kvm-verdict")) as f:
+            verdict = f.read().split("\n")
+    except OSError:
+        sys.exit("accelerator(): no VM has run yet to tell whether KVM works")
+    return "KVM" if verdict[1:2] == ["ok"] else "TCG"
+
+
 def process_tree(pid):
     """pid and all its descendants, from /proc/*/stat's parent field."""
     parent = {}

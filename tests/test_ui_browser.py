@@ -1,8 +1,11 @@
 """The web UI in a real browser: ui/e2e/run.mjs drives Debian's chromium
 (playwright-core from ui/'s lockfile) against `ctk serve --ui` with one
-running busybox container: the list, the terminal (echo $((6*7)) reads 42
-back from the screen, ^C of a sleep), the file browser, the process list and
-the logs. Screenshots of each view are kept under the test's directory (or
+running busybox container: the list; the run form with a profile, its logs
+followed live, attach and stats of what it ran; the terminal (echo $((6*7))
+reads 42 back from the screen, ^C of a sleep), the file browser, an upload,
+the process list and the logs; a pull from a local docker-registry with its
+progress bars; a phone-width window; keyboard only; stop and remove.
+Screenshots of each view are kept under the test's directory (or
 $CTK_UI_SCREENSHOTS)."""
 import os
 import re
@@ -12,6 +15,7 @@ import tempfile
 import unittest
 
 import apifixture
+import registryfixture as rf
 import vmkernel
 from test_ui import ui_url
 
@@ -30,6 +34,10 @@ def why_not_runnable():
     return None
 
 
+def why_no_browser_test():
+    return why_not_runnable() or (rf.missing_tools() and f"needs {', '.join(rf.missing_tools())}")
+
+
 @unittest.skipIf(why_not_runnable(), why_not_runnable())
 class PageUnitTest(unittest.TestCase):
     def test_npm_test(self):
@@ -43,7 +51,7 @@ class PageUnitTest(unittest.TestCase):
         self.assertRegex(r.stdout, r"(?m)^# fail 0$")
 
 
-@unittest.skipIf(why_not_runnable(), why_not_runnable())
+@unittest.skipIf(why_no_browser_test(), why_no_browser_test())
 class BrowserTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="ctk-ui-browser-")
@@ -58,11 +66,18 @@ class BrowserTest(unittest.TestCase):
             r = subprocess.run([CTK, *args], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
             self.assertEqual(r.returncode, 0, r.stderr.decode())
         self.addCleanup(subprocess.run, ["pkill", "-9", "-f", f"ctk supervise.*{self.tmp}"])
-        self.addCleanup(subprocess.run, [CTK, "rm", "-f", "box"], env=self.env, stdout=subprocess.DEVNULL,
+        self.addCleanup(subprocess.run, [CTK, "rm", "-f", "box", "formbox"], env=self.env, stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL)
+        # The page's pull comes from a registry on loopback, the server's
+        # mirror of Docker Hub.
+        self.registry = rf.Registry(self.tmp, "registry")
+        self.addCleanup(self.registry.stop)
+        rf.check("skopeo", "copy", "-q", "--dest-tls-verify=false", f"docker-archive:{archive}",
+                 f"docker://{self.registry.host}/library/pulled:1")
         log_path = os.path.join(self.tmp, "serve.log")
         self.log = open(log_path, "wb")
-        self.server = subprocess.Popen([CTK, "serve", "-H", "unix://" + os.path.join(self.tmp, "docker.sock"), "--ui"],
+        self.server = subprocess.Popen([CTK, "serve", "-H", "unix://" + os.path.join(self.tmp, "docker.sock"), "--ui",
+                                        "--registry-mirror", f"http://{self.registry.host}"],
                                        env=self.env, stdout=self.log, stderr=self.log)
         self.addCleanup(self.log.close)
         self.addCleanup(self.server.wait, 10)
@@ -74,7 +89,7 @@ class BrowserTest(unittest.TestCase):
         os.makedirs(shots, exist_ok=True)
         node = subprocess.Popen(["node", "e2e/run.mjs", self.url, shots], cwd=UI, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env=dict(self.env, CHROMIUM=CHROMIUM))
+                                env=dict(self.env, CHROMIUM=CHROMIUM, PULL_IMAGE="pulled:1"))
         self.addCleanup(node.kill)
         # Before the page stops and removes the container: the file it
         # uploaded, as ctk exec finds it in the container.
@@ -93,8 +108,9 @@ class BrowserTest(unittest.TestCase):
         steps = re.findall(r"^(ok|FAIL) (\S+)", output, re.M)
         self.assertEqual(node.returncode, 0, output[-4000:])
         self.assertEqual([name for _, name in steps],
-                         ["list", "terminal", "terminal-interrupt", "files", "upload", "processes", "logs",
-                          "stop-and-remove", "no-foreign-requests"])
+                         ["list", "run-form", "logs-follow", "attach", "stats", "port-link", "run-error", "terminal",
+                          "terminal-interrupt", "terminal-vi", "files", "downloads", "upload", "processes", "logs",
+                          "pull", "narrow", "keyboard", "stop-and-remove", "no-foreign-requests"])
         self.assertEqual(self.uploaded, "from the browser\n")
 
 

@@ -56,12 +56,20 @@ export function mountContainerPage(ctx: ViewContext, containerId: string, firstT
   let tabAbort = new AbortController();
   ctx.signal.addEventListener('abort', () => tabAbort.abort());
 
+  const uptimeText = h('span', { class: 'muted', 'data-test': 'uptime' });
+  // The uptime counts on between reloads.
+  const ticker = setInterval(() => {
+    if (container) uptimeText.textContent = uptime(container);
+  }, 1000);
+  ctx.signal.addEventListener('abort', () => clearInterval(ticker));
+
   const renderHead = (c: ContainerDetails): void => {
+    uptimeText.textContent = uptime(c);
     head.replaceChildren(
       h('h1', { 'data-test': 'container-name' }, c.name),
       stateBadge(c.state),
       h('span', { class: 'muted' }, c.image),
-      h('span', { class: 'muted', 'data-test': 'uptime' }, uptime(c)),
+      uptimeText,
       containerButtons(c, (action) => {
         if (action === 'remove') location.hash = '#/containers';
         else reload(false);

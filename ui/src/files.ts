@@ -52,7 +52,9 @@ async function downloadFile(containerId: string, path: string): Promise<void> {
   const archive = new Uint8Array(await (await getArchive(containerId, path)).arrayBuffer());
   for (const entry of readTar(archive)) {
     if (entry.type !== 'file') continue;
-    saveBlob(new Blob([entry.data.slice()]), baseName(path));
+    // Typed as bytes: Chromium would add .txt to the name of a text file
+    // it sniffs (passwd -> passwd.txt).
+    saveBlob(new Blob([entry.data.slice()], { type: 'application/octet-stream' }), baseName(path));
     return;
   }
   throw new Error(`${path}: not a regular file`);
