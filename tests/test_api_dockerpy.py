@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -131,6 +132,9 @@ class DockerPyTest(ApiTest):
         r = subprocess.run(args, cwd=DOCKER_PY, env=self.pytest_env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, timeout=timeout)
         self.assertEqual(r.returncode, 0, f"pytest {' '.join(files)}:\n{r.stdout[-8000:]}")
+        # pytest's own count ("N passed, M deselected in S s"), for the log.
+        summary = [line for line in r.stdout.splitlines() if " passed" in line]
+        print(f"\n  docker-py {' '.join(files)}: {summary[-1] if summary else '?'}", file=sys.stderr)
 
     def test_skip_list_names_tests_that_exist(self):
         r = subprocess.run([PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q",

@@ -108,9 +108,10 @@ class BrowserTest(unittest.TestCase):
         steps = re.findall(r"^(ok|FAIL) (\S+)", output, re.M)
         self.assertEqual(node.returncode, 0, output[-4000:])
         self.assertEqual([name for _, name in steps],
-                         ["list", "run-form", "logs-follow", "attach", "stats", "port-link", "run-error", "terminal",
-                          "terminal-interrupt", "terminal-vi", "files", "downloads", "upload", "processes", "logs",
-                          "pull", "narrow", "keyboard", "stop-and-remove", "no-foreign-requests"])
+                         ["list", "run-form", "logs-follow", "attach", "stats", "port-link", "lifecycle", "run-error",
+                          "terminal", "terminal-interrupt", "terminal-resize", "terminal-vi", "files", "downloads",
+                          "upload", "processes", "logs", "pull", "resources", "narrow", "keyboard", "stop-and-remove",
+                          "no-foreign-requests"])
         self.assertEqual(self.uploaded, "from the browser\n")
 
 

@@ -63,3 +63,5 @@ for (let i = 0; i < Number(runs); i++) {
   await checkpoint(`cleanup ui-run-${i}`);
 }
 await browser.close();
+// stdin's reader would keep node running.
+process.exit(0);

@@ -129,6 +129,24 @@ await step('port-link', async () => {
   if (!text.includes('root:x:0:0')) throw new Error(`${href}passwd answered ${reply.status}: ${text.slice(0, 200)}`);
 });
 
+// The list's buttons: kill, start, restart (each through the Docker API).
+await step('lifecycle', async () => {
+  const state = (wanted) => page.locator('[data-test="container-row"][data-name="formbox"]' + `[data-state="${wanted}"]`);
+  await formRow.locator('[data-test="kill"]').click();
+  await state('exited').waitFor({ timeout: 60000 });
+  await formRow.locator('[data-test="start"]').click();
+  await state('running').waitFor({ timeout: 60000 });
+  // A restart is a new start: the container's StartedAt moves on.
+  const startedAt = async () => (await (await page.request.get(`${origin}/v1.44/containers/formbox/json`)).json()).State.StartedAt;
+  const before = await startedAt();
+  await formRow.locator('[data-test="restart"]').click();
+  for (let i = 0; (await startedAt()) === before; i++) {
+    if (i === 120) throw new Error(`StartedAt is still ${before} after the restart`);
+    await page.waitForTimeout(500);
+  }
+  await state('running').waitFor({ timeout: 60000 });
+});
+
 // A run that cannot work (a name in use) says why in the server's words, and
 // marks the step that failed.
 await step('run-error', async () => {
@@ -171,6 +189,27 @@ await step('terminal-interrupt', async () => {
   await page.waitForFunction(() => /^back-2\s*$/m.test(document.querySelector('[data-test="terminal"] .xterm-rows')?.innerText ?? ''),
     null, { timeout: 30000 });
   if (!(await screen()).includes('^C')) throw new Error('no ^C on the screen');
+});
+
+// The shell's terminal follows the window's size.
+await step('terminal-resize', async () => {
+  let asked = 0;
+  const columns = async () => {
+    const label = `size${++asked}`;
+    await page.keyboard.type(`clear; stty size | sed "s/^/${label}=/"`);
+    await page.keyboard.press('Enter');
+    const answer = new RegExp(`^${label}=\\d+ (\\d+)\\s*$`, 'm');
+    await page.waitForFunction((source) => new RegExp(source, 'm').test(document.querySelector('[data-test="terminal"] .xterm-rows')?.innerText ?? ''),
+      answer.source, { timeout: 30000 });
+    return Number(answer.exec(await screen())[1]);
+  };
+  const wide = await columns();
+  await page.setViewportSize({ width: 800, height: 800 });
+  await page.waitForTimeout(500);
+  const narrow = await columns();
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.waitForTimeout(500);
+  if (!(narrow < wide)) throw new Error(`stty says ${wide} columns, then ${narrow} in a narrower window`);
 });
 
 // A full-screen program: vi writes a file, and the shell reads it back.
@@ -249,6 +288,14 @@ await step('logs', async () => {
   await page.locator('[data-test="tab-logs"]').click();
   await page.locator('[data-test="log-line"][data-stream="stdout"]', { hasText: 'hello from box' }).waitFor({ timeout: 30000 });
   await page.locator('[data-test="log-line"][data-stream="stderr"]', { hasText: 'to stderr' }).waitFor({ timeout: 30000 });
+  // Search hides what does not match; the download has every line.
+  await page.locator('[data-test="log-search"]').fill('STDERR');
+  await page.locator('[data-test="log-line"]', { hasText: 'hello from box' }).waitFor({ state: 'hidden', timeout: 30000 });
+  if (!(await page.locator('[data-test="log-line"]', { hasText: 'to stderr' }).isVisible())) throw new Error('the search hid its match');
+  const [log] = await Promise.all([page.waitForEvent('download'), page.locator('[data-test="log-download"]').click()]);
+  const text = readFileSync(await log.path(), 'utf8');
+  if (log.suggestedFilename() !== 'box.log' || !/ hello from box\n/.test(text) || !/ stderr to stderr\n/.test(text))
+    throw new Error(`downloaded ${log.suggestedFilename()}: ${text.slice(0, 200)}`);
 });
 
 await checkpoint('outside');
@@ -266,6 +313,26 @@ await step('pull', async () => {
     return bars.length > 0 && bars.every((b) => b.max > 0 && b.value === b.max);
   }, null, { timeout: 60000 });
   await page.locator('[data-test="image-row"]', { hasText: image }).waitFor({ timeout: 30000 });
+});
+
+// Inspect as formatted JSON; a volume and a network made, inspected and removed.
+await step('resources', async () => {
+  await page.locator('[data-test="image-row"]', { hasText: 'pulled:1' }).locator('[data-test="inspect"]').click();
+  await page.locator('[data-test="inspect-json"]', { hasText: '"RepoTags"' }).waitFor({ timeout: 30000 });
+  await page.locator('[data-test="dialog-close"]').click();
+  for (const [section, kind] of [['volumes', 'volume'], ['networks', 'network']]) {
+    await page.goto(`${origin}/#/${section}`);
+    await page.locator(`[data-test="${kind}-create-name"]`).fill(`from-the-page-${kind}`);
+    await page.locator(`[data-test="${kind}-create-submit"]`).click();
+    const made = page.locator(`[data-test="${kind}-row"][data-name="from-the-page-${kind}"]`);
+    await made.waitFor({ timeout: 30000 });
+    await made.locator('[data-test="inspect"]').click();
+    await page.locator('[data-test="inspect-json"]', { hasText: `"Name": "from-the-page-${kind}"` }).waitFor({ timeout: 30000 });
+    await page.locator('[data-test="dialog-close"]').click();
+    await made.locator('[data-test="remove"]').click();
+    await page.locator('[data-test="confirm"]').click();
+    await made.waitFor({ state: 'detached', timeout: 30000 });
+  }
 });
 
 // A phone's width: the list and a container's page fit without scrolling sideways.
