@@ -28,6 +28,15 @@ class CliTest(unittest.TestCase):
         # The budget with the Docker API server and the embedded web UI (issue 13).
         self.assertLess(os.path.getsize(CTK), 10 << 20, "binary over the 10 MiB budget")
 
+    def test_the_guest_initramfs_stays_under_its_budget(self):
+        # Issue 13's budget: under 5 MiB, with this binary (its web UI too) as the guest's /init.
+        import vmkernel
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "initfs.img")
+            r = ctk("mkinitfs", "-o", out, "--kernel", vmkernel.kernel())
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertLess(os.path.getsize(out), 5 << 20, "the initramfs is over the 5 MiB budget")
+
     def test_version(self):
         r = ctk("--version")
         self.assertEqual(r.returncode, 0)

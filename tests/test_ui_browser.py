@@ -72,7 +72,10 @@ class BrowserTest(unittest.TestCase):
         # mirror of Docker Hub.
         self.registry = rf.Registry(self.tmp, "registry")
         self.addCleanup(self.registry.stop)
-        rf.check("skopeo", "copy", "-q", "--dest-tls-verify=false", f"docker-archive:{archive}",
+        # An image of its own (not busybox's id), which the page removes again.
+        pulled = os.path.join(self.tmp, "pulled.tar")
+        apifixture.busybox_archive(pulled, tags=("pulled:1",), files={"etc/pulled": "from the registry\n"})
+        rf.check("skopeo", "copy", "-q", "--dest-tls-verify=false", f"docker-archive:{pulled}",
                  f"docker://{self.registry.host}/library/pulled:1")
         log_path = os.path.join(self.tmp, "serve.log")
         self.log = open(log_path, "wb")

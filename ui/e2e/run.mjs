@@ -315,11 +315,16 @@ await step('pull', async () => {
   await page.locator('[data-test="image-row"]', { hasText: image }).waitFor({ timeout: 30000 });
 });
 
-// Inspect as formatted JSON; a volume and a network made, inspected and removed.
+// The pulled image inspected as formatted JSON and removed; a volume and a
+// network made, inspected and removed.
 await step('resources', async () => {
   await page.locator('[data-test="image-row"]', { hasText: 'pulled:1' }).locator('[data-test="inspect"]').click();
   await page.locator('[data-test="inspect-json"]', { hasText: '"RepoTags"' }).waitFor({ timeout: 30000 });
   await page.locator('[data-test="dialog-close"]').click();
+  const pulled = page.locator('[data-test="image-row"]', { hasText: 'pulled:1' });
+  await pulled.locator('[data-test="remove"]').click();
+  await page.locator('[data-test="confirm"]').click();
+  await pulled.waitFor({ state: 'detached', timeout: 30000 });
   for (const [section, kind] of [['volumes', 'volume'], ['networks', 'network']]) {
     await page.goto(`${origin}/#/${section}`);
     await page.locator(`[data-test="${kind}-create-name"]`).fill(`from-the-page-${kind}`);
