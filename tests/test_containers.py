@@ -360,6 +360,21 @@ class LifecycleTest(ContainerTest):
         self.assertFalse(st["Running"])
         self.ok("rm", "victim")
 
+    def test_a_vm_that_dies_is_booted_again_under_its_restart_policy(self):
+        cid = self.run_detached("phoenix", "--restart", "always", script="echo up; exec sleep 1000")
+        self.ok("exec", "phoenix", "sh", "-c", "echo kept > /kept; sync")
+        supervisor = self.state("phoenix")["Pid"]
+        subprocess.run(["pkill", "-9", "-f", f"qemu-system.*{cid}"])
+        # The supervisor (the same process, exec'd afresh) boots a new VM.
+        self.wait_for("the restart", lambda: json.loads(self.ok("inspect", "phoenix"))[0]["RestartCount"] == 1 and
+                      self.state("phoenix")["Status"] == "running", timeout=60)
+        self.assertEqual(self.state("phoenix")["Pid"], supervisor)
+        self.assertEqual(self.ok("exec", "phoenix", "cat", "/kept"), "kept\n")
+        self.wait_for("the second start's output", lambda: self.ctk("logs", "phoenix").stdout == b"up\nup\n")
+        self.ok("stop", "-t", "0", "phoenix")
+        self.assertEqual(self.state("phoenix")["Status"], "exited")
+        self.no_qemu_left()
+
     def test_qemu_killed_mid_write_comes_back_clean(self):
         self.run_detached("writer", script="exec sleep 1000")
         self.ok("exec", "writer", "sh", "-c", "echo durable > /durable; sync")

@@ -18,6 +18,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include "base/dirs.h"
 #include "base/file_io.h"
@@ -93,8 +94,9 @@ struct Route {
 
 class Supervisor {
  public:
-  Supervisor(const std::string& data_root, const std::string& id, int launcher_fd)
-      : data_root_(data_root), id_(id), launcher_fd_(launcher_fd) {}
+  Supervisor(const std::string& data_root, const std::string& id, int launcher_fd, int relaunch_backoff_ms)
+      : data_root_(data_root), id_(id), launcher_fd_(launcher_fd), relaunched_(relaunch_backoff_ms >= 0),
+        backoff_ms_(std::max(0, relaunch_backoff_ms)) {}
   int run();
 
  private:
@@ -121,6 +123,7 @@ class Supervisor {
   void begin_stop(int timeout_s, int signal);
   void answer_waits();
   void finish();
+  void relaunch();
   void flush_clients(int timeout_ms);
   void change_networks(Conn* c, const json& id);
   void end_vm();
@@ -137,6 +140,7 @@ class Supervisor {
 
   std::string data_root_, id_;
   int launcher_fd_;
+  bool relaunched_;  // a restart after the VM died: no launcher
   Containers containers_;
   std::unique_ptr<Container> ct_;
   LogWriter log_;
@@ -159,7 +163,7 @@ class Supervisor {
   bool main_exit_seen_ = false;  // its wait replied; output may still be draining
   json main_result_;
   Clock::time_point main_started_;
-  int backoff_ms_ = 0;
+  int backoff_ms_;
   std::optional<Clock::time_point> restart_at_;
   std::optional<Clock::time_point> kill_at_;  // stop's SIGKILL deadline
   std::optional<Clock::time_point> deadline_;  // --timeout: the main process's end
@@ -366,7 +370,7 @@ int Supervisor::run() {
   bool loaded = ct_->load(&err);
   std::string agent_code;
   bool ok = loaded && (locked || err.fail(ErrorCode::conflict, "container " + ct_->spec.name + " is already running")) &&
-            read_launcher(&err);
+            (relaunched_ || read_launcher(&err));
   // Clients (stop, exec) are accepted from here on; while the VM boots
   // their requests wait in the socket.
   if (ok) {
@@ -390,6 +394,8 @@ int Supervisor::run() {
     // Nothing ran: the state keeps its status and says why.
     if (loaded && locked && !files_only_) {
       ct_->state.error = err.message;
+      // A restart that could not boot ends the container.
+      if (relaunched_) ct_->state.status = Status::exited, ct_->state.pid = 0;
       if (!agent_code.empty()) ct_->state.exit_code = exit_code_for_agent_error(agent_code);
       ct_->state.ports.clear();
       save_state();
@@ -415,9 +421,10 @@ int Supervisor::run() {
     s.exit_code = 0;
     s.oom_killed = false;
     s.manually_stopped = false;
+    if (relaunched_) s.restart_count++;
     save_state();
   }
-  reply(launcher, launcher->started_id, {{"id", id_}, {"timings", phases}, {"notice", vm_.notice()}});
+  if (launcher) reply(launcher, launcher->started_id, {{"id", id_}, {"timings", phases}, {"notice", vm_.notice()}});
   loop();
   return 0;
 }
@@ -817,7 +824,7 @@ void Supervisor::check_exit() {
   s.finished_at = now_rfc3339();
   for (auto& c : conns_) c->out = c->err = c->in = 0;  // attach ends with the process
   const RestartPolicy& p = ct_->spec.restart;
-  bool restart = !stopping_ && !s.manually_stopped && !vm_failed_ && !timed_out_ &&
+  bool restart = !stopping_ && !s.manually_stopped && !timed_out_ &&
                  (p.name == "always" || p.name == "unless-stopped" ||
                   (p.name == "on-failure" && s.exit_code != 0 && (p.max_retries == 0 || s.restart_count < p.max_retries)));
   if (!restart) return finish();
@@ -827,7 +834,33 @@ void Supervisor::check_exit() {
                     : std::min(backoff_ms_ * 2, kMaxBackoffMs);
   s.status = Status::restarting;
   save_state();
+  if (vm_failed_) return relaunch();
   restart_at_ = Clock::now() + std::chrono::milliseconds(backoff_ms_);
+}
+
+// The VM died under a restart policy. Its successor needs everything a start
+// sets up (the VM, networks, shares, ports, the log), so after the back-off
+// this process becomes a fresh supervisor of the container: an exec of
+// itself, without a launcher. Its clients see their connections end, as at
+// any exit; waits were answered with the exit.
+void Supervisor::relaunch() {
+  ports_.close();
+  end_vm();
+  flush_clients(1000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms_));
+  ::unlink(ct_->path("sock").c_str());
+  std::string exe = self_exe(), backoff = std::to_string(backoff_ms_);
+  const char* argv[] = {exe.c_str(), "supervise", "--root", data_root_.c_str(), "--relaunch", backoff.c_str(),
+                        id_.c_str(), nullptr};
+  // Nothing of this process's lives on in the new one: the lock goes with
+  // it and is taken again there.
+  ::close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execv(exe.c_str(), const_cast<char* const*>(argv));
+  ct_->state.error = "cannot restart after the VM died: " + sys_error(exe);
+  finish();
 }
 
 void Supervisor::begin_stop(int timeout_s, int signal) {
@@ -922,11 +955,11 @@ void Supervisor::drop(Conn* c) {
 
 }  // namespace
 
-int supervise(const std::string& data_root, const std::string& id, int launcher_fd) {
+int supervise(const std::string& data_root, const std::string& id, int launcher_fd, int relaunch_backoff_ms) {
   // Its own session: the terminal's ^C reaches the CLI, not the supervisor.
   ::setsid();
   ::signal(SIGPIPE, SIG_IGN);
-  Supervisor s(data_root, id, launcher_fd);
+  Supervisor s(data_root, id, launcher_fd, relaunch_backoff_ms);
   return s.run();
 }
 

@@ -41,6 +41,12 @@ namespace ctk::container {
 // is stopped or exits for good; `launcher_fd` is a connected stream to the
 // ctk process that started it (its requests are read before the VM boots).
 // Returns the process exit code.
-int supervise(const std::string& data_root, const std::string& id, int launcher_fd);
+//
+// When the VM itself dies (QEMU killed, the guest crashed) and the restart
+// policy says to restart, the restart needs a new VM and all a start sets
+// up: the supervisor, after its back-off, execs itself as
+// `ctk supervise --relaunch BACKOFF_MS`, which has no launcher (launcher_fd
+// -1) and carries the back-off on (relaunch_backoff_ms; -1 otherwise).
+int supervise(const std::string& data_root, const std::string& id, int launcher_fd, int relaunch_backoff_ms = -1);
 
 }  // namespace ctk::container
