@@ -38,11 +38,6 @@ void prepend(json* object, const char* key, const std::vector<std::string>& valu
   list.insert(list.begin(), first.begin(), first.end());
 }
 
-// A host path (not a named volume) bound without :ro or :rw.
-bool bind_without_mode(const std::string& bind) {
-  return bind.starts_with("/") && std::count(bind.begin(), bind.end(), ':') == 1;
-}
-
 }  // namespace
 
 bool apply_profile(const profile::Profile& p, json* body, uint64_t* timeout, Error* err) {
@@ -101,7 +96,8 @@ bool apply_profile(const profile::Profile& p, json* body, uint64_t* timeout, Err
   }
   if (p.bind_read_only && hc && hc->contains("Binds") && (*hc)["Binds"].is_array())
     for (json& bind : (*hc)["Binds"])
-      if (bind.is_string() && bind_without_mode(bind.get_ref<const std::string&>())) bind = bind.get<std::string>() + ":ro";
+      if (bind.is_string() && profile::bind_without_mode(bind.get_ref<const std::string&>()))
+        bind = bind.get<std::string>() + ":ro";
   return true;
 }
 

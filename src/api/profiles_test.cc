@@ -36,7 +36,6 @@ profile::Profile parsed(const char* toml) {
   profile::Profile p;
   std::string err;
   REQUIRE_MESSAGE(profile::parse(toml, "p.toml", &p, &err), err);
-  p.name = "p";
   return p;
 }
 

@@ -359,6 +359,10 @@ std::vector<Entry> list() {
   return out;
 }
 
+bool bind_without_mode(const std::string& volume) {
+  return absolute(volume) && std::count(volume.begin(), volume.end(), ':') == 1;
+}
+
 std::string mount_destination(std::string_view flag, const std::string& value) {
   container::MountPoint m;
   std::string why;
@@ -386,11 +390,9 @@ void apply(const Profile& p, Flags* flags) {
     flags->prepend(s.flag, values);
   }
   if (!p.bind_read_only) return;
-  // A host path mounted without a mode is read-only; a named volume or an
-  // explicit :rw stays as given.
   std::vector<std::string> volumes = flags->all("volume");
   for (std::string& v : volumes)
-    if (absolute(v) && std::count(v.begin(), v.end(), ':') == 1) v += ":ro";
+    if (bind_without_mode(v)) v += ":ro";
   flags->set_all("volume", std::move(volumes));
 }
 

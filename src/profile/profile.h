@@ -51,6 +51,10 @@ std::vector<Entry> list();
 // bind_read_only rewrites --volume values.
 void apply(const Profile& p, Flags* flags);
 
+// Whether bind_read_only makes this --volume value read-only: a host path
+// bound without :ro or :rw (a named volume or an explicit mode stays).
+bool bind_without_mode(const std::string& volume);
+
 // Where a mount flag's value (volume, mount or tmpfs) mounts; "" for another
 // flag or a value that does not parse (create refuses that one).
 std::string mount_destination(std::string_view flag, const std::string& value);
