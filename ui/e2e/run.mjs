@@ -218,14 +218,17 @@ await step('terminal-vi', async () => {
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => /~\s*$/m.test(document.querySelector('[data-test="terminal"] .xterm-rows')?.innerText ?? ''),
     null, { timeout: 30000 });
-  await page.keyboard.type('iwritten in vi');
-  await page.keyboard.press('Escape');
-  // vi reads an Escape with more keys right behind it as one escape
-  // sequence: wait until it shows command mode (its "I" for insert gone).
-  await page.waitForFunction(() => {
+  // vi shows "I" at the start of its status line in insert mode. It reads
+  // an Escape with more keys right behind it as one escape sequence, so each
+  // mode change is waited for before the next keys.
+  const insertMode = (wanted) => page.waitForFunction((insert) => {
     const rows = (document.querySelector('[data-test="terminal"] .xterm-rows')?.innerText ?? '').trimEnd().split('\n');
-    return !/^I /.test(rows.at(-1) ?? '');
-  }, null, { timeout: 30000 });
+    return /^I /.test(rows.at(-1) ?? '') === insert && (!insert || rows.some((r) => r.includes('written in vi')));
+  }, wanted, { timeout: 30000 });
+  await page.keyboard.type('iwritten in vi');
+  await insertMode(true);
+  await page.keyboard.press('Escape');
+  await insertMode(false);
   await page.keyboard.type(':wq');
   await page.keyboard.press('Enter');
   await page.keyboard.type('clear; cat /tmp/from-vi | tr a-z A-Z');
