@@ -108,11 +108,13 @@ class UiServerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="ctk-ui-test-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
         cls.log_path = os.path.join(cls.tmp, "serve.log")
         cls.log = open(cls.log_path, "wb")
         cls.server = subprocess.Popen([CTK, "serve", "--root", os.path.join(cls.tmp, "data"),
                                        "-H", "unix://" + os.path.join(cls.tmp, "docker.sock"), "--ui"],
                                       stdout=cls.log, stderr=cls.log)
+        cls.addClassCleanup(cls.server.kill)
         cls.url = urllib.parse.urlsplit(ui_url(cls.server, cls.log_path))
         cls.token = urllib.parse.parse_qs(cls.url.query)["token"][0]
         cls.host = cls.url.netloc
@@ -122,7 +124,6 @@ class UiServerTest(unittest.TestCase):
         cls.server.terminate()
         cls.server.wait(timeout=10)
         cls.log.close()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def request(self, method, path, headers=None, host=None, body=None):
         conn = http.client.HTTPConnection(self.url.hostname, self.url.port, timeout=30)
@@ -222,6 +223,9 @@ class UiTerminalTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="ctk-ui-term-")
+        # Also when a step below fails (tearDownClass runs only after a setUpClass that passed).
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        cls.addClassCleanup(subprocess.run, ["pkill", "-9", "-f", f"ctk supervise.*{cls.tmp}"])
         cls.env = dict(os.environ, CTK_KERNEL=vmkernel.kernel(), CTK_ROOT=os.path.join(cls.tmp, "data"),
                        XDG_RUNTIME_DIR=os.path.join(cls.tmp, "run"), XDG_CACHE_HOME=os.path.join(cls.tmp, "cache"),
                        XDG_CONFIG_HOME=os.path.join(cls.tmp, "config"))
@@ -234,6 +238,7 @@ class UiTerminalTest(unittest.TestCase):
         cls.log = open(cls.log_path, "wb")
         cls.server = subprocess.Popen([CTK, "serve", "-H", "unix://" + os.path.join(cls.tmp, "docker.sock"), "--ui"],
                                       env=cls.env, stdout=cls.log, stderr=cls.log)
+        cls.addClassCleanup(cls.server.kill)
         url = urllib.parse.urlsplit(ui_url(cls.server, cls.log_path))
         cls.host, cls.port = url.hostname, url.port
         conn = http.client.HTTPConnection(cls.host, cls.port, timeout=30)
@@ -248,8 +253,6 @@ class UiTerminalTest(unittest.TestCase):
         cls.server.terminate()
         cls.server.wait(timeout=10)
         cls.log.close()
-        subprocess.run(["pkill", "-9", "-f", f"ctk supervise.*{cls.tmp}"])
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def api(self, method, path, body=None):
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
