@@ -175,6 +175,12 @@ class NetworkCliTest(CliTest):
         self.assertEqual(self.network("connect", "--alias", "frontend", "--alias", "www", "app", "web"), "")
         self.assertEqual(self.network("connect", "--ip", "10.7.0.50", "app", db[:8]), "")
         self.network("connect", "bridge", "db")
+        # docker ps's network filter: a network's name or id.
+        ps = lambda f: [json.loads(line)["Names"] for line in
+                        self.ok("ps", "--root", self.root, "-a", "--format", "json", "--filter", f).splitlines()]
+        self.assertEqual(sorted(ps("network=app")), ["db", "web"])
+        self.assertEqual(ps("network=" + self.inspect("bridge")["Id"]), ["db"])
+        self.assertEqual(ps("network=nosuch"), [])
         endpoints = os.path.join(self.root, "networks", "app", "endpoints")
         self.assertEqual(sorted(os.listdir(endpoints)), sorted([web + ".json", db + ".json"]))
         with open(os.path.join(endpoints, web + ".json")) as f:

@@ -83,6 +83,13 @@ class VolumeCliTest(CliTest):
         [anon] = [n for n in self.names() if n != "data"]
         self.assertRegex(anon, r"^[0-9a-f]{64}$")
         self.assertEqual(self.names("--filter", "dangling=true"), [])
+        # docker ps's volume filter: a volume's name or a mount point.
+        ps = lambda f: [json.loads(line)["Names"] for line in
+                        self.ok("ps", "--root", self.root, "-a", "--format", "json", "--filter", f).splitlines()]
+        self.assertEqual(sorted(ps("volume=data")), ["db", "web"])
+        self.assertEqual(ps("volume=/anon"), ["web"])
+        self.assertEqual(ps(f"volume={anon}"), ["web"])
+        self.assertEqual(ps("volume=nosuch"), [])
 
         r = self.ctk("volume", "rm", "--root", self.root, "data")
         self.assertEqual(r.returncode, 1)

@@ -22,7 +22,7 @@ const Option kOptions[] = {
     {"all", 'a', "", "Show all containers (default: running ones)"},
     {"quiet", 'q', "", "Only print ids"},
     {"no-trunc", 0, "", "Do not truncate ids and commands"},
-    {"filter", 'f', "KEY=VALUE", "Only containers that match: id, name, status, label (KEY or KEY=VALUE), ancestor", true},
+    {"filter", 'f', "KEY=VALUE", "Only containers that match: id, name, status, label (KEY or KEY=VALUE), ancestor, volume, network", true},
     {"format", 0, "FORMAT", "table (default) or json (one object per line)"},
     kRootOption,
 };

@@ -37,6 +37,12 @@ bool matches(const Summary& s, const Filter& f) {
   if (f.key == "name") return s.name.find(f.value) != std::string::npos;
   if (f.key == "status") return s.state == f.value;
   if (f.key == "ancestor") return s.image == f.value;
+  // docker's volume=: a volume's name, a bind's host path or a mount point.
+  if (f.key == "volume")
+    return std::any_of(s.spec.mounts.begin(), s.spec.mounts.end(), [&](const MountPoint& m) {
+      return m.destination == f.value || (m.type != "tmpfs" && m.source == f.value);
+    });
+  if (f.key == "network") return std::find(s.networks.begin(), s.networks.end(), f.value) != s.networks.end();
   return label_matches(s.spec.labels, f);
 }
 
@@ -139,7 +145,7 @@ std::string human_duration(int64_t s) {
 }
 
 bool parse_filter(const std::string& text, Filter* out, std::string* err) {
-  static constexpr std::string_view kKeys[] = {"id", "name", "status", "label", "ancestor"};
+  static constexpr std::string_view kKeys[] = {"id", "name", "status", "label", "ancestor", "volume", "network"};
   return ctk::parse_filter(text, kKeys, out, err);
 }
 
@@ -147,6 +153,10 @@ bool list(const Containers& all, bool include_stopped, const std::vector<Filter>
           Error* err) {
   std::vector<std::string> ids;
   if (!all.list(&ids, err)) return false;
+  // Network membership is in the networks' files: read only when asked.
+  bool by_network = std::any_of(filters.begin(), filters.end(), [](const Filter& f) { return f.key == "network"; });
+  network::Networks networks;
+  if (by_network && !networks.open(all.data_root(), err)) return false;
   int64_t now = now_s();
   for (const std::string& id : ids) {
     Container ct(all, id);
@@ -178,6 +188,9 @@ bool list(const Containers& all, bool include_stopped, const std::vector<Filter>
         break;
     }
     for (const PortBinding& p : s.full.ports) s.ports_text += (s.ports_text.empty() ? "" : ", ") + port_text(p);
+    std::vector<network::Networks::Attachment> attachments;
+    if (by_network && networks.networks_of(id, &attachments, &ignored))
+      for (const auto& a : attachments) s.networks.insert(s.networks.end(), {a.network.name, a.network.id});
     if (std::all_of(filters.begin(), filters.end(), [&](const Filter& f) { return matches(s, f); }))
       out->push_back(std::move(s));
   }

@@ -25,6 +25,7 @@ struct Summary {
   std::string ports_text;   // "127.0.0.1:8080->80/tcp"
   State full;
   Spec spec;
+  std::vector<std::string> networks;  // names and ids of its networks: read only for a network= filter
 };
 
 // Containers (running only unless all), newest first, that match every filter.
