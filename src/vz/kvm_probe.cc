@@ -1,20 +1,13 @@
 #include "vz/kvm_probe.h"
 
-#include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
-#include <thread>
-#include <vector>
+#include <memory>
 
 #include "base/atomic_file.h"
 #include "base/dirs.h"
 #include "base/file_io.h"
 #include "boot/arch.h"
-#include "vz/child.h"
 #include "vz/qemu.h"
 
 namespace ctk::vz {
@@ -41,51 +34,27 @@ std::string qemu_said(const std::string& log) {
   return last;
 }
 
-// Boots kernel under KVM with ctk's own QEMU line, no disk, its console and
-// QEMU's messages into one file.
+// Boots kernel under KVM with ctk's own QEMU backend, no disk; the console
+// and QEMU's own messages (beside it, ".qemu") say how far it got.
 bool probe(const std::string& kernel, const std::string& dir, std::string* why) {
   VmConfig c;
   c.kernel = kernel;
   c.arch = boot::host_arch();
   c.memory_mib = 128;
   c.cpus = 1;
+  c.runtime_dir = dir;
   c.console_log = dir + "/console";
   HostFacts kvm;
   kvm.kvm = true;
-  std::vector<std::string> args = qemu_argv(c, kvm);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::string qemu_log = dir + "/qemu";
-  int log_fd = ::open(qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    if (log_fd >= 0) ::close(log_fd);
-    *why = "fork failed";
-    return false;
-  }
-  if (pid == 0) {
-    prepare_child(parent, log_fd);
-    exec_child(argv.data());
-  }
-  if (log_fd >= 0) ::close(log_fd);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kProbeTimeoutMs);
+  std::unique_ptr<Vm> vm = make_qemu_vm(c, kvm);
+  if (!vm->start(why)) return false;
   int status = 0;
-  bool exited = false;
-  while (!exited && std::chrono::steady_clock::now() < deadline) {
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) exited = true;
-    else std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (!exited) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-  }
+  bool exited = vm->wait(kProbeTimeoutMs, &status);
+  vm->kill();
   std::string console, qemu, ignored;
   bool exists;
   read_file(c.console_log, &console, &exists, &ignored);
-  read_file(qemu_log, &qemu, &exists, &ignored);
+  read_file(c.console_log + ".qemu", &qemu, &exists, &ignored);
   if (console.find(kReachedRoot) != std::string::npos) return true;
   if (!exited) *why = "a test guest did not boot under KVM in " + std::to_string(kProbeTimeoutMs / 1000) + " s";
   else if (!qemu_said(qemu).empty()) *why = "a test guest under KVM failed: " + qemu_said(qemu);

@@ -26,12 +26,11 @@ namespace {
 
 class QemuVm : public Vm {
  public:
-  explicit QemuVm(VmConfig config) : config_(std::move(config)), host_(probe_host()) {
+  // kvm_broken: why a /dev/kvm that opens cannot run guests ("" when it can
+  // or there is none).
+  QemuVm(VmConfig config, const HostFacts& host, std::string kvm_broken)
+      : config_(std::move(config)), host_(host), kvm_broken_(std::move(kvm_broken)) {
     if (config_.arch.empty()) config_.arch = boot::host_arch();
-    // KVM only helps a guest of the host's own architecture, and only where
-    // it runs one (kvm_probe.h).
-    if (config_.arch != boot::host_arch()) host_.kvm = false;
-    else if (host_.kvm && !kvm_boots(config_.kernel, &kvm_broken_)) host_.kvm = false;
   }
   ~QemuVm() override { kill(); }
 
@@ -161,7 +160,7 @@ class QemuVm : public Vm {
 
   VmConfig config_;
   HostFacts host_;
-  std::string kvm_broken_;  // why a /dev/kvm that opens cannot run guests
+  std::string kvm_broken_;
   std::vector<pid_t> share_pids_;
   pid_t pid_ = -1;
   int exit_status_ = 0;
@@ -282,6 +281,18 @@ std::vector<std::string> qemu_argv(const VmConfig& c, const HostFacts& host) {
   return a;
 }
 
-std::unique_ptr<Vm> make_vm(const VmConfig& config) { return std::make_unique<QemuVm>(config); }
+std::unique_ptr<Vm> make_qemu_vm(const VmConfig& config, const HostFacts& host) {
+  return std::make_unique<QemuVm>(config, host, "");
+}
+
+std::unique_ptr<Vm> make_vm(const VmConfig& config) {
+  HostFacts host = probe_host();
+  std::string kvm_broken;
+  // KVM only helps a guest of the host's own architecture, and only where it
+  // runs one (kvm_probe.h).
+  if (!config.arch.empty() && config.arch != boot::host_arch()) host.kvm = false;
+  else if (host.kvm && !kvm_boots(config.kernel, &kvm_broken)) host.kvm = false;
+  return std::make_unique<QemuVm>(config, host, std::move(kvm_broken));
+}
 
 }  // namespace ctk::vz

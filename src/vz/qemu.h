@@ -2,6 +2,7 @@
 // be unit tested.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,10 @@ struct HostFacts {
 };
 
 HostFacts probe_host();
+
+// A QEMU VM run with these host facts as they are (make_vm asks the host;
+// the KVM probe says what to try).
+std::unique_ptr<Vm> make_qemu_vm(const VmConfig& config, const HostFacts& host);
 
 // argv for qemu-system-<arch>: microvm on x86_64 (boots fastest), virt on aarch64.
 std::vector<std::string> qemu_argv(const VmConfig& config, const HostFacts& host);
