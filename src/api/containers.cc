@@ -128,7 +128,10 @@ bool split_filters(Context& c, std::vector<container::Filter>* lib, std::vector<
 }
 
 // docker's kill event, the signal as a number ("15"), before the signal goes.
+// The watcher may not yet have taken the container's start from its state
+// (it waits for a burst of writes to end): a scan first keeps docker's order.
 void publish_kill(Context& c, const Container& ct, std::string signal) {
+  c.server.events().rescan();
   if (signal.starts_with("SIG")) signal.erase(0, 3);
   for (int n = 1; n < 65 && !signal.empty() && !std::isdigit((unsigned char)signal[0]); n++)
     if (const char* abbrev = ::sigabbrev_np(n); abbrev && signal == abbrev) signal = std::to_string(n);
