@@ -151,6 +151,63 @@ class ContainerApiTest(ApiTest):
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"No such object", r.stderr)
 
+    def hijack(self, target, body=b""):
+        """A hijacked POST (attach, exec start): the socket after the 101."""
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(30)
+        s.connect(self.socket)
+        self.addCleanup(s.close)
+        s.sendall(f"POST {target} HTTP/1.1\r\nHost: docker\r\nUpgrade: tcp\r\nConnection: Upgrade\r\n"
+                  f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(1)
+        self.assertTrue(head.startswith(b"HTTP/1.1 101"), head)
+        return s
+
+    def read_until(self, sock, text):
+        out = b""
+        while text not in out:
+            data = sock.recv(4096)
+            self.assertTrue(data, f"EOF before {text!r}: {out!r}")
+            out += data
+        return out
+
+    def test_detach_keys_end_a_hijacked_tty_stream(self):
+        cid = self.run_d("ttyd", "-it", "busybox", "sh")
+        s = self.hijack(f"/v1.44/containers/{cid}/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-a,x")
+        s.sendall(b"echo $((6*7))\r")
+        self.read_until(s, b"42")
+        # The server ends the stream; the shell runs on.
+        s.sendall(b"\x01x")
+        apifixture.read_to_eof(s)
+        self.assertTrue(self.inspect("ttyd")["State"]["Running"])
+        raw = RawClient(self.socket)
+        status, body = raw.request("POST", f"/v1.44/containers/{cid}/attach?stream=1&stdin=1&detachKeys=ctrl-1")
+        self.assertEqual(status, 400, body)
+        self.assertIn(b"invalid detach keys (ctrl-1)", body)
+        # An exec's detach keys come with its create; its command runs on.
+        json_type = {"Content-Type": "application/json"}
+        status, body = raw.request("POST", f"/v1.44/containers/{cid}/exec", json.dumps(
+            {"Cmd": ["sh"], "Tty": True, "AttachStdin": True, "AttachStdout": True, "DetachKeys": "nope"}), json_type)
+        self.assertEqual(status, 400, body)
+        status, body = raw.request("POST", f"/v1.44/containers/{cid}/exec", json.dumps(
+            {"Cmd": ["sh", "-c", "echo ready; read line; echo $line > /tmp/after"], "Tty": True,
+             "AttachStdin": True, "AttachStdout": True}), json_type)
+        self.assertEqual(status, 201, body)
+        exec_id = json.loads(body)["Id"]
+        s = self.hijack(f"/v1.44/exec/{exec_id}/start", b'{"Tty": true}')
+        self.read_until(s, b"ready")
+        # docker's default keys when the create named none.
+        s.sendall(b"typed\r\x10\x11")
+        apifixture.read_to_eof(s)
+        self.wait_for("the exec to go on", lambda: self.docker("exec", "ttyd", "cat", "/tmp/after").stdout == b"typed\n")
+        # Its exit is still collected, for inspect.
+        def exited():
+            info = json.loads(raw.request("GET", f"/v1.44/exec/{exec_id}/json")[1])
+            return None if info["Running"] else info
+        self.assertEqual(self.wait_for("the exec's exit", exited)["ExitCode"], 0)
+
     def test_rm_running_needs_force(self):
         self.run_d("busy", "busybox", "sleep", "1000")
         r = self.docker("rm", "busy")

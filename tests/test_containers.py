@@ -7,7 +7,10 @@ import concurrent.futures
 import hashlib
 import json
 import os
+import pty
+import select
 import shutil
+import signal
 import socket
 import subprocess
 import tarfile
@@ -241,7 +244,88 @@ int main(int argc, char** argv) {
 """
 
 
+class Terminal:
+    """`ctk ARGS...` on a new pty, as a user at a terminal runs it: keys
+    typed, the screen read until a text shows, the exit code at the end."""
+
+    def __init__(self, env, *args):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execvpe(CTK, [CTK, *args], env)
+        self.screen = b""
+
+    def _read(self, timeout):
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return None
+        try:
+            return os.read(self.fd, 4096)
+        except OSError:  # EIO: the other side is closed
+            return b""
+
+    def type(self, keys):
+        os.write(self.fd, keys)
+
+    def expect(self, text, timeout=60):
+        deadline = time.time() + timeout
+        while text not in self.screen:
+            chunk = self._read(max(0, deadline - time.time()))
+            if not chunk:
+                raise AssertionError(f"{text!r} not on the screen: {self.screen!r}")
+            self.screen += chunk
+
+    def exit_code(self, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            chunk = self._read(max(0, deadline - time.time()))
+            if not chunk:
+                break
+            self.screen += chunk
+        # The screen ends before the process: it may still be exiting.
+        pid = 0
+        while not pid and time.time() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            time.sleep(0 if pid else 0.05)
+        if not pid:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            raise AssertionError(f"still running: {self.screen!r}")
+        os.close(self.fd)
+        return os.waitstatus_to_exitcode(status)
+
+
 class LifecycleTest(ContainerTest):
+    def test_detach_keys_leave_the_process_running(self):
+        self.addCleanup(self.ctk, "rm", "-f", "detacher")
+        t = Terminal(self.env, "run", "-it", "--name", "detacher", self.layer, "sh")
+        t.type(b"echo $((6*7))\r")
+        t.expect(b"42")
+        # docker's default keys; run -it detaches with 0, the shell runs on.
+        t.type(b"\x10\x11")
+        self.assertEqual(t.exit_code(), 0, t.screen)
+        self.assertEqual(self.state("detacher")["Status"], "running")
+        # Keys of one's own; a sequence begun and broken reaches the shell whole.
+        t = Terminal(self.env, "attach", "--detach-keys", "q,w", "detacher")
+        t.type(b"echo qq$((6*7))\r")
+        t.expect(b"qq42")
+        t.type(b"qw")
+        self.assertEqual(t.exit_code(), 1, t.screen)
+        self.assertIn(b"ctk attach: read escape sequence", t.screen)
+        # exec -it: the command runs on after the detach.
+        t = Terminal(self.env, "exec", "-it", "detacher", "sh", "-c", "echo ready; read line; echo $line > /tmp/after")
+        t.expect(b"ready")
+        t.type(b"typed\r\x10\x11")
+        self.assertEqual(t.exit_code(), 1, t.screen)
+        self.wait_for("the exec to go on", lambda: self.ctk("exec", "detacher", "cat", "/tmp/after").stdout == b"typed\n")
+        r = self.ctk("attach", "--detach-keys", "ctrl-1", "detacher")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"invalid detach keys (ctrl-1)", r.stderr)
+        # The shell still reads its terminal: the next attach ends it.
+        t = Terminal(self.env, "attach", "detacher")
+        t.type(b"exit 3\r")
+        self.assertEqual(t.exit_code(), 3, t.screen)
+        self.assertEqual(self.state("detacher")["ExitCode"], 3)
+
     def test_udp_published_port(self):
         # busybox has no UDP server: a small static one, built here.
         src = os.path.join(self.tmp, "udpecho.c")

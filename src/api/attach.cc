@@ -11,6 +11,7 @@
 #include "api/handlers.h"
 #include "api/server_state.h"
 #include "api/stdio_stream.h"
+#include "container/detach_keys.h"
 #include "container/lifecycle.h"
 #include "container/log.h"
 #include "http/websocket.h"
@@ -52,6 +53,11 @@ void attach_client(Context& c, bool websocket) {
   bool want_in = websocket || c.flag("stdin"), want_out = websocket || c.flag("stdout"),
        want_err = websocket || c.flag("stderr"), stream = websocket || c.flag("stream");
   bool tty = ct.spec.tty;
+  // docker's detach keys end a tty's attach (not the web UI's terminal,
+  // where every key belongs to the program).
+  std::string detach_keys, why;
+  if (!websocket && !container::parse_detach_keys(c.query("detachKeys"), &detach_keys, &why))
+    return c.reply_error(400, why);
   // Registered before the hijack's answer: a start that follows it at once
   // finds this client waiting.
   std::shared_ptr<PendingAttach> pending;
@@ -83,6 +89,7 @@ void attach_client(Context& c, bool websocket) {
   std::unique_ptr<proto::Client> owned;
   PendingExits exits;  // waits told the exit this client sees
   container::AttachedProcess p = container::main_attachment(ct.spec, want_in);
+  p.detach_keys = std::move(detach_keys);
   if (pending) {
     if (!wait_for_start(c, pending)) {
       c.server.remove_pending_attach(pending);
@@ -94,7 +101,6 @@ void attach_client(Context& c, bool websocket) {
   } else {
     owned = std::make_unique<proto::Client>();
     json result;
-    std::string why;
     if (!container::connect(ct, owned.get(), &err) ||
         !owned->call("attach", container::attach_request(p, owned.get()), &result, &why))
       return c.conn.stream().shutdown_write();
@@ -102,9 +108,9 @@ void attach_client(Context& c, bool websocket) {
   }
   // Signals are not proxied here: docker's CLI sends them as kill requests.
   p.proxy_signals = false;
-  int exit_code;
-  std::string why;
-  bool exited = container::relay(*owned, p, ends, &exit_code, &why);
+  container::RelayEnd end;
+  bool exited = container::relay(*owned, p, ends, &end, &why) && !end.detached;
+  int exit_code = end.exit_code;
   // A tab closed on an attached process detaches from it, as docker's does.
   if (websocket && exited) static_cast<WebSocketEnds&>(ends).close(exit_code);
   c.conn.stream().shutdown_write();

@@ -12,6 +12,7 @@
 #include "api/server_state.h"
 #include "api/stdio_stream.h"
 #include "base/random.h"
+#include "container/detach_keys.h"
 #include "container/exec.h"
 #include "container/guest_setup.h"
 #include "container/lifecycle.h"
@@ -90,6 +91,8 @@ void exec_create(Context& c) {
     if (!body_field(body, key, &flag, &err)) return c.reply_error(err);
   if (strings_of(body, "Cmd").empty()) return c.reply_error(400, "No exec command specified");
   if (body.value("Privileged", false)) return c.reply_error(400, "privileged exec is not supported: each container is a VM");
+  std::string keys, why;
+  if (!container::parse_detach_keys(body.value("DetachKeys", ""), &keys, &why)) return c.reply_error(400, why);
   ExecInstance e;
   e.id = random_id();
   e.container_id = id;
@@ -103,6 +106,21 @@ namespace {
 // connection (docker's), not at all (Detach), or as WebSocket messages (the
 // web UI's terminal).
 enum class StartMode { kHijack, kDetach, kWebSocket };
+
+// The exit of an exec no client waits for (a detached start, or one whose
+// client typed the detach keys), collected in the background for inspect.
+void collect_exit(std::unique_ptr<proto::Client> conn, std::shared_ptr<ExecInstance> e, int64_t wait_id,
+                  ServerState& server) {
+  std::thread([conn = std::move(conn), e = std::move(e), wait_id, &server] {
+    json reply;
+    std::string why;
+    int exit_code = 255;
+    bool alive = true;
+    while (alive && !conn->take_reply(wait_id, &reply)) alive = conn->pump(-1, &why);
+    if (alive && reply.contains("result")) exit_code = reply["result"].value("exit_code", 255);
+    finished(server, *e, exit_code);
+  }).detach();
+}
 
 // Marks the instance started; false after a 404 or 409.
 bool claim(Context& c, std::shared_ptr<ExecInstance>* out) {
@@ -171,39 +189,33 @@ void start_instance(Context& c, const std::shared_ptr<ExecInstance>& e, StartMod
     return c.conn.stream().shutdown_write();
   }
   if (detach) {
-    // The exit is collected in the background, for exec inspect.
     c.reply_empty(200);
-    std::thread([conn = std::move(conn), e, wait_id = p.wait_id, &server = c.server]() mutable {
-      json reply;
-      std::string why;
-      int exit_code = 255;
-      bool alive = true;
-      while (alive && !conn->take_reply(wait_id, &reply)) alive = conn->pump(-1, &why);
-      if (alive && reply.contains("result")) exit_code = reply["result"].value("exit_code", 255);
-      finished(server, *e, exit_code);
-    }).detach();
-    return;
+    return collect_exit(std::move(conn), e, p.wait_id, c.server);
   }
   if (::pipe2(e->resize_pipe, O_CLOEXEC | O_NONBLOCK) != 0) e->resize_pipe[0] = e->resize_pipe[1] = -1;
   if (!open_stream()) return finished(c.server, *e, 255);
   p.proxy_signals = false;
-  int exit_code = 255;
+  container::RelayEnd end;
   std::string why;
   if (mode == StartMode::kWebSocket) {
     WithResizes<WebSocketEnds> ends(e, c.server, c.conn);
-    bool done = container::relay(*conn, p, ends, &exit_code, &why);
+    bool done = container::relay(*conn, p, ends, &end, &why);
     // A browser tab closed under a shell is a terminal hung up.
     if (!done) conn->request("kill", {{"exec_id", "1"}, {"signal", "SIGHUP"}}), conn->flush(&why);
-    finished(c.server, *e, exit_code);
-    return ends.close(exit_code);
+    finished(c.server, *e, end.exit_code);
+    return ends.close(end.exit_code);
   }
   // raw: the start's Tty (docker frames the output unless the start asks
   // for a raw stream, whether or not the exec has a pty).
   WithResizes<HijackedEnds> ends(e, c.server, c.conn, raw, cfg.value("AttachStdin", false),
                                  cfg.value("AttachStdout", false), cfg.value("AttachStderr", false));
-  container::relay(*conn, p, ends, &exit_code, &why);
-  finished(c.server, *e, exit_code);
+  // The create checked the keys.
+  container::parse_detach_keys(cfg.value("DetachKeys", ""), &p.detach_keys, &why);
+  bool done = container::relay(*conn, p, ends, &end, &why);
   c.conn.stream().shutdown_write();
+  // Detached: the command runs on; its exit is still wanted for inspect.
+  if (done && end.detached) return collect_exit(std::move(conn), e, p.wait_id, c.server);
+  finished(c.server, *e, end.exit_code);
 }
 
 }  // namespace

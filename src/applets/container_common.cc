@@ -10,6 +10,7 @@
 #include "applets/image_common.h"
 #include "applets/vm_options.h"
 #include "base/strings.h"
+#include "container/detach_keys.h"
 #include "container/guest_setup.h"
 #include "init/security.h"
 #include "profile/profile.h"
@@ -251,5 +252,9 @@ bool stop_timeout_option(const Flags& flags, int* seconds, std::string* err) {
 }
 
 int container_fail(const Applet& self, const Error& err) { return fail(self, err.message); }
+
+bool detach_keys_flag(const Flags& flags, std::string* keys, std::string* err) {
+  return container::parse_detach_keys(flags.get("detach-keys"), keys, err);
+}
 
 }  // namespace ctk

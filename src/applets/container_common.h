@@ -62,6 +62,12 @@ inline constexpr Option kCreateOptions[] = {
     kInitfsOption,
 };
 
+// --detach-keys of run, start, attach and exec.
+inline constexpr Option kDetachKeysOption = {"detach-keys", 0, "KEYS",
+                                             "Keys that detach from a tty, leaving the process running (default: ctrl-p,ctrl-q)"};
+// The bytes of --detach-keys (AttachedProcess::detach_keys); false with the
+// reason for a bad one.
+bool detach_keys_flag(const Flags& flags, std::string* keys, std::string* err);
 
 // Parses the create flags and the positionals (IMAGE [COMMAND [ARG...]]),
 // over the --profile they name. On failure *exit_code is 2 for a usage

@@ -24,12 +24,15 @@ const Option kOptions[] = {
     {"env", 'e', "K=V", "Set an environment variable", true},
     {"workdir", 'w', "DIR", "Working directory (default: the container's)"},
     {"user", 'u', "USER[:GROUP]", "User to run as (default: the container's)"},
+    kDetachKeysOption,
     kRootOption,
 };
 
 int exec_main(const Flags& flags) {
   const Applet& self = kExecApplet;
   if (flags.positional().size() < 2) return fail(self, "want CONTAINER COMMAND [ARG...]"), kExitUsage;
+  std::string detach_keys, why;
+  if (!detach_keys_flag(flags, &detach_keys, &why)) return fail(self, why), kExitUsage;
   Error err;
   container::Containers all;
   std::unique_ptr<container::Container> ct;
@@ -47,15 +50,18 @@ int exec_main(const Flags& flags) {
                            .attach_output = !detach};
   container::terminal_size(&o.rows, &o.cols);
   container::AttachedProcess p;
-  std::string code, why;
+  std::string code;
   if (!container::start_exec(conn, ct->spec, o, &p, &code, &err)) {
     fail(self, err.message);
     return code.empty() ? container::kExitStartFailed : container::exit_code_for_agent_error(code);
   }
   if (detach) return 0;
-  int exit_code;
-  if (!container::attach(conn, p, &exit_code, &why)) return fail(self, why), container::kExitStartFailed;
-  return exit_code;
+  p.detach_keys = std::move(detach_keys);
+  container::RelayEnd end;
+  if (!container::attach(conn, p, &end, &why)) return fail(self, why), container::kExitStartFailed;
+  // As docker exec: the command runs on, and the detach is an error here.
+  if (end.detached) return fail(self, "read escape sequence"), 1;
+  return end.exit_code;
 }
 
 }  // namespace

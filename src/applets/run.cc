@@ -18,6 +18,7 @@ constexpr Option kRunOnly[] = {
     {"detach", 'd', "", "Run in the background and print the container's id"},
     {"rm", 0, "", "Remove the container when it exits"},
     {"timings", 0, "", "Print the time each phase took"},
+    kDetachKeysOption,
 };
 
 constexpr auto kOptions = join_options(kRunOnly, kCreateOptions);
@@ -32,6 +33,8 @@ int run_main(const Flags& flags) {
   if (o.auto_remove && o.restart.name != "no")
     return fail(self, "--restart and --rm conflict: a container removed at its exit cannot be restarted"), kExitUsage;
   bool detach = flags.has("detach");
+  std::string detach_keys;
+  if (!detach_keys_flag(flags, &detach_keys, &why)) return fail(self, why), kExitUsage;
   Error err;
   container::Containers all;
   if (!open_containers(flags, &all, &err)) return fail(self, err.message), container::kExitStartFailed;
@@ -60,12 +63,17 @@ int run_main(const Flags& flags) {
     return 0;
   }
   container::AttachedProcess p = container::main_attachment(spec, true);
+  p.detach_keys = std::move(detach_keys);
   p.wait_id = started.wait_id;
   {
     Timer t(timings, "process");
-    if (!container::attach(conn, p, &code, &why)) {
+    container::RelayEnd end;
+    if (!container::attach(conn, p, &end, &why)) {
       fail(self, why);
       code = container::kExitStartFailed;
+    } else {
+      // Detached: the container runs on under its supervisor (docker's 0).
+      code = end.detached ? 0 : end.exit_code;
     }
   }
   if (flags.has("timings")) timings.print();

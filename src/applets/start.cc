@@ -18,6 +18,7 @@ namespace {
 const Option kOptions[] = {
     {"attach", 'a', "", "Attach stdout and stderr and wait for the exit (one container only)"},
     {"interactive", 'i', "", "Attach stdin too"},
+    kDetachKeysOption,
     kRootOption,
 };
 
@@ -48,7 +49,10 @@ int start_main(const Flags& flags) {
     container::AttachedProcess p = container::main_attachment(ct->spec, flags.has("interactive"));
     p.wait_id = started.wait_id;
     std::string why;
-    if (!container::attach(conn, p, &status, &why)) return fail(self, why);
+    container::RelayEnd end;
+    if (!detach_keys_flag(flags, &p.detach_keys, &why)) return fail(self, why), kExitUsage;
+    if (!container::attach(conn, p, &end, &why)) return fail(self, why);
+    status = end.detached ? 0 : end.exit_code;
   }
   return status;
 }

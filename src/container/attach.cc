@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "base/error.h"
+#include "container/detach_keys.h"
 #include "container/guest_setup.h"
 
 namespace ctk::container {
@@ -108,11 +109,13 @@ class TerminalEnds : public AttachEnds {
 
 }  // namespace
 
-bool relay(proto::Client& conn, const AttachedProcess& p, AttachEnds& ends, int* exit_code, std::string* err) {
-  *exit_code = 125;
+bool relay(proto::Client& conn, const AttachedProcess& p, AttachEnds& ends, RelayEnd* end, std::string* err) {
+  *end = RelayEnd();
   bool stdin_open = p.in != 0 && p.stdin_open && ends.input_fd() >= 0;
+  DetachWatch detach(p.tty && stdin_open ? p.detach_keys : std::string());
   proto::Mux& mux = conn.mux();
   char buf[64 * 1024];
+  std::string pass;
   for (;;) {
     // Deliver what arrived: stdout and stderr, in arrival order per stream.
     for (auto [ch, stream] : {std::pair{p.out, 1}, std::pair{p.err, 2}}) {
@@ -133,10 +136,12 @@ bool relay(proto::Client& conn, const AttachedProcess& p, AttachEnds& ends, int*
       }
       const json& r = reply["result"];
       if (r.contains("message") && r["message"].is_string()) ends.exit_message(r["message"].get<std::string>());
-      *exit_code = r.value("exit_code", 125);
+      end->exit_code = r.value("exit_code", 125);
       return true;
     }
-    bool want_input = stdin_open && mux.send_window(p.in) > 0;
+    // Room for a read and the bytes the detach watch holds back.
+    size_t window = stdin_open ? mux.send_window(p.in) : 0;
+    bool want_input = window > detach.held();
     pollfd fds[3] = {{conn.fd(), POLLIN, 0}, {ends.event_fd(), POLLIN, 0}, {ends.input_fd(), POLLIN, 0}};
     nfds_t n = want_input ? 3 : 2;
     // Only a flush before waiting: reading here could take in the reply
@@ -149,11 +154,18 @@ bool relay(proto::Client& conn, const AttachedProcess& p, AttachEnds& ends, int*
     if (fds[0].revents && !conn.pump(0, err)) return false;
     if (fds[1].revents & POLLIN) ends.on_event(conn);
     if (want_input && (fds[2].revents || ends.input_buffered())) {
-      size_t room = std::min(sizeof buf, mux.send_window(p.in));
-      ssize_t got = ends.read_input(buf, room);
+      ssize_t got = ends.read_input(buf, std::min(sizeof buf, window - detach.held()));
+      pass.clear();
       if (got > 0) {
-        mux.send(p.in, buf, size_t(got));
+        bool detached = detach.feed(std::string_view(buf, size_t(got)), &pass);
+        mux.send(p.in, pass.data(), pass.size());
+        if (detached) {
+          end->detached = true;
+          return conn.flush(err);
+        }
       } else if (got == 0 || errno != EINTR) {
+        detach.flush(&pass);
+        mux.send(p.in, pass.data(), pass.size());
         stdin_open = false;
         mux.send_eof(p.in);
       }
@@ -161,7 +173,7 @@ bool relay(proto::Client& conn, const AttachedProcess& p, AttachEnds& ends, int*
   }
 }
 
-bool attach(proto::Client& conn, const AttachedProcess& p, int* exit_code, std::string* err) {
+bool attach(proto::Client& conn, const AttachedProcess& p, RelayEnd* end, std::string* err) {
   RawTerminal raw;
   if (p.tty && p.stdin_open) raw.enable(0);
   sigset_t mask;
@@ -172,7 +184,7 @@ bool attach(proto::Client& conn, const AttachedProcess& p, int* exit_code, std::
   guard.fd = ::signalfd(-1, &mask, SFD_CLOEXEC);
   TerminalEnds ends(p, guard.fd);
   ends.resize(conn);  // the pty starts at the terminal's size
-  return relay(conn, p, ends, exit_code, err);
+  return relay(conn, p, ends, end, err);
 }
 
 }  // namespace ctk::container

@@ -24,6 +24,9 @@ struct AttachedProcess {
   // Added to kill and resize requests: {"exec_id": ...} for an exec, {} for the main process.
   nlohmann::json target = nlohmann::json::object();
   bool proxy_signals = true;
+  // The bytes of the detach sequence (detach_keys.h), watched for in the
+  // input of a tty only, as docker does; empty: none.
+  std::string detach_keys{};
 };
 
 // Where an attached process's stdio goes: this terminal (attach()), or an
@@ -46,13 +49,20 @@ class AttachEnds {
   virtual void exit_message(const std::string&) {}
 };
 
-// Relays until the wait reply; *exit_code is the process's, with docker's
-// 126/127 for one that never ran.
-bool relay(proto::Client& conn, const AttachedProcess& p, AttachEnds& ends, int* exit_code, std::string* err);
+// How a relay ended: the process exited (exit_code is its, with docker's
+// 126/127 for one that never ran), or its detach keys were typed and it
+// runs on.
+struct RelayEnd {
+  int exit_code = 125;
+  bool detached = false;
+};
+
+// Relays until the wait reply or the detach keys.
+bool relay(proto::Client& conn, const AttachedProcess& p, AttachEnds& ends, RelayEnd* end, std::string* err);
 
 // relay() with this process's stdio, its terminal raw for a tty with stdin,
 // signals forwarded and the terminal's size kept in sync.
-bool attach(proto::Client& conn, const AttachedProcess& p, int* exit_code, std::string* err);
+bool attach(proto::Client& conn, const AttachedProcess& p, RelayEnd* end, std::string* err);
 
 // The terminal's size, when fd 0 is one (0s otherwise).
 void terminal_size(unsigned* rows, unsigned* cols);
