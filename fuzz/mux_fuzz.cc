@@ -3,6 +3,7 @@
 // its window, and without queuing output they were not asked for.
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "proto/mux.h"
@@ -14,13 +15,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Channels 1-3 open, as after a create; the rest are dropped frames.
   for (uint32_t ch = 1; ch <= 3; ++ch) mux.open(ch);
   // The first byte picks how the stream is cut into reads, so frames split
-  // across feeds are covered.
+  // across feeds are covered, and whether the reads go through feed or
+  // straight into feed_space (the agent's way).
   size_t chunk = size ? (data[0] % 64) + 1 : 1;
+  bool in_place = size && (data[0] & 64);
   size_t off = size ? 1 : 0;
   std::string text;
   while (off < size) {
     size_t n = std::min(chunk, size - off);
-    mux.feed(data + off, n);
+    if (in_place) {
+      std::memcpy(mux.feed_space(n), data + off, n);
+      mux.fed(n);
+    } else {
+      mux.feed(data + off, n);
+    }
     off += n;
     for (;;) {
       Mux::Input in = mux.next(&text);

@@ -183,12 +183,12 @@ void Agent::conn_io(Conn* c, short revents) {
   if (c->dead) return;
   if (revents & POLLIN) {
     // A virtio-serial port hands out one guest page per read: everything
-    // there is taken now, not one page per turn of the loop.
-    char buf[256 * 1024];
+    // there is taken now, not one page per turn of the loop, read straight
+    // into the mux's buffer.
     ssize_t n;
     size_t got = 0;
-    while (got < kReadPerTurn && (n = ::read(c->fd, buf, sizeof buf)) > 0) {
-      c->mux.feed(buf, size_t(n));
+    while (got < kReadPerTurn && (n = ::read(c->fd, c->mux.feed_space(kReadChunk), kReadChunk)) > 0) {
+      c->mux.fed(size_t(n));
       got += size_t(n);
     }
     if (got == 0 && (n == 0 || (errno != EAGAIN && errno != EINTR))) {

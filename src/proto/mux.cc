@@ -11,6 +11,32 @@ namespace {
 constexpr uint32_t kCreditBatch = 32 * 1024;
 }  // namespace
 
+void Mux::feed(const void* data, size_t len) {
+  std::memcpy(feed_space(len), data, len);
+  fed(len);
+}
+
+char* Mux::feed_space(size_t len) {
+  if (in_off_ == in_len_) in_off_ = in_len_ = 0;
+  if (in_cap_ - in_len_ < len) {
+    // What is left unprocessed is small (data moves on as it comes): move
+    // it to the front, into a bigger buffer only when that is not enough.
+    size_t pending = in_len_ - in_off_;
+    if (in_cap_ - pending >= len) {
+      std::memmove(in_buf_.get(), in_buf_.get() + in_off_, pending);
+    } else {
+      size_t cap = std::max(in_cap_ * 2, pending + len);
+      auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+      if (pending) std::memcpy(bigger.get(), in_buf_.get() + in_off_, pending);
+      in_buf_ = std::move(bigger);
+      in_cap_ = cap;
+    }
+    in_off_ = 0;
+    in_len_ = pending;
+  }
+  return in_buf_.get() + in_len_;
+}
+
 Mux::Input Mux::next(std::string* text) {
   for (;;) {
     if (!errors_.empty()) {
@@ -18,8 +44,13 @@ Mux::Input Mux::next(std::string* text) {
       errors_.pop_front();
       return Input::kError;
     }
-    if (in_.size() - in_off_ < kHeaderSize) break;
-    const auto* p = reinterpret_cast<const uint8_t*>(in_.data() + in_off_);
+    if (payload_left_) {
+      take_payload();
+      if (payload_left_) break;
+      continue;
+    }
+    if (in_len_ - in_off_ < kHeaderSize) break;
+    const auto* p = reinterpret_cast<const uint8_t*>(in_buf_.get() + in_off_);
     FrameHeader h;
     HeaderCheck check = decode_header(p, &h);
     if (check == HeaderCheck::kTooLong) {
@@ -27,15 +58,21 @@ Mux::Input Mux::next(std::string* text) {
               std::to_string(h.length) + ", over the maximum " + std::to_string(kMaxPayload);
       return Input::kFatal;
     }
-    if (in_.size() - in_off_ < kHeaderSize + h.length) break;
-    const char* payload = in_.data() + in_off_ + kHeaderSize;
-    size_t frame_size = kHeaderSize + h.length;
-    if (check == HeaderCheck::kBadFrame) {
-      in_off_ += frame_size;
-      *text = "bad frame header (type " + std::to_string(p[0]) + ") for channel " +
-              std::to_string(h.channel) + ": skipped";
-      return Input::kError;
+    // A bad frame's payload and a channel's data are taken as they come,
+    // not once the frame is whole.
+    if (check == HeaderCheck::kBadFrame || (h.type == FrameType::kData && h.channel != kControlChannel)) {
+      if (check == HeaderCheck::kBadFrame)
+        errors_.push_back("bad frame header (type " + std::to_string(p[0]) + ") for channel " +
+                          std::to_string(h.channel) + ": skipped");
+      keep_ = check != HeaderCheck::kBadFrame && accept_data(h);
+      payload_ch_ = h.channel;
+      payload_left_ = h.length;
+      in_off_ += kHeaderSize;
+      continue;
     }
+    if (in_len_ - in_off_ < kHeaderSize + h.length) break;
+    const char* payload = in_buf_.get() + in_off_ + kHeaderSize;
+    size_t frame_size = kHeaderSize + h.length;
     if (h.channel == kControlChannel && h.type == FrameType::kData) {
       bool got = false;
       control_off_ += control_data(payload + control_off_, h.length - control_off_, text, &got);
@@ -50,9 +87,37 @@ Mux::Input Mux::next(std::string* text) {
     if (h.channel != kControlChannel) channel_frame(h, payload);
     in_off_ += frame_size;
   }
-  in_.erase(0, in_off_);
-  in_off_ = 0;
+  if (in_off_ == in_len_) in_off_ = in_len_ = 0;
   return Input::kNone;
+}
+
+bool Mux::accept_data(const FrameHeader& h) {
+  Channel* c = find(h.channel);
+  if (!c) return false;  // not open (yet or any more): dropped, see docs/PROTOCOL.md
+  auto ch = [&] { return "channel " + std::to_string(h.channel); };
+  if (c->peer_eof) {
+    errors_.push_back(ch() + ": data after EOF dropped");
+    return false;
+  }
+  if (h.length > c->recv_window) {
+    errors_.push_back(ch() + ": " + std::to_string(h.length) + " bytes exceed the window of " +
+                      std::to_string(c->recv_window) + ", dropped");
+    return false;
+  }
+  if (c->sent_close) return false;
+  c->recv_window -= h.length;
+  return true;
+}
+
+void Mux::take_payload() {
+  size_t n = std::min(payload_left_, in_len_ - in_off_);
+  if (keep_) {
+    // The owner may have closed or released the channel between two parts.
+    Channel* c = find(payload_ch_);
+    if (c && !c->sent_close) c->in.append(in_buf_.get() + in_off_, n);
+  }
+  in_off_ += n;
+  payload_left_ -= n;
 }
 
 void Mux::channel_frame(const FrameHeader& h, const char* payload) {
@@ -61,16 +126,7 @@ void Mux::channel_frame(const FrameHeader& h, const char* payload) {
   std::string ch = "channel " + std::to_string(h.channel);
   switch (h.type) {
     case FrameType::kData:
-      if (c->peer_eof) {
-        errors_.push_back(ch + ": data after EOF dropped");
-      } else if (h.length > c->recv_window) {
-        errors_.push_back(ch + ": " + std::to_string(h.length) + " bytes exceed the window of " +
-                          std::to_string(c->recv_window) + ", dropped");
-      } else if (!c->sent_close) {
-        c->recv_window -= h.length;
-        c->in.append(payload, h.length);
-      }
-      break;
+      break;  // taken as it comes (accept_data)
     case FrameType::kWindow: {
       if (h.length != 4) {
         errors_.push_back(ch + ": window frame with " + std::to_string(h.length) + " bytes, not 4");

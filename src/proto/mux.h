@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,7 +33,12 @@ class Mux {
   };
 
   // Takes bytes read from the stream; next() processes them.
-  void feed(const void* data, size_t len) { in_.append(static_cast<const char*>(data), len); }
+  void feed(const void* data, size_t len);
+  // Room for up to len bytes, for a read straight from the stream; fed(n)
+  // then takes the n bytes the read put there. Saves feed's copy, which
+  // counts in a guest under emulation, where every copy of bulk data does.
+  char* feed_space(size_t len);
+  void fed(size_t n) { in_len_ += n; }
   // Processes buffered frames up to the next thing the owner must act on.
   // Stream order holds: frames after a control message are processed only
   // once the owner has had it, so a request that opens a channel takes
@@ -88,12 +94,26 @@ class Mux {
   // Appends control bytes; returns how many it took: up to the end of the
   // first message completed (then in *message) or the whole payload.
   size_t control_data(const char* p, size_t len, std::string* message, bool* got);
+  // A data channel's window, EOF or close frame.
   void channel_frame(const FrameHeader& h, const char* payload);
+  // A data frame's header: whether its payload is taken (else an error or
+  // a quiet drop, as for a channel not open), its window charged.
+  bool accept_data(const FrameHeader& h);
+  // Takes what is here of the current data frame's payload.
+  void take_payload();
   Channel* find(uint32_t ch);
   const Channel* find(uint32_t ch) const;
 
-  std::string in_;  // received, not yet processed
-  size_t in_off_ = 0;
+  // Received, not yet processed: in_buf_[in_off_, in_len_). A channel's
+  // data goes on to its Channel::in as it arrives, not once its frame is
+  // whole, so what stays here is at most a header or a small frame.
+  std::unique_ptr<char[]> in_buf_;
+  size_t in_cap_ = 0, in_len_ = 0, in_off_ = 0;
+  // The data frame being taken in part by part: its channel and the bytes
+  // still to come, kept (keep_) or dropped.
+  uint32_t payload_ch_ = 0;
+  size_t payload_left_ = 0;
+  bool keep_ = false;
   size_t control_off_ = 0;  // how much of the current control frame's payload was taken
   std::deque<std::string> errors_;  // from the frame being processed
   std::string out_;

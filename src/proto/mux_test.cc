@@ -2,7 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace ctk::proto;
@@ -197,4 +199,66 @@ TEST_CASE("frames behind a control message wait until the owner has it") {
   CHECK(text == "{\"second\":1}");
   CHECK(b.next(&text) == Mux::Input::kNone);
   CHECK(b.received(7) == "early");
+}
+
+TEST_CASE("a channel's data is taken as it arrives, not once its frame is whole") {
+  Mux b;
+  REQUIRE(b.open(2));
+  std::string payload(50000, 'd');
+  std::string stream = raw_frame(0, 2, payload);
+  CHECK(feed(b, stream.substr(0, 3)).errors.empty());  // part of a header
+  CHECK(b.received(2).empty());
+  feed(b, stream.substr(3, 20000));
+  CHECK(b.received(2).size() == 20003 - kHeaderSize);
+  // Read straight into the mux's buffer, as the agent does.
+  size_t rest = stream.size() - 20003;
+  std::memcpy(b.feed_space(rest), stream.data() + 20003, rest);
+  b.fed(rest);
+  std::string text;
+  CHECK(b.next(&text) == Mux::Input::kNone);
+  CHECK(b.received(2) == payload);
+}
+
+TEST_CASE("a channel closed while its frame is half here drops the rest") {
+  Mux b;
+  REQUIRE(b.open(2));
+  std::string stream = raw_frame(0, 2, std::string(1000, 'x')) + raw_frame(0, 0, "{\"after\":1}\n");
+  feed(b, stream.substr(0, 500));
+  b.release(2);
+  Inputs in = feed(b, stream.substr(500));
+  CHECK(in.errors.empty());
+  CHECK(in.messages == std::vector<std::string>{"{\"after\":1}"});
+  CHECK(b.received(2).empty());
+}
+
+TEST_CASE("any split of a stream gives what the whole stream gives") {
+  auto stream = [] {
+    std::string s = raw_frame(0, 0, "{\"a\":1}\n") + raw_frame(0, 3, std::string(70000 % kMaxPayload, 'p'));
+    s += raw_frame(7, 3, "bad") + raw_frame(0, 3, "tail") + raw_frame(0, 9, "nobody");
+    uint8_t credit[4];
+    store_u32(credit, 4096);
+    s += raw_frame(1, 3, std::string(reinterpret_cast<char*>(credit), 4)) + raw_frame(2, 3, "");
+    return s + raw_frame(0, 0, "{\"b\":2}\n");
+  }();
+  auto run = [&](size_t step) {
+    Mux b;
+    REQUIRE(b.open(3));
+    Inputs all;
+    for (size_t off = 0; off < stream.size(); off += step) {
+      Inputs in = feed(b, stream.substr(off, step));
+      all.messages.insert(all.messages.end(), in.messages.begin(), in.messages.end());
+      all.errors.insert(all.errors.end(), in.errors.begin(), in.errors.end());
+    }
+    return std::tuple{all.messages, all.errors, std::string(b.received(3)), b.send_window(3), b.peer_eof(3)};
+  };
+  auto whole = run(stream.size());
+  CHECK(std::get<0>(whole) == std::vector<std::string>{"{\"a\":1}", "{\"b\":2}"});
+  CHECK(std::get<1>(whole).size() == 1);  // the bad frame
+  CHECK(std::get<2>(whole) == std::string(70000 % kMaxPayload, 'p') + "tail");
+  CHECK(std::get<3>(whole) == kInitialWindow + 4096);
+  CHECK(std::get<4>(whole));
+  for (size_t step : {1, 2, 7, 13, 4096, 65536}) {
+    CAPTURE(step);
+    CHECK(run(step) == whole);
+  }
 }

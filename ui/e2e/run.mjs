@@ -269,6 +269,8 @@ await step('downloads', async () => {
 await step('upload', async () => {
   await page.locator('[data-test="file-path"]').fill('/tmp');
   await page.locator('[data-test="file-path"]').press('Enter');
+  // Uploads go to the folder shown, once it is.
+  await page.locator('[data-test="file-list"][data-path="/tmp"]').waitFor({ timeout: 30000 });
   await page.locator('[data-test="upload"]').setInputFiles({
     name: 'uploaded.txt', mimeType: 'text/plain', buffer: Buffer.from('from the browser\n'),
   });

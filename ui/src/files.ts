@@ -70,7 +70,7 @@ export function mountFiles(ctx: ViewContext, container: ContainerDetails): void 
   const pathInput = h('input', { type: 'text', value: path, 'aria-label': 'Path', 'data-test': 'file-path', spellcheck: 'false', autocomplete: 'off' });
   const upload = h('input', { type: 'file', multiple: true, 'data-test': 'upload' });
   const uploadStatus = h('span', { class: 'muted', 'aria-live': 'polite', 'data-test': 'upload-status' });
-  const listHost = h('div', { class: 'list' }, loading());
+  const listHost = h('div', { class: 'list', 'data-test': 'file-list' }, loading());
   const viewer = h('section', { class: 'viewer', 'aria-label': 'File contents', hidden: true });
   const pathForm = h(
     'form',
@@ -145,15 +145,20 @@ export function mountFiles(ctx: ViewContext, container: ContainerDetails): void 
    */
   function open(target: string, maybeFile = false): void {
     listing.abort();
-    listing = new AbortController();
-    listDirectory(container.id, target, listing.signal).then(
+    const current = (listing = new AbortController());
+    // Uploads go to the folder shown: none while another one loads.
+    upload.disabled = true;
+    listDirectory(container.id, target, current.signal).then(
       (result) => {
         path = result.path || target;
         pathInput.value = path;
         const entries = [...result.entries].sort((a, b) => Number(b.type === 'dir') - Number(a.type === 'dir') || a.name.localeCompare(b.name));
         listHost.replaceChildren(dataTable(['Name', 'Size', 'Mode', 'Modified', ''], entries.map(row), 'This folder is empty.'));
+        listHost.dataset.path = path;
+        upload.disabled = false;
       },
       (error: unknown) => {
+        if (listing === current) upload.disabled = false;
         if (maybeFile && error instanceof ApiError && error.status === 400) view(target).catch(reportError);
         else reportError(error);
       },
