@@ -97,6 +97,15 @@ class ContainerApiTest(ApiTest):
         self.assertEqual(status, 201, body)
         status, body = raw.request("POST", f"/v1.41/exec/{json.loads(body)['Id']}/start", '{"Tty": false}', json_type)
         self.assertEqual((status, body), (200, b"\x01\x00\x00\x00\x00\x00\x00\x03yay"))
+        # The exit is known when the stream ends: the docker CLI inspects the
+        # exec right then for its exit code.
+        for code in range(1, 6):
+            status, body = raw.request("POST", f"/v1.41/containers/{cid}/exec", json.dumps(
+                {"Cmd": ["sh", "-c", f"exit {code}"], "AttachStdout": True}), json_type)
+            exec_id = json.loads(body)["Id"]
+            raw.request("POST", f"/v1.41/exec/{exec_id}/start", "{}", json_type)
+            info = json.loads(raw.request("GET", f"/v1.41/exec/{exec_id}/json")[1])
+            self.assertEqual((info["Running"], info["ExitCode"]), (False, code))
         self.wait_for("logs", lambda: self.ok("logs", "svc") == "started\n")
         top = self.ok("top", "svc")
         self.assertIn("sleep 1000", top)

@@ -212,10 +212,15 @@ void start_instance(Context& c, const std::shared_ptr<ExecInstance>& e, StartMod
   // The create checked the keys.
   container::parse_detach_keys(cfg.value("DetachKeys", ""), &p.detach_keys, &why);
   bool done = container::relay(*conn, p, ends, &end, &why);
-  c.conn.stream().shutdown_write();
   // Detached: the command runs on; its exit is still wanted for inspect.
-  if (done && end.detached) return collect_exit(std::move(conn), e, p.wait_id, c.server);
+  if (done && end.detached) {
+    c.conn.stream().shutdown_write();
+    return collect_exit(std::move(conn), e, p.wait_id, c.server);
+  }
+  // The exit is recorded before the stream ends: clients (the docker CLI)
+  // inspect the exec as soon as it does.
   finished(c.server, *e, end.exit_code);
+  c.conn.stream().shutdown_write();
 }
 
 }  // namespace
