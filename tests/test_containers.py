@@ -320,6 +320,13 @@ class LifecycleTest(ContainerTest):
         r = self.ctk("attach", "--detach-keys", "ctrl-1", "detacher")
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"invalid detach keys (ctrl-1)", r.stderr)
+        # A bad list is refused before anything starts.
+        self.ok("create", "-it", "--name", "detach-created", self.layer, "sh")
+        self.addCleanup(self.ctk, "rm", "-f", "detach-created")
+        r = self.ctk("start", "-ai", "--detach-keys", "ctrl-1", "detach-created")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"invalid detach keys (ctrl-1)", r.stderr)
+        self.assertEqual(self.state("detach-created")["Status"], "created")
         # The shell still reads its terminal: the next attach ends it.
         t = Terminal(self.env, "attach", "detacher")
         t.type(b"exit 3\r")

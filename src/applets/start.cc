@@ -27,6 +27,8 @@ int start_main(const Flags& flags) {
   if (flags.positional().empty()) return fail(self, "no container given"), kExitUsage;
   bool attach = flags.has("attach") || flags.has("interactive");
   if (attach && flags.positional().size() > 1) return fail(self, "--attach takes one container"), kExitUsage;
+  std::string detach_keys, why;
+  if (!detach_keys_flag(flags, &detach_keys, &why)) return fail(self, why), kExitUsage;
   Error err;
   container::Containers all;
   if (!open_containers(flags, &all, &err)) return container_fail(self, err);
@@ -48,9 +50,8 @@ int start_main(const Flags& flags) {
     }
     container::AttachedProcess p = container::main_attachment(ct->spec, flags.has("interactive"));
     p.wait_id = started.wait_id;
-    std::string why;
+    p.detach_keys = detach_keys;
     container::RelayEnd end;
-    if (!detach_keys_flag(flags, &p.detach_keys, &why)) return fail(self, why), kExitUsage;
     if (!container::attach(conn, p, &end, &why)) return fail(self, why);
     status = end.detached ? 0 : end.exit_code;
   }
