@@ -91,9 +91,9 @@ void exec_create(Context& c) {
     if (!body_field(body, key, &flag, &err)) return c.reply_error(err);
   if (strings_of(body, "Cmd").empty()) return c.reply_error(400, "No exec command specified");
   if (body.value("Privileged", false)) return c.reply_error(400, "privileged exec is not supported: each container is a VM");
-  std::string keys, why;
-  if (!container::parse_detach_keys(body.value("DetachKeys", ""), &keys, &why)) return c.reply_error(400, why);
   ExecInstance e;
+  std::string why;
+  if (!container::parse_detach_keys(body.value("DetachKeys", ""), &e.detach_keys, &why)) return c.reply_error(400, why);
   e.id = random_id();
   e.container_id = id;
   e.config = body;
@@ -209,8 +209,7 @@ void start_instance(Context& c, const std::shared_ptr<ExecInstance>& e, StartMod
   // for a raw stream, whether or not the exec has a pty).
   WithResizes<HijackedEnds> ends(e, c.server, c.conn, raw, cfg.value("AttachStdin", false),
                                  cfg.value("AttachStdout", false), cfg.value("AttachStderr", false));
-  // The create checked the keys.
-  container::parse_detach_keys(cfg.value("DetachKeys", ""), &p.detach_keys, &why);
+  p.detach_keys = e->detach_keys;
   bool done = container::relay(*conn, p, ends, &end, &why);
   // Detached: the command runs on; its exit is still wanted for inspect.
   if (done && end.detached) {

@@ -26,6 +26,7 @@ struct ExecInstance {
   std::string id;            // 64 hex
   std::string container_id;
   nlohmann::json config;     // the create body (Cmd, Env, Tty, Attach*, User, WorkingDir)
+  std::string detach_keys;   // its DetachKeys as bytes (container/detach_keys.h)
   bool running = false, started = false;
   int exit_code = 0;
   bool exited = false;

@@ -59,12 +59,9 @@ bool DetachWatch::feed(std::string_view in, std::string* pass) {
     // A broken match lets its bytes through; this byte may begin a new one.
     pass->append(keys_, 0, matched_);
     matched_ = 0;
-    if (b == keys_[0]) {
-      matched_ = 1;
-      if (keys_.size() == 1) return true;
-    } else {
-      *pass += b;
-    }
+    // (A one-key sequence never gets here: its key matched above.)
+    if (b == keys_[0]) matched_ = 1;
+    else *pass += b;
   }
   return false;
 }

@@ -22,7 +22,6 @@ bool parse_detach_keys(std::string_view text, std::string* bytes, std::string* e
 class DetachWatch {
  public:
   explicit DetachWatch(std::string keys = {}) : keys_(std::move(keys)) {}
-  bool active() const { return !keys_.empty(); }
   // Bytes held back now (at most the sequence's length minus one).
   size_t held() const { return matched_; }
   // Appends to *pass what `in` lets through; true when the sequence is
