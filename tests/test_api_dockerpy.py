@@ -107,7 +107,12 @@ class DockerPyTest(ApiTest):
         # setuptools' copy of distutils warns on it, and docker-py's
         # conftest makes every warning an error. The standard library's
         # copy does not warn there.
-        cls.pytest_env = dict(cls.env, DOCKER_TEST_API_VERSION=API_VERSION, SETUPTOOLS_USE_DISTUTILS="stdlib")
+        # docker-py's tests leave temp dirs behind (bind sources, copy
+        # fixtures): they go under the class's own, removed at the end.
+        pytest_tmp = os.path.join(cls.tmp, "pytest-tmp")
+        os.makedirs(pytest_tmp)
+        cls.pytest_env = dict(cls.env, DOCKER_TEST_API_VERSION=API_VERSION, SETUPTOOLS_USE_DISTUTILS="stdlib",
+                              TMPDIR=pytest_tmp)
         for k in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONFIG"):
             cls.pytest_env.pop(k, None)
 
